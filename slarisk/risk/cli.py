@@ -1,9 +1,13 @@
-"""CLI commands of slarisk.risk."""
+"""CLI commands of slarisk.risk: `slarisk train` and `slarisk score`."""
 
 from __future__ import annotations
 
 import typer
 
+from slarisk.risk import score_cli, train_cli
+
 
 def register(app: typer.Typer) -> None:
-    """Add this domain's commands to the top-level app."""
+    """Add the risk commands to the top-level app."""
+    train_cli.register(app)
+    score_cli.register(app)

@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench` (speed goals as ratios against references in the same run)."""
