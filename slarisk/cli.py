@@ -6,6 +6,7 @@ import typer
 
 from slarisk.capacity import cli as capacity_cli
 from slarisk.data import cli as data_cli
+from slarisk.errors import SlariskError
 from slarisk.risk import cli as risk_cli
 from slarisk.service import cli as service_cli
 from slarisk.sla import cli as sla_cli
@@ -21,5 +22,9 @@ for _module in (data_cli, sla_cli, capacity_cli, risk_cli, service_cli):
 
 
 def main() -> None:
-    """Entry point of the `slarisk` console command."""
-    app()
+    """Entry point of the `slarisk` console command: user errors print one line, exit 2."""
+    try:
+        app()
+    except SlariskError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
