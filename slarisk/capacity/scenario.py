@@ -1,0 +1,550 @@
+"""Simulation scenario spec (pydantic, strict) and `load_scenario(path)`.
+
+A scenario is data (like Ciw's networks): start, horizon and warm-up; ticket classes
+(priority x tier x channel) with handle-time, patience, touch and customer-wait distributions;
+arrivals (a weekly rate profile x multiplier, spikes, added customers, or replay of observed
+arrivals); staffing (constant, weekly roster, weekly shifts or a canonical roster file) with
+teams serving classes; the dispatch rule; the SLA policy path; an optional starting backlog.
+Durations in the YAML carry their unit (``unit: minutes`` on a distribution, ``*_hours``
+fields); the compiled model (:mod:`slarisk.capacity.sim`) works in seconds.
+Relative paths (policy, backlog, replay, roster file) are resolved against the scenario file.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from slarisk.errors import InputError
+
+Unit = Literal["seconds", "minutes", "hours", "days"]
+UNIT_SECONDS: dict[str, float] = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+PosFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- distributions (durations) ------------------------------------------------------------
+class Exponential(_Strict):
+    """Exponential duration with the given mean (in `unit`)."""
+
+    dist: Literal["exponential"]
+    mean: PosFloat
+    unit: Unit = "minutes"
+
+
+class Lognormal(_Strict):
+    """Lognormal duration given by its mean and standard deviation (in `unit`)."""
+
+    dist: Literal["lognormal"]
+    mean: PosFloat
+    sd: PosFloat
+    unit: Unit = "minutes"
+
+
+class Gamma(_Strict):
+    """Gamma duration given by its shape and mean (in `unit`)."""
+
+    dist: Literal["gamma"]
+    shape: PosFloat
+    mean: PosFloat
+    unit: Unit = "minutes"
+
+
+class Empirical(_Strict):
+    """Durations resampled uniformly from observed values (in `unit`)."""
+
+    dist: Literal["empirical"]
+    values: list[NonNegFloat] = Field(min_length=1)
+    unit: Unit = "minutes"
+
+
+class Fixed(_Strict):
+    """A constant duration (in `unit`)."""
+
+    dist: Literal["fixed"]
+    value: NonNegFloat
+    unit: Unit = "minutes"
+
+
+Duration = Annotated[Exponential | Lognormal | Gamma | Empirical | Fixed, Field(discriminator="dist")]
+
+
+def duration_mean_seconds(d: Duration) -> float:
+    """Mean of a duration distribution, in seconds."""
+    f = UNIT_SECONDS[d.unit]
+    if isinstance(d, Empirical):
+        return float(np.mean(d.values)) * f
+    if isinstance(d, Fixed):
+        return d.value * f
+    return d.mean * f
+
+
+def sample_duration(d: Duration, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Draw `n` durations in seconds (vectorised)."""
+    f = UNIT_SECONDS[d.unit]
+    if isinstance(d, Exponential):
+        out = rng.exponential(d.mean, n)
+    elif isinstance(d, Lognormal):
+        sigma2 = math.log1p((d.sd / d.mean) ** 2)
+        out = rng.lognormal(math.log(d.mean) - sigma2 / 2, math.sqrt(sigma2), n)
+    elif isinstance(d, Gamma):
+        out = rng.gamma(d.shape, d.mean / d.shape, n)
+    elif isinstance(d, Empirical):
+        out = rng.choice(np.asarray(d.values, dtype=float), n)
+    else:
+        out = np.full(n, d.value)
+    return np.asarray(out, dtype=float) * f
+
+
+# --- touch counts ---------------------------------------------------------------------------
+class FixedCount(_Strict):
+    """Always `value` touches."""
+
+    dist: Literal["fixed"]
+    value: int = Field(ge=1)
+
+
+class GeometricCount(_Strict):
+    """Touches >= 1, geometric with the given mean (mean 1 = one touch)."""
+
+    dist: Literal["geometric"]
+    mean: float = Field(ge=1)
+
+
+class EmpiricalCount(_Strict):
+    """Touches resampled from observed counts."""
+
+    dist: Literal["empirical"]
+    values: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
+
+
+Count = Annotated[FixedCount | GeometricCount | EmpiricalCount, Field(discriminator="dist")]
+
+
+def sample_count(d: Count, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Draw `n` touch counts (int64, >= 1)."""
+    if isinstance(d, FixedCount):
+        return np.full(n, d.value, dtype=np.int64)
+    if isinstance(d, GeometricCount):
+        if d.mean <= 1.0:
+            return np.ones(n, dtype=np.int64)
+        return rng.geometric(1.0 / d.mean, n).astype(np.int64)
+    return rng.choice(np.asarray(d.values, dtype=np.int64), n)
+
+
+def count_max(d: Count) -> float:
+    """Largest possible count (inf for geometric with mean > 1)."""
+    if isinstance(d, FixedCount):
+        return d.value
+    if isinstance(d, GeometricCount):
+        return 1.0 if d.mean <= 1 else math.inf
+    return max(d.values)
+
+
+# --- classes --------------------------------------------------------------------------------
+class TicketClass(_Strict):
+    """One ticket class (priority x tier x channel) and its behaviour.
+
+    sync: the customer waits on line and abandons after `patience` (none = infinitely patient).
+    async: `touches` agent work items separated by `customer_wait` periods (status `pending`,
+    which pauses the SLA clock when the policy lists it as a pause status).
+    """
+
+    name: str = Field(min_length=1)
+    priority: str = Field(min_length=1)
+    tier: str = "unknown"
+    channel: str = "unknown"
+    share: NonNegFloat
+    mode: Literal["sync", "async"] = "sync"
+    handle: Duration
+    patience: Duration | None = None
+    touches: Count = FixedCount(dist="fixed", value=1)
+    customer_wait: Duration | None = None
+    wait_status: str = "pending"
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> TicketClass:
+        if self.mode == "async" and self.patience is not None:
+            raise ValueError("patience is for sync classes only (async tickets do not abandon)")
+        if self.mode == "sync" and count_max(self.touches) > 1:
+            raise ValueError("touches > 1 need mode: async")
+        if count_max(self.touches) > 1 and self.customer_wait is None:
+            raise ValueError("customer_wait is required when a ticket can have several touches")
+        return self
+
+
+# --- arrivals -------------------------------------------------------------------------------
+class Spike(_Strict):
+    """Arrival-rate multiplier over a date window [start, end) (e.g. a holiday or campaign)."""
+
+    name: str = "spike"
+    start: datetime
+    end: datetime
+    multiplier: NonNegFloat
+    classes: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> Spike:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class AddedCustomer(_Strict):
+    """An added customer's volume on top of the profile, from `start` (until `end`).
+
+    Follows the same weekly shape as the base profile; `shares` (class name -> share) default
+    to the class shares. Its tickets carry `customer: name`.
+    """
+
+    name: str = Field(min_length=1)
+    tickets_per_week: NonNegFloat
+    start: datetime | None = None
+    end: datetime | None = None
+    shares: dict[str, NonNegFloat] | None = None
+
+
+class Arrivals(_Strict):
+    """Arrival process: a weekly profile (local time of the scenario's timezone) or a replay.
+
+    Either `hourly_rates` (168 tickets/hour, Monday 00:00 first), or `tickets_per_week` spread
+    by `weekday_weights` (7, Monday first) x `hour_weights` (24), or `replay` (a canonical
+    ticket file whose created_at inside the horizon are replayed as they are).
+    """
+
+    hourly_rates: list[NonNegFloat] | None = None
+    tickets_per_week: NonNegFloat | None = None
+    weekday_weights: list[NonNegFloat] = Field(default_factory=lambda: [1.0] * 7)
+    hour_weights: list[NonNegFloat] = Field(default_factory=lambda: [1.0] * 24)
+    multiplier: NonNegFloat = 1.0
+    spikes: list[Spike] = Field(default_factory=list)
+    added_customers: list[AddedCustomer] = Field(default_factory=list)
+    replay: str | None = None
+    replay_default_class: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Arrivals:
+        given = [
+            n
+            for n, v in (
+                ("hourly_rates", self.hourly_rates),
+                ("tickets_per_week", self.tickets_per_week),
+                ("replay", self.replay),
+            )
+            if v is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of hourly_rates, tickets_per_week or replay"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.hourly_rates is not None and len(self.hourly_rates) != 168:
+            raise ValueError(f"hourly_rates needs 168 values, got {len(self.hourly_rates)}")
+        if len(self.weekday_weights) != 7 or sum(self.weekday_weights) <= 0:
+            raise ValueError("weekday_weights needs 7 non-negative values, not all zero")
+        if len(self.hour_weights) != 24 or sum(self.hour_weights) <= 0:
+            raise ValueError("hour_weights needs 24 non-negative values, not all zero")
+        return self
+
+    def weekly_rates_per_hour(self) -> np.ndarray:
+        """168 base rates in tickets/hour (Monday 00:00 local first), multiplier applied."""
+        if self.hourly_rates is not None:
+            base = np.asarray(self.hourly_rates, dtype=float)
+        else:
+            w = np.outer(self.weekday_weights, self.hour_weights).ravel()
+            base = (self.tickets_per_week or 0.0) * w / w.sum()
+        return base * self.multiplier
+
+
+# --- staffing -------------------------------------------------------------------------------
+_HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+
+
+def hhmm_seconds(value: str) -> int:
+    """'HH:MM' -> seconds after midnight (24:00 allowed)."""
+    m = _HHMM.match(value)
+    if not m:
+        raise ValueError(f"time {value!r} is not HH:MM")
+    secs = int(m.group(1)) * 3600 + int(m.group(2)) * 60
+    if secs > 86400:
+        raise ValueError(f"time {value!r} is after 24:00")
+    return secs
+
+
+class Team(_Strict):
+    """A team and the classes it serves ('*' = every class)."""
+
+    name: str = Field(min_length=1)
+    serves: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+
+
+class WeeklyRoster(_Strict):
+    """Agents of `team` per interval of the week (local time, Monday 00:00 first)."""
+
+    team: str
+    interval_minutes: int = Field(60, gt=0)
+    agents: list[NonNegFloat]
+
+    @model_validator(mode="after")
+    def _length(self) -> WeeklyRoster:
+        if 10080 % self.interval_minutes:
+            raise ValueError("interval_minutes must divide a week (10080 minutes)")
+        need = 10080 // self.interval_minutes
+        if len(self.agents) != need:
+            raise ValueError(f"agents needs {need} values, got {len(self.agents)}")
+        return self
+
+
+class Shift(_Strict):
+    """`agents` agents of `team` work start..end (local, may cross midnight) on `days`.
+
+    An agent finishes the work in hand at the end of the shift or at the start of the break
+    (non-preemptive departure).
+    """
+
+    team: str
+    agents: int = Field(ge=0)
+    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    start: str
+    end: str
+    break_start: str | None = None
+    break_end: str | None = None
+
+    @field_validator("start", "end", "break_start", "break_end")
+    @classmethod
+    def _time(cls, v: str | None) -> str | None:
+        if v is not None:
+            hhmm_seconds(v)
+        return v
+
+    @model_validator(mode="after")
+    def _break(self) -> Shift:
+        if (self.break_start is None) != (self.break_end is None):
+            raise ValueError("give both break_start and break_end, or neither")
+        if self.start == self.end:
+            raise ValueError("start and end are equal")
+        return self
+
+
+class Staffing(_Strict):
+    """Teams and one staffing source: constant, weekly rosters, weekly shifts or a roster file.
+
+    `roster_file` is a canonical interval staffing table (interval_start, interval_minutes,
+    team, agents; CSV or Parquet); outside its intervals a team has 0 agents.
+    Fractional agents are rounded to the nearest whole agent.
+    """
+
+    teams: list[Team] = Field(default_factory=lambda: [Team(name="agents")], min_length=1)
+    constant: dict[str, Annotated[int, Field(ge=0)]] | None = None
+    weekly: list[WeeklyRoster] | None = None
+    shifts: list[Shift] | None = None
+    roster_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Staffing:
+        given = [
+            n
+            for n in ("constant", "weekly", "shifts", "roster_file")
+            if getattr(self, n) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError("give exactly one of constant, weekly, shifts or roster_file")
+        names = [t.name for t in self.teams]
+        if len(set(names)) != len(names):
+            raise ValueError("team names must be unique")
+        used: list[str] = []
+        if self.constant is not None:
+            used = list(self.constant)
+        elif self.weekly is not None:
+            used = [w.team for w in self.weekly]
+        elif self.shifts is not None:
+            used = [s.team for s in self.shifts]
+        unknown = sorted(set(used) - set(names))
+        if unknown:
+            raise ValueError(f"unknown team(s) {unknown}; teams are {names}")
+        return self
+
+
+# --- scenario -------------------------------------------------------------------------------
+class Scenario(_Strict):
+    """A support-centre scenario (see module docstring and docs in simulations/README)."""
+
+    name: str = "scenario"
+    description: str = ""
+    start: datetime
+    timezone: str = "UTC"
+    horizon_hours: PosFloat | None = None
+    horizon_days: PosFloat | None = None
+    warmup_hours: NonNegFloat = 0.0
+    drain: bool = True
+    drain_limit_hours: PosFloat = 24.0 * 14
+    kpi_interval_minutes: int = Field(60, gt=0)
+    dispatch: Literal["fifo", "priority", "edf"] = "fifo"
+    priority_order: list[str] | None = None
+    policy: str | None = None
+    backlog: str | None = None
+    service_level_seconds: PosFloat | None = None
+    classes: list[TicketClass] = Field(min_length=1)
+    arrivals: Arrivals
+    staffing: Staffing = Field(default_factory=lambda: Staffing(constant={"agents": 1}))
+    base_dir: str = Field(".", exclude=True)
+
+    @field_validator("start")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(v)
+        except Exception as exc:  # ZoneInfoNotFoundError, ValueError
+            raise ValueError(f"unknown timezone {v!r}") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _consistency(self) -> Scenario:
+        if (self.horizon_hours is None) == (self.horizon_days is None):
+            raise ValueError("give exactly one of horizon_hours or horizon_days")
+        if self.warmup_hours * 3600.0 >= self.horizon_seconds:
+            raise ValueError("warmup_hours must be shorter than the horizon")
+        names = [c.name for c in self.classes]
+        if len(set(names)) != len(names):
+            raise ValueError("class names must be unique")
+        if sum(c.share for c in self.classes) <= 0:
+            raise ValueError("class shares must not all be zero")
+        known = set(names)
+        for team in self.staffing.teams:
+            bad = sorted(set(team.serves) - known - {"*"})
+            if bad:
+                raise ValueError(f"team {team.name!r} serves unknown class(es) {bad}")
+        served = {c for t in self.staffing.teams for c in t.serves}
+        if "*" not in served:
+            missing = sorted(known - served)
+            if missing:
+                raise ValueError(f"no team serves class(es) {missing}")
+        if self.priority_order is not None:
+            missing = sorted({c.priority for c in self.classes} - set(self.priority_order))
+            if missing:
+                raise ValueError(f"priority_order lacks {missing}")
+        for cust in self.arrivals.added_customers:
+            if cust.shares:
+                bad = sorted(set(cust.shares) - known)
+                if bad:
+                    raise ValueError(f"added customer {cust.name!r}: unknown classes {bad}")
+        for spike in self.arrivals.spikes:
+            if spike.classes:
+                bad = sorted(set(spike.classes) - known)
+                if bad:
+                    raise ValueError(f"spike {spike.name!r}: unknown classes {bad}")
+        if self.arrivals.replay_default_class and self.arrivals.replay_default_class not in known:
+            raise ValueError("arrivals.replay_default_class is not a class name")
+        return self
+
+    @property
+    def horizon_seconds(self) -> float:
+        """Arrival horizon (including warm-up), seconds."""
+        if self.horizon_hours is not None:
+            return self.horizon_hours * 3600.0
+        return (self.horizon_days or 0.0) * 86400.0
+
+    @property
+    def warmup_seconds(self) -> float:
+        return self.warmup_hours * 3600.0
+
+    def resolve(self, path: str | None) -> Path | None:
+        """A path of the scenario, resolved against the scenario file's folder."""
+        if path is None:
+            return None
+        p = Path(path)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    def class_names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+
+def _field_path(loc: tuple[Any, ...], data: Any) -> str:
+    """'classes[2].handle.mean' (class entries named by their name when known)."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and item < len(node):
+                node = node[item]
+                if isinstance(node, dict) and "name" in node:
+                    label = f"[{item}:{node['name']}]"
+            else:
+                node = None
+            if parts:
+                parts[-1] += label
+            else:
+                parts.append(label)
+        else:
+            if isinstance(node, dict):
+                node = node.get(item)
+            else:
+                node = None
+            if item in {"exponential", "lognormal", "gamma", "empirical", "fixed", "geometric"}:
+                continue  # discriminator tag of a union member, not a field
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def scenario_from_dict(data: Any, *, path: str = "<scenario>", base_dir: str = ".") -> Scenario:
+    """Validate a parsed scenario mapping; raises InputError naming `path` and the field."""
+    if not isinstance(data, dict):
+        raise InputError("the scenario must be a YAML mapping", path=path)
+    try:
+        return Scenario.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = _field_path(tuple(err["loc"]), data)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        raise InputError(msg + more, path=path, field=field) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file; errors name the file and field (InputError)."""
+    import yaml
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read scenario: {exc.strerror}", path=str(p)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"invalid YAML{where}", path=str(p)) from None
+    return scenario_from_dict(data, path=str(p), base_dir=str(p.parent))
+
+
+def weekday_index(day: str) -> int:
+    """'mon' -> 0 ... 'sun' -> 6."""
+    return WEEKDAYS.index(day)

@@ -1,0 +1,219 @@
+"""ServiceNow incident event log (one row per update of an incident) -> canonical tickets.
+
+Shaped on the UCI "Incident management process enriched event log" export (36 columns,
+timestamps ``d/m/Y H:M`` day first, ``?`` = missing). Everything is vectorised with pandas
+(sort + groupby); see docs/data_contract.md for the column-by-column derivation and which
+columns are known at opening (safe as risk features) and which only later.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from slarisk.data import schema as s
+from slarisk.data import validate as v
+
+TIMESTAMP_FORMAT: Final = "%d/%m/%Y %H:%M"
+NA_VALUES: Final = ("?", *s.DEFAULT_NA_VALUES)
+PRIORITY_MAP: Final = {
+    "1 - Critical": "P1",
+    "2 - High": "P2",
+    "3 - Moderate": "P3",
+    "4 - Low": "P4",
+}
+#: incident states of ServiceNow; other values (e.g. "-100" in the UCI log) are quarantined.
+STATES: Final = (
+    "New",
+    "In Progress",
+    "Active",
+    "On Hold",
+    "Awaiting User Info",
+    "Awaiting Evidence",
+    "Awaiting Problem",
+    "Awaiting Vendor",
+    "Awaiting Change",
+    "Resolved",
+    "Closed",
+    "Canceled",
+)
+#: states during which a ServiceNow SLA is usually paused (use as a policy's pause_statuses).
+PAUSE_STATES: Final = (
+    "On Hold",
+    "Awaiting User Info",
+    "Awaiting Evidence",
+    "Awaiting Problem",
+    "Awaiting Vendor",
+    "Awaiting Change",
+)
+#: the state whose first occurrence is the first-response proxy.
+FIRST_RESPONSE_STATE: Final = "Active"
+REQUIRED_COLUMNS: Final = (
+    "number",
+    "incident_state",
+    "sys_mod_count",
+    "sys_updated_at",
+    "opened_at",
+    "priority",
+)
+
+#: extra ticket columns taken from the first logged event: known when the ticket opens.
+KNOWN_AT_OPEN: Final = {
+    "impact": "impact",
+    "urgency": "urgency",
+    "subcategory": "subcategory",
+    "symptom": "u_symptom",
+    "location": "location",
+    "caller": "caller_id",
+    "opened_by": "opened_by",
+    "cmdb_ci": "cmdb_ci",
+}
+#: extra ticket columns from the last event: only known later; never use as risk features.
+KNOWN_LATER: Final = {
+    "priority_final": "priority",
+    "group_final": "assignment_group",
+    "category_final": "category",
+    "assigned_to": "assigned_to",
+    "reassignment_count": "reassignment_count",
+    "reopen_count": "reopen_count",
+    "update_count": "sys_mod_count",
+    "knowledge": "knowledge",
+    "priority_confirmation": "u_priority_confirmation",
+    "problem_id": "problem_id",
+    "rfc": "rfc",
+    "vendor": "vendor",
+    "caused_by": "caused_by",
+    "closed_code": "closed_code",
+    "resolved_by": "resolved_by",
+    "closed_at": "closed_at",
+}
+#: derived columns only known later (besides KNOWN_LATER).
+DERIVED_LATER: Final = ("n_events", s.SOURCE_MADE_SLA, s.STATUS, s.RESOLVED_AT, s.FIRST_RESPONSE_AT)
+_COUNTS = ("reassignment_count", "reopen_count", "update_count")
+
+
+def import_servicenow(
+    raw: pd.DataFrame,
+    source: str,
+    *,
+    source_tz: str = "UTC",
+    defaults: dict[str, str] | None = None,
+) -> v.ImportResult:
+    """Build tickets and status events from a ServiceNow incident event log.
+
+    ``raw`` is the export read as text (``read_table``). Naive timestamps are read in
+    ``source_tz``. ``defaults`` sets segment columns the export lacks (tier, region;
+    service_type defaults to "incident"). Rows are quarantined at the event level (missing
+    number, bad ``sys_updated_at``, unknown state) and the ticket level (contract checks).
+    """
+    v.check_timezone(source_tz, source=source)
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    if missing:
+        from slarisk.errors import InputError
+
+        raise InputError(
+            f"not a ServiceNow incident event log: lacks column(s) {', '.join(missing)}",
+            path=source,
+            field=missing[0],
+        )
+    n = len(raw)
+    rows = np.arange(1, n + 1, dtype=np.int64)
+
+    # -- event level: validate (ticket_id, at, status) with the raw row kept alongside
+    ev = raw.rename(
+        columns={"number": s.TICKET_ID, "sys_updated_at": s.AT, "incident_state": s.STATUS}
+    )
+    seq = pd.to_numeric(raw["sys_mod_count"], errors="coerce").to_numpy()
+    ev = ev.assign(_row=rows, _mod=seq)
+    checked = v.validate_events(
+        ev,
+        source,
+        source_tz=source_tz,
+        timestamp_format=TIMESTAMP_FORMAT,
+        na_values=NA_VALUES,
+        allowed={s.STATUS: STATES},
+    )
+    names = {s.TICKET_ID: "number", s.AT: "sys_updated_at", s.STATUS: "incident_state"}
+    q = v.rename_fields(
+        checked.quarantined.drop(columns=["_row", "_mod"]).rename(columns=names), names
+    )
+    source_events = v.ValidationResult(
+        checked.accepted, q, source=source, kind="events (source rows)"
+    )
+
+    # -- ticket level: order each incident's events by (sys_mod_count, time, row)
+    e = checked.accepted.sort_values([s.TICKET_ID, "_mod", s.AT, "_row"], kind="stable")
+    g = e.groupby(s.TICKET_ID, sort=True)
+    first = g.head(1).set_index(s.TICKET_ID)
+    last = g.tail(1).set_index(s.TICKET_ID)
+    ids = first.index
+
+    def first_text(col: str) -> pd.Series:
+        return v.clean_strings(first[col], NA_VALUES) if col in first.columns else _nan(ids)
+
+    def last_text(col: str) -> pd.Series:
+        return v.clean_strings(last[col], NA_VALUES) if col in last.columns else _nan(ids)
+
+    defaults = {"service_type": "incident", **(defaults or {})}
+    active = e.loc[e[s.STATUS] == FIRST_RESPONSE_STATE]
+    t = pd.DataFrame(index=ids)
+    t[s.CREATED_AT] = first["opened_at"]
+    t[s.FIRST_RESPONSE_AT] = active.groupby(s.TICKET_ID)[s.AT].min().reindex(ids)
+    t[s.RESOLVED_AT] = last["resolved_at"] if "resolved_at" in last.columns else np.nan
+    t[s.PRIORITY] = first_text("priority").replace(PRIORITY_MAP)
+    for col in s.SEGMENT_COLUMNS:
+        t[col] = defaults.get(col, np.nan)
+    t[s.CHANNEL] = first_text("contact_type")
+    t[s.CUSTOMER] = first_text("location")
+    t[s.CATEGORY] = first_text("category")
+    t[s.GROUP] = first_text("assignment_group")
+    t[s.STATUS] = last[s.STATUS]
+    made = (
+        raw["made_sla"].str.strip().str.lower().ne("false").groupby(raw["number"]).all()
+        if "made_sla" in raw.columns
+        else pd.Series(np.nan, index=ids)
+    )
+    t[s.SOURCE_MADE_SLA] = made.reindex(ids)
+    for name, col in KNOWN_AT_OPEN.items():
+        t[name] = first_text(col)
+    for name, col in KNOWN_LATER.items():
+        t[name] = last_text(col)
+    t["priority_final"] = t["priority_final"].replace(PRIORITY_MAP)
+    for name in _COUNTS:
+        t[name] = pd.to_numeric(t[name], errors="coerce").astype("Int64")
+    t["closed_at"] = v.parse_timestamps(
+        t["closed_at"], source_tz=source_tz, fmt=TIMESTAMP_FORMAT, na_values=NA_VALUES
+    ).values
+    t["n_events"] = g.size().reindex(ids).astype("int64")
+    t = t.reset_index()
+    ticket_rows = first["_row"].to_numpy()
+    tickets = v.validate_tickets(
+        t,
+        source,
+        source_tz=source_tz,
+        timestamp_format=TIMESTAMP_FORMAT,
+        na_values=NA_VALUES,
+        rows=ticket_rows,
+        defaults=defaults,
+        allowed={s.PRIORITY: sorted(set(PRIORITY_MAP.values()))},
+    )
+
+    # -- status events of the accepted tickets: one row per change of state
+    out = e.loc[e[s.TICKET_ID].isin(tickets.accepted[s.TICKET_ID]), [s.TICKET_ID, s.AT, s.STATUS]]
+    out = out.sort_values([s.TICKET_ID, s.AT], kind="stable", ignore_index=True)
+    same = (out[s.TICKET_ID] == out[s.TICKET_ID].shift()) & (out[s.STATUS] == out[s.STATUS].shift())
+    events = out.loc[~same.to_numpy()].reset_index(drop=True)
+    no_active = int(tickets.accepted[s.FIRST_RESPONSE_AT].isna().sum())
+    notes = (
+        f"incidents in the log: {v.clean_strings(raw['number'], NA_VALUES).nunique():,}",
+        f"tickets without an '{FIRST_RESPONSE_STATE}' event (first_response_at NaT): {no_active:,}",
+        f"tickets with source made_sla false: "
+        f"{int((~tickets.accepted[s.SOURCE_MADE_SLA].astype(bool)).sum()):,}",
+    )
+    return v.ImportResult(tickets=tickets, events=events, source_events=source_events, notes=notes)
+
+
+def _nan(index: pd.Index) -> pd.Series:
+    return pd.Series(np.nan, index=index, dtype="object")

@@ -1,0 +1,263 @@
+"""Time-ordered backtest and metrics of breach-risk models.
+
+Metrics (:func:`classification_metrics`): ROC AUC, PR AUC (average precision), Brier score,
+log loss, expected calibration error (10 equal-width bins, weighted by count), and precision /
+recall among the top 10% of rows by predicted risk. :func:`backtest` trains on the past and
+tests on the future (split by ticket creation time, so all landmarks of a ticket fall on one
+side) and compares the model with the elapsed-fraction rule and a one-hot logistic regression,
+overall, per landmark age and per segment, with a reliability plot.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from slarisk.risk.landmarks import TrainingData
+    from slarisk.risk.model import RiskModel
+
+#: segments reported by default in a backtest.
+DEFAULT_SEGMENTS: tuple[str, ...] = ("metric", "priority", "tier")
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
+    """ECE: sum over equal-width probability bins of (bin share) x |mean p - breach rate|."""
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    if len(y) == 0:
+        return float("nan")
+    b = np.clip((p * n_bins).astype(np.int64), 0, n_bins - 1)
+    sp = np.bincount(b, weights=p, minlength=n_bins)
+    sy = np.bincount(b, weights=y, minlength=n_bins)
+    return float(np.abs(sp - sy).sum() / len(y))
+
+
+def reliability_table(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
+    """Per equal-width bin: mean predicted probability, observed breach rate and row count."""
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    b = np.clip((p * n_bins).astype(np.int64), 0, n_bins - 1)
+    cnt = np.bincount(b, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame(
+            {
+                "bin_low": np.arange(n_bins) / n_bins,
+                "bin_high": (np.arange(n_bins) + 1) / n_bins,
+                "mean_predicted": np.bincount(b, weights=p, minlength=n_bins) / cnt,
+                "observed_rate": np.bincount(b, weights=y, minlength=n_bins) / cnt,
+                "count": cnt,
+            }
+        )
+
+
+def precision_recall_at_top(
+    y: np.ndarray, p: np.ndarray, fraction: float = 0.1
+) -> tuple[float, float]:
+    """Precision and recall of breaches among the ``fraction`` of rows with the highest risk."""
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    k = max(1, int(np.ceil(fraction * n))) if n else 0
+    if k == 0 or y.sum() == 0:
+        return float("nan"), float("nan")
+    top = np.argsort(-np.asarray(p), kind="stable")[:k]
+    hits = y[top].sum()
+    return float(hits / k), float(hits / y.sum())
+
+
+def classification_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """ROC AUC, PR AUC, Brier, log loss, ECE, precision/recall at top 10%, rows, base rate."""
+    from sklearn.metrics import (
+        average_precision_score,
+        brier_score_loss,
+        log_loss,
+        roc_auc_score,
+    )
+
+    y = np.asarray(y).astype(np.int64)
+    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+    both = len(np.unique(y)) == 2
+    prec, rec = precision_recall_at_top(y, p, 0.1)
+    return {
+        "roc_auc": float(roc_auc_score(y, p)) if both else float("nan"),
+        "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
+        "brier": float(brier_score_loss(y, p)) if len(y) else float("nan"),
+        "log_loss": float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1]))
+        if len(y)
+        else float("nan"),
+        "ece": expected_calibration_error(y, p),
+        "precision_top10": prec,
+        "recall_top10": rec,
+        "rows": float(len(y)),
+        "base_rate": float(y.mean()) if len(y) else float("nan"),
+    }
+
+
+def metrics_by(
+    y: np.ndarray,
+    preds: Mapping[str, np.ndarray],
+    groups: pd.Series,
+    min_rows: int = 30,
+) -> pd.DataFrame:
+    """Metrics of each model per value of ``groups`` (groups with < ``min_rows`` rows skipped).
+
+    Long format: ``<group name>, model, roc_auc, pr_auc, brier, ...``.
+    """
+    name = str(groups.name or "group")
+    g = groups.to_numpy()
+    rows = []
+    for value in pd.unique(g):  # a handful of segments; each evaluation is vectorised
+        m = g == value
+        if m.sum() < min_rows:
+            continue
+        for model, p in preds.items():
+            rows.append({name: value, "model": model, **classification_metrics(y[m], p[m])})
+    out = pd.DataFrame(rows)
+    return out.sort_values([name, "model"]).reset_index(drop=True) if len(out) else out
+
+
+def reliability_png(y: np.ndarray, preds: Mapping[str, np.ndarray], n_bins: int = 10) -> bytes:
+    """Reliability diagram (PNG bytes): observed breach rate vs mean predicted, per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
+    for name, p in preds.items():
+        tab = reliability_table(y, p, n_bins)
+        tab = tab[tab["count"] > 0]
+        ece = expected_calibration_error(y, p, n_bins)
+        ax.plot(
+            tab["mean_predicted"], tab["observed_rate"], marker="o", label=f"{name} (ECE {ece:.3f})"
+        )
+    ax.set_xlabel("mean predicted breach probability")
+    ax.set_ylabel("observed breach rate")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title("Reliability (test period)")
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def png_to_html_img(png: bytes, alt: str = "plot") -> str:
+    """An ``<img>`` tag with the PNG embedded as base64."""
+    return f'<img alt="{alt}" src="data:image/png;base64,{base64.b64encode(png).decode()}"/>'
+
+
+def time_split(
+    meta: pd.DataFrame,
+    test_fraction: float = 0.3,
+    purge: bool = True,
+) -> tuple[np.ndarray, np.ndarray, pd.Timestamp]:
+    """(train mask, test mask, cutoff): the last ``test_fraction`` of tickets by creation time
+    are the test set. With ``purge``, training rows whose outcome only became known after the
+    cutoff (``outcome_known_at``) are dropped: at the cutoff their label was not yet known."""
+    created = meta.drop_duplicates("ticket_id")["created_at"].sort_values()
+    cutoff = created.iloc[int(np.floor((1.0 - test_fraction) * len(created)))]
+    test = (meta["created_at"] >= cutoff).to_numpy()
+    train = ~test
+    if purge and "outcome_known_at" in meta:
+        known = meta["outcome_known_at"]
+        train &= (known.isna() | (known < cutoff)).to_numpy()
+    return train, test, pd.Timestamp(cutoff)
+
+
+@dataclass
+class BacktestReport:
+    """Results of :func:`backtest`; ``overall``/``by_age``/``by_segment`` are long-format
+    tables with a ``model`` column; ``predictions`` has the test rows with each model's
+    probability."""
+
+    overall: pd.DataFrame
+    by_age: pd.DataFrame
+    by_segment: pd.DataFrame
+    reliability_png: bytes
+    predictions: pd.DataFrame
+    cutoff: pd.Timestamp
+    model: RiskModel | None = None
+    feature_importance: pd.Series = field(default_factory=pd.Series)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def metric(self, model: str, name: str) -> float:
+        """One overall metric of one model, e.g. ``report.metric("model", "roc_auc")``."""
+        row = self.overall[self.overall["model"] == model]
+        return float(row[name].iloc[0])
+
+
+def backtest(
+    data: TrainingData,
+    params: Mapping[str, Any] | None = None,
+    *,
+    test_fraction: float = 0.3,
+    purge: bool = True,
+    segments: Sequence[str] = DEFAULT_SEGMENTS,
+    random_state: int = 0,
+    baselines: bool = True,
+    tickets: pd.DataFrame | None = None,
+) -> BacktestReport:
+    """Train on the past, test on the future; compare the model with the baselines.
+
+    Models: ``model`` (the calibrated LightGBM Pipeline), ``elapsed_rule`` and ``logistic``
+    (one-hot LR on ticket attributes + metric + landmark age, standardised numerics excluded).
+    """
+    from slarisk.risk.model import (
+        ElapsedFractionRule,
+        as_strings,
+        fit_risk_model,
+        make_logistic_baseline,
+    )
+
+    train, test, cutoff = time_split(data.meta, test_fraction, purge)
+    tr, te = data.subset(train), data.subset(test)
+    model = fit_risk_model(tr, params, random_state=random_state, tickets=tickets)
+    preds: dict[str, np.ndarray] = {"model": model.predict_proba(te.X)}
+    if baselines:
+        rule = ElapsedFractionRule().fit(tr.X, tr.y)
+        preds["elapsed_rule"] = rule.predict_proba(te.X)[:, 1]
+        cats = [c for c in model.pipeline.named_steps["prep"].categorical_]
+        lr_cols = [*cats, "landmark"]
+        Xtr = as_strings(tr.meta.assign(**{c: tr.X[c] for c in cats})[lr_cols], lr_cols)
+        Xte = as_strings(te.meta.assign(**{c: te.X[c] for c in cats})[lr_cols], lr_cols)
+        lr = make_logistic_baseline(categorical=lr_cols).fit(Xtr, tr.y)
+        preds["logistic"] = lr.predict_proba(Xte)[:, 1]
+    y = te.y
+    overall = pd.DataFrame([{"model": k, **classification_metrics(y, p)} for k, p in preds.items()])
+    by_age = metrics_by(y, preds, te.meta["landmark"].rename("landmark"))
+    seg_tables = []
+    for sname in segments:
+        if sname in te.X:
+            tab = metrics_by(y, preds, te.X[sname].rename("value"))
+            tab.insert(0, "segment", sname)
+            seg_tables.append(tab)
+    by_segment = pd.concat(seg_tables, ignore_index=True) if seg_tables else pd.DataFrame()
+    pred_frame = te.meta[["ticket_id", "metric", "landmark", "at"]].copy()
+    pred_frame["label"] = y
+    for k, p in preds.items():
+        pred_frame[f"p_{k}"] = p
+    imp = pd.Series(
+        model.pipeline.named_steps["clf"].feature_importances("gain"),
+        index=model.feature_names,
+    ).sort_values(ascending=False)
+    return BacktestReport(
+        overall=overall,
+        by_age=by_age,
+        by_segment=by_segment,
+        reliability_png=reliability_png(y, preds),
+        predictions=pred_frame,
+        cutoff=cutoff,
+        model=model,
+        feature_importance=imp,
+        info={"train_rows": int(train.sum()), "test_rows": int(test.sum())},
+    )

@@ -1,0 +1,587 @@
+"""Leakage-free, vectorised features of observations (ticket, metric, time ``at``).
+
+An *observation* is one row with at least ``ticket_id, metric, at, created_at`` and the ticket's
+attribute columns; landmark rows (:mod:`slarisk.risk.landmarks`) and the open tickets being
+scored (:mod:`slarisk.risk.score`) both have this shape. Optional columns: ``target_seconds``,
+``elapsed_seconds`` (business seconds elapsed at ``at``, pauses removed), ``due_at``.
+
+Everything a feature uses is known at ``at``:
+
+- workload: tickets created at or before ``at`` and not resolved by ``at`` (a ticket resolved
+  later counts as open, exactly as it did at the time), arrivals in the last hour / day against
+  the same hour over the previous 4 weeks / the last 28 days;
+- staffing: the roster (a plan, known in advance) now and over the next hours;
+- history: breach rates and resolution times by category/group over the last 28 days, from
+  outcomes *known strictly before* ``at`` (a met target is known when the clock stops, a breach
+  at the due time at the latest).
+
+All lookups are sorted arrays + ``numpy.searchsorted`` and cumulative sums; no per-row Python.
+Durations are in seconds internally; feature columns say their unit (``_hours``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slarisk.data import schema as s
+
+HOUR_NS = 3_600 * 10**9
+DAY_NS = 24 * HOUR_NS
+WEEK_NS = 7 * DAY_NS
+#: window of the rolling history and arrival norms (ns).
+WINDOW_NS = 28 * DAY_NS
+#: horizon of the "agents over the next hours" feature (ns).
+STAFF_HORIZON_NS = 4 * HOUR_NS
+#: pseudo-count pulling a segment's breach rate towards the metric's overall rate.
+PRIOR_WEIGHT = 10.0
+_KEY_SHIFT = 34  # seconds since base fit in 34 bits (544 years)
+
+METRIC = "metric"
+#: categorical features (ticket attributes + the metric itself).
+CATEGORICAL_FEATURES: tuple[str, ...] = (
+    METRIC,
+    s.PRIORITY,
+    s.TIER,
+    s.REGION,
+    s.SERVICE_TYPE,
+    s.CHANNEL,
+    s.CUSTOMER,
+    s.CATEGORY,
+    s.GROUP,
+)
+#: numeric features always produced by :func:`build_features` (per-priority backlogs follow).
+BASE_NUMERIC_FEATURES: tuple[str, ...] = (
+    "age_hours",
+    "target_hours",
+    "elapsed_fraction",
+    "business_left_hours",
+    "wall_left_hours",
+    "hour",
+    "weekday",
+    "is_holiday",
+    "backlog_total",
+    "backlog_same_priority",
+    "arrivals_1h",
+    "arrivals_24h",
+    "arrivals_1h_ratio",
+    "arrivals_24h_ratio",
+    "agents_now",
+    "agents_next_4h",
+    "agents_team_now",
+    "backlog_per_agent",
+    "hist_breach_rate_metric",
+    "hist_breach_rate_category",
+    "hist_breach_rate_group",
+    "hist_n_category",
+    "hist_log_resolution_hours_category",
+    "hist_log_resolution_hours_group",
+)
+
+
+def _ns(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
+    """int64 nanoseconds since the epoch (UTC); NaT -> int64 min."""
+    if isinstance(values, np.ndarray) and values.dtype == np.int64:
+        return values
+    idx = pd.DatetimeIndex(values)
+    if idx.tz is None:
+        idx = idx.tz_localize("UTC")
+    return idx.as_unit("ns").asi8.copy()
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+# --------------------------------------------------------------------------------------------
+# Keyed cumulative counts: sum of values over events with key k and time < t (or in a window)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeyedCumulative:
+    """Events (key code, time in whole seconds, values) sorted for fast prefix sums.
+
+    ``sums(keys, t_ns)`` returns, per query, the column sums over events of the same key whose
+    time (floored to the second) is strictly before ``t`` floored to the second: an event is
+    counted only if it happened strictly before ``t``.
+    """
+
+    combined: np.ndarray  # int64: key << 34 | (seconds - base), sorted
+    cum: np.ndarray  # float64 (n + 1, k) prefix sums
+    base_s: int
+
+    @classmethod
+    def build(cls, keys: np.ndarray, t_ns: np.ndarray, values: np.ndarray) -> KeyedCumulative:
+        keys = np.asarray(keys, dtype=np.int64)
+        secs = np.floor_divide(t_ns, 10**9)
+        base = int(secs.min()) if len(secs) else 0
+        combined = (keys << _KEY_SHIFT) | (secs - base)
+        order = np.argsort(combined, kind="stable")
+        vals = np.asarray(values, dtype=np.float64).reshape(len(keys), -1)[order]
+        cum = np.vstack([np.zeros((1, vals.shape[1])), np.cumsum(vals, axis=0)])
+        return cls(combined=combined[order], cum=cum, base_s=base)
+
+    def _pos(self, keys: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
+        off = np.clip(np.floor_divide(t_ns, 10**9) - self.base_s, 0, (1 << _KEY_SHIFT) - 1)
+        return np.searchsorted(self.combined, (keys << _KEY_SHIFT) | off, side="left")
+
+    def window_sums(self, keys: np.ndarray, t_ns: np.ndarray, window_ns: int | None) -> np.ndarray:
+        """Sums over events with time in [t - window, t) (all of the past when window is None).
+
+        Unknown keys (negative codes) get zeros.
+        """
+        keys = np.asarray(keys, dtype=np.int64)
+        safe = np.where(keys < 0, 0, keys)
+        hi = self._pos(safe, t_ns)
+        if window_ns is None:
+            lo = np.searchsorted(self.combined, safe << _KEY_SHIFT, side="left")
+        else:
+            lo = self._pos(safe, t_ns - window_ns)
+        out = self.cum[hi] - self.cum[lo]
+        out[keys < 0] = 0.0
+        return out
+
+
+@dataclass(frozen=True)
+class _Coder:
+    """Maps strings to dense int codes (unknown -> -1)."""
+
+    categories: tuple[str, ...]
+
+    @classmethod
+    def fit(cls, values: Any) -> _Coder:
+        return cls(tuple(sorted(str(c) for c in as_categorical(values).categories)))
+
+    def codes(self, values: Any) -> np.ndarray:
+        cat = as_categorical(values)
+        index = pd.Index(self.categories, dtype=object)
+        lookup = np.asarray(index.get_indexer(cat.categories.astype(object)), dtype=np.int64)
+        return lookup[np.asarray(cat.codes, dtype=np.int64)]
+
+
+def as_categorical(values: Any) -> pd.Categorical:
+    """Values as a string-category ``pandas.Categorical`` with no missing values
+    (missing -> ``"unknown"``). Cheap for columns that already are categorical."""
+    if isinstance(values, pd.Categorical):
+        cat = values
+    elif isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        cat = pd.Series(values).array  # type: ignore[assignment]
+    else:
+        cat = pd.Categorical(pd.Series(values, copy=False))
+    if len(cat.categories) and not isinstance(cat.categories[0], str):
+        cat = cat.rename_categories([str(c) for c in cat.categories])
+    if (np.asarray(cat.codes) < 0).any():
+        if s.UNKNOWN not in cat.categories:
+            cat = cat.add_categories([s.UNKNOWN])
+        cat = cat.fillna(s.UNKNOWN)
+    return cat
+
+
+def _is(cat: pd.Categorical, value: str) -> np.ndarray:
+    """Boolean mask ``cat == value`` through the codes."""
+    where = np.flatnonzero(np.asarray(cat.categories.astype(object)) == value)
+    if not len(where):
+        return np.zeros(len(cat), dtype=bool)
+    return np.asarray(cat.codes) == where[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Workload: backlog and arrivals from the ticket universe
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WorkloadIndex:
+    """Created / resolved times per priority (ns, sorted) of every ticket known so far."""
+
+    priorities: tuple[str, ...]
+    created: tuple[np.ndarray, ...]  # per priority, sorted ns
+    resolved: tuple[np.ndarray, ...]  # per priority, sorted ns (resolved tickets only)
+    all_created: np.ndarray
+
+    @classmethod
+    def build(cls, tickets: pd.DataFrame) -> WorkloadIndex:
+        created = _ns(tickets[s.CREATED_AT])
+        resolved = (
+            _ns(tickets[s.RESOLVED_AT])
+            if s.RESOLVED_AT in tickets
+            else np.full(len(tickets), _NAT, dtype=np.int64)
+        )
+        pri = as_categorical(tickets[s.PRIORITY])
+        names = tuple(sorted(str(c) for c in pri.categories))
+        c_list, r_list = [], []
+        for p in names:  # loop over a handful of priorities, vectorised inside
+            m = _is(pri, p)
+            c_list.append(np.sort(created[m]))
+            r = resolved[m]
+            r_list.append(np.sort(r[r != _NAT]))
+        return cls(names, tuple(c_list), tuple(r_list), np.sort(created))
+
+    def backlog(self, t_ns: np.ndarray) -> dict[str, np.ndarray]:
+        """Open tickets at t per priority: created <= t and not resolved by t."""
+        return {
+            p: (
+                np.searchsorted(c, t_ns, side="right") - np.searchsorted(r, t_ns, side="right")
+            ).astype(np.float64)
+            for p, c, r in zip(self.priorities, self.created, self.resolved, strict=True)
+        }
+
+    def arrivals(self, t_ns: np.ndarray, window_ns: int) -> np.ndarray:
+        """Tickets created in (t - window, t]."""
+        c = self.all_created
+        return (
+            np.searchsorted(c, t_ns, side="right") - np.searchsorted(c, t_ns - window_ns, "right")
+        ).astype(np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# Staffing: agents on duty as a step function, with its integral for horizon means
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Steps:
+    starts: np.ndarray  # ns, sorted, non-overlapping interval starts
+    ends: np.ndarray
+    agents: np.ndarray
+    cum_agent_ns: np.ndarray  # integral of agents up to each start (agent-ns), len n + 1
+
+    @classmethod
+    def build(cls, starts: np.ndarray, ends: np.ndarray, agents: np.ndarray) -> _Steps:
+        order = np.argsort(starts, kind="stable")
+        st, en, ag = starts[order], ends[order], agents[order]
+        cum = np.concatenate([[0.0], np.cumsum(ag * (en - st).astype(np.float64))])
+        return cls(st, en, ag, cum)
+
+    def at(self, t_ns: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(self.starts, t_ns, side="right") - 1
+        ok = (i >= 0) & (t_ns < self.ends[np.clip(i, 0, None)])
+        return np.where(ok, self.agents[np.clip(i, 0, None)], 0.0)
+
+    def integral(self, t_ns: np.ndarray) -> np.ndarray:
+        """Agent-ns from the first interval start up to t."""
+        i = np.searchsorted(self.starts, t_ns, side="right") - 1
+        ic = np.clip(i, 0, None)
+        inside = np.minimum(t_ns, self.ends[ic]) - self.starts[ic]
+        part = self.agents[ic] * np.clip(inside, 0, None).astype(np.float64)
+        return np.where(i >= 0, self.cum_agent_ns[ic] + part, 0.0)
+
+    def mean(self, t_ns: np.ndarray, horizon_ns: int) -> np.ndarray:
+        return (self.integral(t_ns + horizon_ns) - self.integral(t_ns)) / horizon_ns
+
+
+@dataclass(frozen=True)
+class StaffingIndex:
+    """Agents on duty (all teams, and per team) from interval-form staffing."""
+
+    total: _Steps
+    teams: Mapping[str, _Steps] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, staffing: pd.DataFrame) -> StaffingIndex:
+        st = _ns(staffing[s.INTERVAL_START])
+        en = st + staffing[s.INTERVAL_MINUTES].to_numpy(np.int64) * 60 * 10**9
+        ag = staffing[s.AGENTS].to_numpy(np.float64)
+        teams = as_categorical(staffing[s.TEAM])
+        per_team = {}
+        for t in sorted(str(c) for c in teams.categories):  # a few teams
+            m = _is(teams, t)
+            per_team[str(t)] = _Steps.build(st[m], en[m], ag[m])
+        # total: agents of all teams summed on the union of the interval boundaries
+        bounds = np.unique(np.concatenate([st, en]))
+        mids = bounds[:-1]
+        tot = np.zeros(len(mids))
+        for steps in per_team.values():
+            tot += steps.at(mids)
+        return cls(_Steps.build(mids, bounds[1:], tot), per_team)
+
+
+# --------------------------------------------------------------------------------------------
+# History: outcomes known before t
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HistoryIndex:
+    """Rolling breach rates and resolution times from outcomes known before each query time."""
+
+    metrics: _Coder
+    categories: _Coder
+    groups: _Coder
+    breach_metric: KeyedCumulative  # key metric; values (n, breaches)
+    breach_category: KeyedCumulative  # key metric * n_cat + category
+    breach_group: KeyedCumulative
+    resolution_category: KeyedCumulative  # key category; values (n, sum log1p hours)
+    resolution_group: KeyedCumulative
+    known_until_ns: int  # latest time at which an outcome became known
+
+    @classmethod
+    def build(cls, outcomes: pd.DataFrame) -> HistoryIndex:
+        """``outcomes``: ``metric, category, group, breached (bool), known_at`` and optionally
+        ``resolution_seconds`` with ``resolved_at`` (see :func:`outcomes_from_clocks`)."""
+        metrics = _Coder.fit(outcomes[METRIC])
+        cats = _Coder.fit(outcomes[s.CATEGORY])
+        groups = _Coder.fit(outcomes[s.GROUP])
+        m = metrics.codes(outcomes[METRIC])
+        c = cats.codes(outcomes[s.CATEGORY])
+        g = groups.codes(outcomes[s.GROUP])
+        known = _ns(outcomes["known_at"])
+        b = outcomes["breached"].to_numpy(np.float64)
+        one = np.ones_like(b)
+        vals = np.column_stack([one, b])
+        nc, ng = max(len(cats.categories), 1), max(len(groups.categories), 1)
+        res_rows = _is(as_categorical(outcomes[METRIC]), "resolution")
+        if "resolution_seconds" in outcomes:
+            res = outcomes["resolution_seconds"].to_numpy(np.float64)
+            res_rows = res_rows & np.isfinite(res)
+            res_at = _ns(outcomes["resolved_at"])[res_rows]
+            lr = np.log1p(np.clip(res[res_rows], 0, None) / 3600.0)
+        else:
+            res_at, lr = np.zeros(0, np.int64), np.zeros(0)
+        rv = np.column_stack([np.ones_like(lr), lr])
+        return cls(
+            metrics=metrics,
+            categories=cats,
+            groups=groups,
+            breach_metric=KeyedCumulative.build(m, known, vals),
+            breach_category=KeyedCumulative.build(m * nc + c, known, vals),
+            breach_group=KeyedCumulative.build(m * ng + g, known, vals),
+            resolution_category=KeyedCumulative.build(c[res_rows], res_at, rv),
+            resolution_group=KeyedCumulative.build(g[res_rows], res_at, rv),
+            known_until_ns=int(known.max()) if len(known) else 0,
+        )
+
+    def features(
+        self,
+        metric: Any,
+        category: Any,
+        group: Any,
+        t_ns: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        m = self.metrics.codes(metric)
+        c = self.categories.codes(category)
+        g = self.groups.codes(group)
+        nc, ng = max(len(self.categories.categories), 1), max(len(self.groups.categories), 1)
+        glob_all = self.breach_metric.window_sums(m, t_ns, None)
+        prior = (glob_all[:, 1] + 1.0) / (glob_all[:, 0] + 2.0)
+        glob = self.breach_metric.window_sums(m, t_ns, WINDOW_NS)
+        rate_metric = (glob[:, 1] + PRIOR_WEIGHT * prior) / (glob[:, 0] + PRIOR_WEIGHT)
+
+        def rate(idx: KeyedCumulative, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            w = idx.window_sums(np.where((m < 0) | (key < 0), -1, key), t_ns, WINDOW_NS)
+            return (w[:, 1] + PRIOR_WEIGHT * rate_metric) / (w[:, 0] + PRIOR_WEIGHT), w[:, 0]
+
+        rc, nc_ = rate(self.breach_category, m * nc + c)
+        rg, _ = rate(self.breach_group, m * ng + g)
+
+        def mean_log(idx: KeyedCumulative, key: np.ndarray) -> np.ndarray:
+            w = idx.window_sums(key, t_ns, WINDOW_NS)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(w[:, 0] > 0, w[:, 1] / np.maximum(w[:, 0], 1), np.nan)
+
+        return {
+            "hist_breach_rate_metric": rate_metric,
+            "hist_breach_rate_category": rc,
+            "hist_breach_rate_group": rg,
+            "hist_n_category": nc_,
+            "hist_log_resolution_hours_category": mean_log(self.resolution_category, c),
+            "hist_log_resolution_hours_group": mean_log(self.resolution_group, g),
+        }
+
+
+def outcomes_from_clocks(clocks: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
+    """Outcome rows (one per ticket and metric whose outcome is known) from ``compute_clocks``.
+
+    ``known_at`` is when the outcome became known: the stop time if the target was met, the due
+    time if it was breached. Open tickets not yet past due (outcome unknown) are left out.
+    """
+    stopped = clocks["stopped_at"]
+    due = clocks["due_at"]
+    breached = clocks["breached"].astype(bool).to_numpy()
+    known_at = stopped.where(~pd.Series(breached, index=clocks.index), due)
+    known_at = known_at.where(known_at.notna(), due.where(pd.Series(breached, index=clocks.index)))
+    keep = known_at.notna().to_numpy()
+    t = tickets.set_index(s.TICKET_ID)
+    ids = clocks[s.TICKET_ID]
+    out = pd.DataFrame(
+        {
+            s.TICKET_ID: ids.to_numpy(),
+            METRIC: clocks["metric"].to_numpy(),
+            s.CATEGORY: t[s.CATEGORY].reindex(ids).to_numpy(),
+            s.GROUP: t[s.GROUP].reindex(ids).to_numpy(),
+            "breached": breached,
+            "known_at": known_at.to_numpy(),
+            s.RESOLVED_AT: t[s.RESOLVED_AT].reindex(ids).to_numpy(),
+        }
+    )
+    created = t[s.CREATED_AT].reindex(ids).to_numpy()
+    out["resolution_seconds"] = (
+        (pd.Series(out[s.RESOLVED_AT]) - pd.Series(created)).dt.total_seconds().to_numpy()
+    )
+    return out.loc[keep].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Calendar
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CalendarInfo:
+    """Timezone and public holidays used by the calendar features."""
+
+    timezone: str = "UTC"
+    holidays: frozenset[date] = frozenset()
+
+    def holiday_days(self) -> np.ndarray:
+        """Holidays as sorted int64 days since the epoch."""
+        return np.sort(
+            np.array([np.datetime64(d, "D").astype(np.int64) for d in self.holidays], np.int64)
+        )
+
+
+def _calendar_features(t_ns: np.ndarray, cal: CalendarInfo) -> dict[str, np.ndarray]:
+    first = int(t_ns[0]) if len(t_ns) else 0
+    if len(t_ns) and (t_ns == first).all():  # scoring: one `now`, avoid a full tz conversion
+        ts = pd.Timestamp(first, tz="UTC").tz_convert(cal.timezone)
+        local = np.full(len(t_ns), ts.tz_localize(None).value, dtype=np.int64)
+    else:
+        local = (
+            pd.DatetimeIndex(t_ns.view("datetime64[ns]"))
+            .tz_localize("UTC")
+            .tz_convert(cal.timezone)
+            .tz_localize(None)
+            .asi8
+        )
+    days = np.floor_divide(local, DAY_NS)
+    hour = (local - days * DAY_NS) / HOUR_NS
+    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    hol = np.isin(days, cal.holiday_days()).astype(np.float64)
+    return {"hour": hour, "weekday": weekday.astype(np.float64), "is_holiday": hol}
+
+
+# --------------------------------------------------------------------------------------------
+# Context and the builder
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FeatureContext:
+    """Everything observations are joined with: ticket universe, staffing, history, calendar."""
+
+    workload: WorkloadIndex
+    history: HistoryIndex | None = None
+    staffing: StaffingIndex | None = None
+    calendar: CalendarInfo = CalendarInfo()
+    #: clip history queries to this time (ns): scoring with a history that ends earlier.
+    history_clip_ns: int | None = None
+
+
+def build_context(
+    tickets: pd.DataFrame,
+    outcomes: pd.DataFrame | None = None,
+    staffing: pd.DataFrame | None = None,
+    calendar: CalendarInfo | None = None,
+) -> FeatureContext:
+    """Index the ticket universe (created/resolved), outcomes and staffing once."""
+    return FeatureContext(
+        workload=WorkloadIndex.build(tickets),
+        history=HistoryIndex.build(outcomes) if outcomes is not None and len(outcomes) else None,
+        staffing=StaffingIndex.build(staffing) if staffing is not None and len(staffing) else None,
+        calendar=calendar or CalendarInfo(),
+    )
+
+
+def _col(obs: pd.DataFrame, name: str, n: int) -> pd.Categorical:
+    if name in obs:
+        return as_categorical(obs[name])
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[s.UNKNOWN])
+
+
+def _num(obs: pd.DataFrame, name: str, n: int) -> np.ndarray:
+    if name in obs:
+        return pd.to_numeric(obs[name], errors="coerce").to_numpy(np.float64)
+    return np.full(n, np.nan)
+
+
+def build_features(
+    obs: pd.DataFrame,
+    context: FeatureContext,
+    priorities: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Feature frame (same row order as ``obs``): categorical columns as strings, numerics float.
+
+    ``priorities`` fixes the per-priority backlog columns (``backlog_p_<priority>``); by default
+    the priorities of the context's ticket universe.
+    """
+    n = len(obs)
+    t = _ns(obs[s.AT])
+    created = _ns(obs[s.CREATED_AT])
+    cats = {c: _col(obs, c, n) for c in CATEGORICAL_FEATURES}
+    out: dict[str, Any] = dict(cats)
+
+    target = _num(obs, "target_seconds", n)
+    elapsed = _num(obs, "elapsed_seconds", n)
+    age = (t - created) / 1e9
+    out["age_hours"] = age / 3600.0
+    out["target_hours"] = target / 3600.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["elapsed_fraction"] = elapsed / target
+    out["business_left_hours"] = (target - elapsed) / 3600.0
+    if "due_at" in obs:
+        due = _ns(obs["due_at"])
+        out["wall_left_hours"] = np.where(due == _NAT, np.nan, (due - t) / 3.6e12)
+    else:
+        out["wall_left_hours"] = np.full(n, np.nan)
+    out.update(_calendar_features(t, context.calendar))
+
+    wl = context.workload
+    back = wl.backlog(t)
+    pri = cats[s.PRIORITY]
+    total = np.zeros(n)
+    same = np.zeros(n)
+    for p, v in back.items():
+        total += v
+        same += np.where(_is(pri, p), v, 0.0)
+    out["backlog_total"] = total
+    out["backlog_same_priority"] = same
+    a1 = wl.arrivals(t, HOUR_NS)
+    a24 = wl.arrivals(t, DAY_NS)
+    prev = sum(wl.arrivals(t - k * WEEK_NS, HOUR_NS) for k in range(1, 5)) / 4.0
+    a28 = wl.arrivals(t - DAY_NS, WINDOW_NS) / 28.0
+    out["arrivals_1h"] = a1
+    out["arrivals_24h"] = a24
+    out["arrivals_1h_ratio"] = (a1 + 1.0) / (prev + 1.0)
+    out["arrivals_24h_ratio"] = (a24 + 1.0) / (a28 + 1.0)
+
+    if context.staffing is not None:
+        st = context.staffing
+        now_ag = st.total.at(t)
+        next_ag = st.total.mean(t, STAFF_HORIZON_NS)
+        team = np.full(n, np.nan)
+        grp = cats[s.GROUP]
+        for name, steps in st.teams.items():  # a few teams
+            m = _is(grp, name)
+            if m.any():
+                team[m] = steps.at(t[m])
+        out["agents_now"] = now_ag
+        out["agents_next_4h"] = next_ag
+        out["agents_team_now"] = team
+        out["backlog_per_agent"] = total / (np.maximum(now_ag, next_ag) + 1.0)
+    else:
+        for name in ("agents_now", "agents_next_4h", "agents_team_now", "backlog_per_agent"):
+            out[name] = np.full(n, np.nan)
+
+    if context.history is not None:
+        th = t if context.history_clip_ns is None else np.minimum(t, context.history_clip_ns)
+        out.update(context.history.features(cats[METRIC], cats[s.CATEGORY], cats[s.GROUP], th))
+    else:
+        for name in BASE_NUMERIC_FEATURES:
+            if name.startswith("hist_"):
+                out[name] = np.full(n, np.nan)
+
+    for p in priorities if priorities is not None else wl.priorities:
+        out[f"backlog_p_{p}"] = back.get(p, np.zeros(n))
+    return pd.DataFrame(out, index=obs.index)
+
+
+def feature_names(priorities: Sequence[str]) -> list[str]:
+    """Column order of :func:`build_features` for these priorities."""
+    return [
+        *CATEGORICAL_FEATURES,
+        *BASE_NUMERIC_FEATURES,
+        *[f"backlog_p_{p}" for p in priorities],
+    ]

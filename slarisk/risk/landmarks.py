@@ -1,0 +1,249 @@
+"""Landmark training set: each ticket observed at several ages, with only what was known then.
+
+For every (ticket, metric) whose outcome is known, observations are taken
+
+- scheme ``fractions``: when the business time elapsed reaches each fraction of the target
+  (0 = at creation; e.g. 0, 0.25, 0.5, 0.75), or
+- scheme ``every``: every ``every_hours`` business hours from creation (at most
+  ``max_per_ticket`` observations, all before the target is reached),
+
+and only while the clock is still running (not yet stopped: no first response / resolution
+yet). The label is the ticket's final outcome for that metric (``breached``), or, with
+``label="source_made_sla"``, ``not source_made_sla`` (ServiceNow's own verdict; resolution only).
+
+Observation times are computed on the target's business calendar from ``created_at``; pauses
+are not replayed (the elapsed time at a landmark is the nominal ``fraction x target``), and the
+due time carried by an observation is the nominal one (``created_at`` + target on the calendar),
+never the final due time, which already contains future pauses. Features are joined by
+:func:`build_training_data` (:mod:`slarisk.risk.features`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from slarisk.data import schema as s
+from slarisk.risk.features import (
+    METRIC,
+    CalendarInfo,
+    FeatureContext,
+    build_context,
+    build_features,
+    outcomes_from_clocks,
+)
+
+if TYPE_CHECKING:
+    from slarisk.sla.policy import Policy
+
+DEFAULT_FRACTIONS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)
+DEFAULT_METRICS: tuple[str, ...] = ("first_response", "resolution")
+#: ticket attribute columns carried by every observation.
+ATTRIBUTE_COLUMNS: tuple[str, ...] = (s.PRIORITY, *s.SEGMENT_COLUMNS)
+#: columns of the landmark frame, in order.
+LANDMARK_COLUMNS: tuple[str, ...] = (
+    s.TICKET_ID,
+    METRIC,
+    "landmark",
+    s.AT,
+    s.CREATED_AT,
+    "target_seconds",
+    "elapsed_seconds",
+    "due_at",
+    "outcome_known_at",
+    "label",
+    *ATTRIBUTE_COLUMNS,
+)
+
+
+def _add_business(
+    policy: Policy, calendars: np.ndarray, start_ns: np.ndarray, secs: np.ndarray
+) -> np.ndarray:
+    """start + secs business seconds, per row on its own calendar (loop over calendar names)."""
+    out = np.empty(len(start_ns), dtype=np.int64)
+    for name in pd.unique(calendars):
+        m = calendars == name
+        cal = policy.business_calendar(str(name))
+        out[m] = np.asarray(cal.add_business_seconds(start_ns[m], secs[m]), dtype=np.int64)
+    return out
+
+
+def _ns(values: Any) -> np.ndarray:
+    return pd.DatetimeIndex(values).as_unit("ns").asi8.copy()
+
+
+def build_landmarks(
+    tickets: pd.DataFrame,
+    policy: Policy,
+    *,
+    clocks: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    now: pd.Timestamp | None = None,
+    scheme: Literal["fractions", "every"] = "fractions",
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    every_hours: float | None = None,
+    max_per_ticket: int = 12,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    label: Literal["clock", "source_made_sla"] = "clock",
+) -> pd.DataFrame:
+    """Landmark observations (columns :data:`LANDMARK_COLUMNS`), sorted by observation time.
+
+    ``clocks`` (from :func:`slarisk.sla.clock.compute_clocks`) is computed when not given.
+    ``landmark`` is the elapsed fraction (scheme ``fractions``) or the business hours since
+    creation (scheme ``every``). Observations whose outcome is unknown (still open and not past
+    due at ``now``) are left out.
+    """
+    if clocks is None:
+        from slarisk.sla.clock import compute_clocks
+
+        clocks = compute_clocks(tickets, policy, events=events, now=now)
+    c = clocks[clocks["metric"].isin(list(metrics))]
+    if label == "source_made_sla":
+        c = c[c["metric"] == "resolution"]
+    t = tickets.set_index(s.TICKET_ID)
+    ids = c[s.TICKET_ID].to_numpy()
+    target = c["target_seconds"].to_numpy(np.float64)
+    created = _ns(t[s.CREATED_AT].reindex(ids))
+    stopped = _ns(c["stopped_at"])
+    breached = c["breached"].astype(bool).to_numpy()
+    due_final = _ns(c["due_at"])
+    nat = np.iinfo(np.int64).min
+    known_at = np.where(breached, due_final, stopped)
+    known_at = np.where(stopped == nat, np.where(breached, due_final, nat), known_at)
+    if label == "source_made_sla":
+        made = t[s.SOURCE_MADE_SLA].reindex(ids)
+        ok = made.notna().to_numpy()
+        y = (~made.fillna(True).astype(bool)).to_numpy()
+        known_at = np.where(stopped == nat, due_final, stopped)
+    else:
+        ok = known_at != nat
+        y = breached
+    ok &= np.isfinite(target) & (target > 0)
+    base = np.flatnonzero(ok)
+
+    if scheme == "fractions":
+        offsets = np.asarray(sorted(fractions), dtype=np.float64)
+        rep = np.repeat(base, len(offsets))
+        off = np.tile(offsets, len(base))
+        elapsed = off * target[rep]
+        landmark = off
+    else:
+        if every_hours is None:
+            raise ValueError("scheme 'every' needs every_hours")
+        k = np.arange(max_per_ticket, dtype=np.float64)
+        rep = np.repeat(base, len(k))
+        elapsed = np.tile(k * every_hours * 3600.0, len(base))
+        keep = elapsed < target[rep]
+        rep, elapsed = rep[keep], elapsed[keep]
+        landmark = elapsed / 3600.0
+
+    cal_names = c["calendar"].astype(str).to_numpy()
+    at = _add_business(policy, cal_names[rep], created[rep], elapsed)
+    at = np.where(elapsed == 0, created[rep], at)
+    due = _add_business(policy, cal_names[base], created[base], target[base])
+    due_rep = due[np.searchsorted(base, rep)]
+    open_at = (stopped[rep] == nat) | (stopped[rep] > at)
+    sel = open_at & (at < due_rep)
+
+    rows = rep[sel]
+    out = pd.DataFrame(
+        {
+            s.TICKET_ID: ids[rows],
+            METRIC: c["metric"].to_numpy()[rows],
+            "landmark": landmark[sel],
+            s.AT: pd.to_datetime(at[sel], utc=True),
+            s.CREATED_AT: pd.to_datetime(created[rows], utc=True),
+            "target_seconds": target[rows],
+            "elapsed_seconds": elapsed[sel],
+            "due_at": pd.to_datetime(due_rep[sel], utc=True),
+            "outcome_known_at": pd.to_datetime(known_at[rows], utc=True),
+            "label": y[rows].astype(np.int8),
+        }
+    )
+    for col in ATTRIBUTE_COLUMNS:
+        vals = (
+            t[col].reindex(out[s.TICKET_ID]) if col in t else pd.Series(s.UNKNOWN, index=out.index)
+        )
+        out[col] = pd.Series(np.asarray(vals, dtype=object)).fillna(s.UNKNOWN).to_numpy(object)
+    for col in (s.AT, s.CREATED_AT, "due_at", "outcome_known_at"):
+        out[col] = out[col].astype(s.TIMESTAMP_DTYPE)
+    order = np.lexsort((out["landmark"].to_numpy(), out[s.AT].to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """A landmark set with its features.
+
+    ``X``: feature frame (:func:`slarisk.risk.features.build_features`); ``y``: 0/1 labels;
+    ``meta``: the landmark frame (ids, metric, landmark, times, attributes), same row order,
+    sorted by observation time; ``context``: the indexes the features were computed from.
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    meta: pd.DataFrame
+    priorities: tuple[str, ...]
+    calendar: CalendarInfo
+    context: FeatureContext
+
+    def subset(self, mask: np.ndarray) -> TrainingData:
+        """Rows where ``mask`` is true (order kept)."""
+        idx = np.flatnonzero(mask)
+        return TrainingData(
+            self.X.iloc[idx].reset_index(drop=True),
+            self.y[idx],
+            self.meta.iloc[idx].reset_index(drop=True),
+            self.priorities,
+            self.calendar,
+            self.context,
+        )
+
+
+def calendar_info(policy: Policy, years: Sequence[int] | None = None) -> CalendarInfo:
+    """Timezone and holidays (public + closed dates of every business calendar) of a policy."""
+    import holidays as hol
+
+    yrs = list(years) if years is not None else list(range(2010, 2036))
+    days: set[Any] = set()
+    for spec in policy.calendars.values():
+        if spec.always_open:
+            continue
+        days.update(spec.closed_dates)
+        if spec.holidays is not None:
+            days.update(
+                hol.country_holidays(
+                    spec.holidays.country, subdiv=spec.holidays.subdivision, years=yrs
+                ).keys()
+            )
+    return CalendarInfo(timezone=policy.timezone, holidays=frozenset(days))
+
+
+def build_training_data(
+    tickets: pd.DataFrame,
+    policy: Policy,
+    *,
+    events: pd.DataFrame | None = None,
+    staffing: pd.DataFrame | None = None,
+    now: pd.Timestamp | None = None,
+    use_history: bool = True,
+    use_staffing: bool = True,
+    **landmark_options: Any,
+) -> TrainingData:
+    """Landmarks + features in one call (``landmark_options`` go to :func:`build_landmarks`)."""
+    from slarisk.sla.clock import compute_clocks
+
+    clocks = compute_clocks(tickets, policy, events=events, now=now)
+    lm = build_landmarks(tickets, policy, clocks=clocks, now=now, **landmark_options)
+    outcomes = outcomes_from_clocks(clocks, tickets) if use_history else None
+    cal = calendar_info(policy)
+    ctx = build_context(
+        tickets, outcomes=outcomes, staffing=staffing if use_staffing else None, calendar=cal
+    )
+    priorities = tuple(policy.priorities)
+    X = build_features(lm, ctx, priorities=priorities)
+    return TrainingData(X, lm["label"].to_numpy(np.int64), lm, priorities, cal, ctx)

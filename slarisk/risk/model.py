@@ -1,0 +1,474 @@
+"""The breach-risk estimator: one scikit-learn ``Pipeline`` (preprocessing + calibrated LightGBM).
+
+- :class:`FramePreprocessor` turns a feature frame (:func:`slarisk.risk.features.build_features`)
+  into a float matrix: categorical columns first, as integer codes learned at fit (rare/unknown
+  -> NaN = missing for LightGBM), then the numeric columns.
+- :class:`BreachClassifier` fits LightGBM on the earlier ``1 - calibration_fraction`` of the rows
+  and a calibrator (isotonic or sigmoid on the raw score) on the later rows: the rows must be in
+  time order (landmark sets are built sorted by observation time ``at``).
+- :func:`make_pipeline` builds the Pipeline from a flat parameter dict (what Optuna tunes).
+- Baselines: :class:`ElapsedFractionRule` (the help-desk timer rule, calibrated per metric) and
+  :func:`make_logistic_baseline` (one-hot logistic regression).
+- :class:`RiskModel` is the served object: the fitted Pipeline plus the precomputed history
+  aggregates needed to build features at scoring time.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from slarisk.risk.landmarks import TrainingData
+
+from slarisk.risk.features import (
+    BASE_NUMERIC_FEATURES,
+    CATEGORICAL_FEATURES,
+    CalendarInfo,
+    HistoryIndex,
+    as_categorical,
+)
+
+#: default LightGBM/calibration parameters of :class:`BreachClassifier`.
+DEFAULT_PARAMS: dict[str, Any] = {
+    "n_estimators": 300,
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "max_depth": -1,
+    "min_child_samples": 50,
+    "subsample": 0.8,
+    "colsample_bytree": 0.8,
+    "reg_lambda": 1.0,
+    "cat_smooth": 10.0,
+    "max_cat_threshold": 32,
+    "calibration": "isotonic",
+    "calibration_fraction": 0.2,
+}
+
+
+class FramePreprocessor(BaseEstimator, TransformerMixin):
+    """Feature frame -> float64 matrix (categorical codes first, then numerics).
+
+    Parameters: ``categorical`` and ``numeric`` column names (``None`` = all known features
+    present in the frame at fit), ``max_categories`` most frequent levels kept per column
+    (others and unseen levels become NaN, i.e. missing).
+    """
+
+    def __init__(
+        self,
+        categorical: Sequence[str] | None = None,
+        numeric: Sequence[str] | None = None,
+        max_categories: int = 200,
+    ) -> None:
+        self.categorical = categorical
+        self.numeric = numeric
+        self.max_categories = max_categories
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> FramePreprocessor:
+        cat = (
+            list(self.categorical)
+            if self.categorical is not None
+            else [c for c in CATEGORICAL_FEATURES if c in X]
+        )
+        num = (
+            list(self.numeric)
+            if self.numeric is not None
+            else [c for c in X.columns if c not in cat and pd.api.types.is_numeric_dtype(X[c])]
+        )
+        self.categorical_ = cat
+        self.numeric_ = num
+        self.categories_ = {}
+        for c in cat:
+            cc = as_categorical(X[c])
+            counts = np.bincount(np.asarray(cc.codes, np.int64), minlength=len(cc.categories))
+            top = np.argsort(-counts, kind="stable")[: self.max_categories]
+            top = top[counts[top] > 0]
+            kept = sorted(str(cc.categories[i]) for i in top)
+            self.categories_[c] = pd.Index(kept, dtype=object)
+        self.feature_names_in_ = np.array(cat + num, dtype=object)
+        self.n_features_in_ = len(cat) + len(num)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        n = len(X)
+        out = np.empty((n, len(self.categorical_) + len(self.numeric_)), dtype=np.float64)
+        for j, c in enumerate(self.categorical_):
+            cc = as_categorical(X[c])
+            lookup = self.categories_[c].get_indexer(cc.categories.astype(object))
+            lookup = np.where(lookup < 0, np.nan, lookup.astype(np.float64))
+            out[:, j] = lookup[np.asarray(cc.codes, np.int64)]
+        k = len(self.categorical_)
+        if self.numeric_:
+            out[:, k:] = X[self.numeric_].to_numpy(dtype=np.float64, na_value=np.nan)
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return self.feature_names_in_
+
+
+class BreachClassifier(ClassifierMixin, BaseEstimator):
+    """LightGBM on a time-ordered matrix + a calibrator fitted on the latest rows.
+
+    ``calibration``: ``"isotonic"``, ``"sigmoid"`` or ``"none"``; ``calibration_fraction``: the
+    share of the (time-ordered) rows held out, last, to fit the calibrator. ``categorical_feature``
+    lists the column indices holding integer category codes.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        max_depth: int = -1,
+        min_child_samples: int = 50,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        cat_smooth: float = 10.0,
+        max_cat_threshold: int = 32,
+        calibration: str = "isotonic",
+        calibration_fraction: float = 0.2,
+        categorical_feature: Sequence[int] = (),
+        random_state: int = 0,
+        n_jobs: int = 2,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.cat_smooth = cat_smooth
+        self.max_cat_threshold = max_cat_threshold
+        self.calibration = calibration
+        self.calibration_fraction = calibration_fraction
+        self.categorical_feature = categorical_feature
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def lgb_params(self) -> dict[str, Any]:
+        """Parameters passed to ``lightgbm.train`` (also for a bare reference fit)."""
+        return {
+            "objective": "binary",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "max_depth": self.max_depth,
+            "min_data_in_leaf": self.min_child_samples,
+            "bagging_fraction": self.subsample,
+            "bagging_freq": 1 if self.subsample < 1.0 else 0,
+            "feature_fraction": self.colsample_bytree,
+            "lambda_l2": self.reg_lambda,
+            "cat_smooth": self.cat_smooth,
+            "max_cat_threshold": self.max_cat_threshold,
+            "seed": self.random_state,
+            "deterministic": True,
+            "force_row_wise": True,
+            "num_threads": self.n_jobs,
+            "verbosity": -1,
+        }
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> BreachClassifier:
+        import lightgbm as lgb
+
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y).astype(np.int64)
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = X.shape[1]
+        n = len(y)
+        n_cal = round(self.calibration_fraction * n) if self.calibration != "none" else 0
+        n_fit = n - n_cal
+        if n_cal and (len(np.unique(y[n_fit:])) < 2 or n_fit < 10):
+            n_cal, n_fit = 0, n  # too little to calibrate on: fall back to the raw model
+        data = lgb.Dataset(
+            X[:n_fit],
+            label=y[:n_fit],
+            categorical_feature=list(self.categorical_feature),
+            free_raw_data=True,
+            params={"max_bin": 255, "verbosity": -1},
+        )
+        self.booster_ = lgb.train(self.lgb_params(), data, num_boost_round=self.n_estimators)
+        self.calibrator_: Any = None
+        if n_cal:
+            raw = self.booster_.predict(X[n_fit:], raw_score=True)
+            if self.calibration == "isotonic":
+                from sklearn.isotonic import IsotonicRegression
+
+                self.calibrator_ = IsotonicRegression(
+                    y_min=0.0, y_max=1.0, out_of_bounds="clip"
+                ).fit(raw, y[n_fit:])
+            elif self.calibration == "sigmoid":
+                from sklearn.linear_model import LogisticRegression
+
+                self.calibrator_ = LogisticRegression(C=1e6).fit(raw[:, None], y[n_fit:])
+            else:
+                raise ValueError(
+                    f"calibration must be isotonic, sigmoid or none: {self.calibration}"
+                )
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Raw (log-odds) score of the uncalibrated booster."""
+        return np.asarray(self.booster_.predict(np.asarray(X, np.float64), raw_score=True))
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Breach probability from raw scores."""
+        if self.calibrator_ is None:
+            return 1.0 / (1.0 + np.exp(-raw))
+        if self.calibration == "isotonic":
+            return np.asarray(self.calibrator_.predict(raw), dtype=np.float64)
+        return np.asarray(self.calibrator_.predict_proba(raw[:, None])[:, 1], dtype=np.float64)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        p = self.calibrate(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """Per-feature contributions to the raw score (SHAP, last column = bias)."""
+        return np.asarray(self.booster_.predict(np.asarray(X, np.float64), pred_contrib=True))
+
+    def feature_importances(self, importance_type: str = "gain") -> np.ndarray:
+        return np.asarray(self.booster_.feature_importance(importance_type=importance_type))
+
+
+def make_pipeline(
+    params: Mapping[str, Any] | None = None,
+    *,
+    categorical: Sequence[str] = CATEGORICAL_FEATURES,
+    numeric: Sequence[str] | None = None,
+    random_state: int = 0,
+) -> Pipeline:
+    """The breach-risk Pipeline from flat parameters (keys of :data:`DEFAULT_PARAMS`).
+
+    ``numeric=None`` uses every numeric column of the training frame (base features plus the
+    per-priority backlogs). Tune with ``pipeline.set_params(clf__num_leaves=...)`` or by passing
+    ``params``.
+    """
+    p = {**DEFAULT_PARAMS, **(params or {})}
+    unknown = set(p) - set(BreachClassifier().get_params())
+    if unknown:
+        raise ValueError(f"unknown model parameters: {sorted(unknown)}")
+    cat = tuple(categorical)
+    clf = BreachClassifier(
+        **p, categorical_feature=tuple(range(len(cat))), random_state=random_state
+    )
+    return Pipeline([("prep", FramePreprocessor(cat, numeric)), ("clf", clf)])
+
+
+# --------------------------------------------------------------------------------------------
+# Baselines
+# --------------------------------------------------------------------------------------------
+class ElapsedFractionRule(ClassifierMixin, BaseEstimator):
+    """The timer rule help desks use: risk grows with the elapsed fraction of the target.
+
+    Fitted as an isotonic map elapsed fraction -> breach rate per metric (so its probabilities
+    are calibrated and its Brier score comparable). Works on the feature frame.
+    """
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> ElapsedFractionRule:
+        from sklearn.isotonic import IsotonicRegression
+
+        y = np.asarray(y, dtype=np.float64)
+        self.classes_ = np.array([0, 1])
+        self.base_rate_ = float(y.mean()) if len(y) else 0.5
+        self.maps_ = {}
+        frac = X["elapsed_fraction"].to_numpy(np.float64)
+        metric = X["metric"].astype(str).to_numpy()
+        for m in np.unique(metric):
+            sel = (metric == m) & np.isfinite(frac)
+            if sel.sum() >= 2:
+                self.maps_[m] = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
+                    frac[sel], y[sel]
+                )
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        frac = X["elapsed_fraction"].to_numpy(np.float64)
+        metric = X["metric"].astype(str).to_numpy()
+        p = np.full(len(X), self.base_rate_)
+        for m, iso in self.maps_.items():
+            sel = (metric == m) & np.isfinite(frac)
+            if sel.any():
+                p[sel] = iso.predict(frac[sel])
+        return np.column_stack([1.0 - p, p])
+
+
+def make_logistic_baseline(
+    categorical: Sequence[str] = CATEGORICAL_FEATURES,
+    numeric: Sequence[str] = (),
+    C: float = 1.0,
+) -> Pipeline:
+    """One-hot logistic regression (categoricals one-hot, numerics imputed and standardised)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    parts: list[tuple[str, Any, list[str]]] = [
+        (
+            "onehot",
+            OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5),
+            list(categorical),
+        )
+    ]
+    if numeric:
+        num = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
+        parts.append(("num", num, list(numeric)))
+    return Pipeline(
+        [
+            ("prep", ColumnTransformer(parts)),
+            ("clf", LogisticRegression(C=C, max_iter=2000)),
+        ]
+    )
+
+
+def as_strings(X: pd.DataFrame, categorical: Sequence[str]) -> pd.DataFrame:
+    """Copy of X with the categorical columns as plain ``object`` strings (for OneHotEncoder)."""
+    X = X.copy()
+    for c in categorical:
+        X[c] = X[c].astype(str).astype(object)
+    return X
+
+
+# --------------------------------------------------------------------------------------------
+# The served object
+# --------------------------------------------------------------------------------------------
+@dataclass
+class RiskModel:
+    """A fitted breach-risk Pipeline with what scoring needs to build features.
+
+    ``recent_tickets``: the last 29 days of the training tickets (``ticket_id, created_at,
+    resolved_at, priority``) for arrival norms when scoring without a history; ``history``: the
+    outcome aggregates (breach rates, resolution times) as of the end of training data.
+    """
+
+    pipeline: Pipeline
+    priorities: tuple[str, ...]
+    calendar: CalendarInfo = field(default_factory=CalendarInfo)
+    history: HistoryIndex | None = None
+    recent_tickets: pd.DataFrame | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [str(c) for c in self.pipeline.named_steps["prep"].feature_names_in_]
+
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """Preprocessed float matrix of a feature frame."""
+        return np.asarray(self.pipeline.named_steps["prep"].transform(features))
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated breach probability per row of a feature frame."""
+        return np.asarray(self.pipeline.predict_proba(features)[:, 1])
+
+    def predict_with_contributions(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(probability, contributions (n, n_features) in log-odds) with one preprocessing."""
+        X = self.matrix(features)
+        clf: BreachClassifier = self.pipeline.named_steps["clf"]
+        contrib = clf.contributions(X)
+        raw = contrib.sum(axis=1)
+        return clf.calibrate(raw), contrib[:, :-1]
+
+
+#: features describing the ticket's age (dropped with ``at_opening_only``).
+AGE_FEATURES: tuple[str, ...] = (
+    "age_hours",
+    "elapsed_fraction",
+    "business_left_hours",
+    "wall_left_hours",
+)
+
+
+def numeric_feature_columns(
+    priorities: Sequence[str], exclude: Sequence[str] = (), at_opening_only: bool = False
+) -> list[str]:
+    """Numeric feature columns of the breach model for these priorities."""
+    drop = set(exclude) | (set(AGE_FEATURES) if at_opening_only else set())
+    cols = [*BASE_NUMERIC_FEATURES, *[f"backlog_p_{p}" for p in priorities]]
+    return [c for c in cols if c not in drop]
+
+
+def categorical_feature_columns(exclude: Sequence[str] = ()) -> list[str]:
+    """Categorical feature columns of the breach model (minus ``exclude``)."""
+    return [c for c in CATEGORICAL_FEATURES if c not in set(exclude)]
+
+
+def fit_risk_model(
+    data: TrainingData,
+    params: Mapping[str, Any] | None = None,
+    *,
+    random_state: int = 0,
+    tickets: pd.DataFrame | None = None,
+    exclude: Sequence[str] = (),
+    at_opening_only: bool = False,
+    pipeline: Pipeline | None = None,
+) -> RiskModel:
+    """Fit the Pipeline on a (time-ordered) training set and wrap it as a :class:`RiskModel`.
+
+    ``pipeline`` (unfitted, e.g. from :func:`make_pipeline` with tuned parameters) overrides
+    ``params``/``exclude``. ``tickets`` (the ticket universe) supplies the recent arrivals used
+    when scoring without a history; by default the landmark set's tickets are used.
+    """
+    pipe = pipeline or make_pipeline(
+        params,
+        categorical=categorical_feature_columns(exclude),
+        numeric=numeric_feature_columns(data.priorities, exclude, at_opening_only),
+        random_state=random_state,
+    )
+    pipe.fit(data.X, data.y)
+    from slarisk.data import schema as s
+
+    if tickets is not None:
+        cols = [c for c in (s.TICKET_ID, s.CREATED_AT, s.RESOLVED_AT, s.PRIORITY) if c in tickets]
+        base = tickets[cols]
+    else:
+        base = data.meta.drop_duplicates(s.TICKET_ID)[[s.TICKET_ID, s.CREATED_AT, s.PRIORITY]]
+    if len(base):
+        end = base[s.CREATED_AT].max()
+        recent = base[base[s.CREATED_AT] > end - pd.Timedelta(days=29)].reset_index(drop=True)
+    else:
+        recent = base
+    return RiskModel(
+        pipeline=pipe,
+        priorities=tuple(data.priorities),
+        calendar=data.calendar,
+        history=data.context.history,
+        recent_tickets=recent,
+        metadata={"train_rows": len(data.y), "train_base_rate": float(np.mean(data.y))},
+    )
+
+
+def save_model(model: RiskModel, path: str | Path) -> Path:
+    """Pickle a :class:`RiskModel` to ``path`` (parent directories created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def load_model(path: str | Path) -> RiskModel:
+    """Load a model saved by :func:`save_model` (a pickled RiskModel, or an MLflow-free Pipeline
+    wrapped without history)."""
+    from slarisk.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("model file not found", path=str(path))
+    with path.open("rb") as f:
+        obj = pickle.load(f)
+    if not isinstance(obj, RiskModel):
+        raise InputError(f"not a slarisk RiskModel (got {type(obj).__name__})", path=str(path))
+    return obj

@@ -1,0 +1,63 @@
+"""`POST /v1/simulations` (submit a job) and `GET /v1/simulations/{id}` (poll it)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, status
+
+from slarisk.service.deps import GuardedRoute, StateDep, require
+from slarisk.service.routers import AUTH_ERRORS, BODY_ERRORS
+from slarisk.service.schemas import (
+    ErrorOut,
+    JobAccepted,
+    SimulationJobOut,
+    SimulationRequest,
+    SimulationResultOut,
+)
+from slarisk.service.security import SIMULATE, Principal
+from slarisk.service.simulation import check_request
+
+router = APIRouter(prefix="/v1/simulations", tags=["simulations"], route_class=GuardedRoute)
+Caller = Annotated[Principal, Depends(require(SIMULATE))]
+
+
+@router.post(
+    "",
+    response_model=JobAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Submit a simulation; returns a job id to poll",
+    responses={**AUTH_ERRORS, **BODY_ERRORS},
+)
+async def submit(body: SimulationRequest, state: StateDep, caller: Caller) -> JobAccepted:
+    job_request = check_request(body, state.settings, state.policy)
+    job = state.jobs.submit("simulation", job_request, caller.key_id)
+    return JobAccepted(id=job.id, status=job.status.value, href=f"/v1/simulations/{job.id}")
+
+
+@router.get(
+    "/{job_id}",
+    response_model=SimulationJobOut,
+    summary="Status, progress and results of a simulation job",
+    responses={
+        **AUTH_ERRORS,
+        404: {"model": ErrorOut, "description": "No such job."},
+        422: BODY_ERRORS[422],
+    },
+)
+async def get_job(
+    job_id: Annotated[str, Path(min_length=1, max_length=64)], state: StateDep, _: Caller
+) -> SimulationJobOut:
+    job = state.jobs.get(job_id)
+    if job is None or job.kind != "simulation":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no simulation job {job_id!r}")
+    return SimulationJobOut(
+        id=job.id,
+        status=job.status.value,
+        progress=job.progress,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        error=job.error,
+        result=SimulationResultOut.model_validate(job.result) if job.result else None,
+    )
