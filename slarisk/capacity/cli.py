@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from slarisk.capacity import fit_cli, sim_cli
 
@@ -28,7 +31,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def load_volumes(path: Path, *, tz: str = "UTC"):  # type: ignore[no-untyped-def]
+def load_volumes(path: Path, *, tz: str = "UTC") -> pd.DataFrame:
     """Read and validate a per-interval volume table (CSV/Parquet).
 
     Columns: ``interval_start`` (ISO timestamps; naive ones are read in ``tz``), ``volume``
@@ -83,7 +86,7 @@ def load_volumes(path: Path, *, tz: str = "UTC"):  # type: ignore[no-untyped-def
     return out
 
 
-def _infer_interval_seconds(df) -> float:  # type: ignore[no-untyped-def]
+def _infer_interval_seconds(df: pd.DataFrame) -> float:
     import numpy as np
 
     diffs = (

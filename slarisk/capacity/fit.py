@@ -123,8 +123,12 @@ def fit_duration(
             ll = float(stats.norm.logpdf(lx, mu, sigma).sum() - lx.sum())
             aic[fam] = 2 * 2 - 2 * ll
             m = math.exp(mu + sigma**2 / 2)
-            params[fam] = {"mean": m, "sd": m * math.sqrt(math.expm1(sigma**2)), "mu": mu,
-                           "sigma": sigma}
+            params[fam] = {
+                "mean": m,
+                "sd": m * math.sqrt(math.expm1(sigma**2)),
+                "mu": mu,
+                "sigma": sigma,
+            }
         elif fam == "gamma":
             shape = _gamma_shape_mle(mean, float(lx.mean()))
             ll = float(stats.gamma.logpdf(x, shape, scale=mean / shape).sum())
@@ -404,9 +408,7 @@ def _interval_edges(
     )
 
 
-def occupancy_integral(
-    starts: np.ndarray, ends: np.ndarray, edges_ns: np.ndarray
-) -> np.ndarray:
+def occupancy_integral(starts: np.ndarray, ends: np.ndarray, edges_ns: np.ndarray) -> np.ndarray:
     """Integral (seconds) of the number of open spans over each [edge_i, edge_i+1).
 
     ``starts``/``ends``/``edges_ns`` are int64 nanoseconds; spans with end <= start count 0.
@@ -475,8 +477,9 @@ def estimate_staffing(
     (default 1: the busy-agent count itself); ``span`` = time-average of agents inside an
     on-duty session (see :func:`agent_sessions`); ``available`` = ``span`` minus the time agents
     spent between calls of a session while callers were waiting (not available to answer,
-    e.g. after-call work or short breaks; :func:`unavailable_agent_seconds`). Returns ``interval_start, interval_minutes,
-    team, agents`` plus ``busy_agents`` (mean agents busy).
+    e.g. after-call work or short breaks; :func:`unavailable_agent_seconds`).
+    Returns ``interval_start, interval_minutes, team, agents`` plus ``busy_agents`` (mean
+    agents busy).
     """
     served = calls.loc[calls["served"] & (calls["server"] != "NO_SERVER")]
     if served.empty:
@@ -533,9 +536,7 @@ def estimate_staffing(
     )
 
 
-def _seconds_grid_level(
-    starts: np.ndarray, ends: np.ndarray, t0: int, length: int
-) -> np.ndarray:
+def _seconds_grid_level(starts: np.ndarray, ends: np.ndarray, t0: int, length: int) -> np.ndarray:
     """Number of open spans [start, end) at each second of [t0, t0 + length) (int seconds)."""
     d = np.zeros(length + 1, dtype=np.int32)
     s = np.clip(starts - t0, 0, length)
@@ -690,7 +691,10 @@ class ClassFit:
             out["patience"] = self.patience.spec(unit)
         many = self.touches is not None and max(self.touches) > 1
         if many and self.touches is not None and self.customer_wait is not None:
-            out["touches"] = {"dist": "empirical", "values": _count_values(self.touches, max_empirical)}
+            out["touches"] = {
+                "dist": "empirical",
+                "values": _count_values(self.touches, max_empirical),
+            }
             out["customer_wait"] = self.customer_wait.spec(unit)
         return out
 
@@ -757,8 +761,8 @@ class FitResult:
             staffing["constant"] = {"agents": 1}
         out: dict[str, Any] = {
             "name": name,
-            "description": f"fitted from {self.source} ({self.start:%Y-%m-%d} .. {self.end:%Y-%m-%d},"
-            f" {self.n} arrivals); staffing: {self.staffing_method}",
+            "description": f"fitted from {self.source} ({self.start:%Y-%m-%d} .."
+            f" {self.end:%Y-%m-%d}, {self.n} arrivals); staffing: {self.staffing_method}",
             "start": pd.Timestamp(st).isoformat(),
             "timezone": self.timezone,
             "horizon_days": horizon_days,
@@ -808,7 +812,9 @@ def _next_monday(ts: pd.Timestamp, tz: str) -> pd.Timestamp:
 def weekly_mean(staffing: pd.DataFrame, tz: str, interval_minutes: int) -> list[float]:
     """Mean agents per interval of the week (local), over the intervals present."""
     loc = pd.to_datetime(staffing["interval_start"], utc=True).dt.tz_convert(tz)
-    slot = ((loc.dt.weekday * 1440 + loc.dt.hour * 60 + loc.dt.minute) // interval_minutes).to_numpy()
+    slot = (
+        (loc.dt.weekday * 1440 + loc.dt.hour * 60 + loc.dt.minute) // interval_minutes
+    ).to_numpy()
     n = WEEK_MINUTES // interval_minutes
     tot = np.bincount(slot, weights=staffing["agents"].to_numpy(dtype=float), minlength=n)
     cnt = np.bincount(slot, minlength=n)
@@ -951,7 +957,9 @@ def fit_tickets(
     else:
         npause = pauses.groupby("ticket_id").size()
         touches = 1 + t["ticket_id"].map(npause).fillna(0).astype(int)
-    wait_fit = fit_duration(pauses["seconds"], what="customer-wait pauses") if len(pauses) >= 2 else None
+    wait_fit = (
+        fit_duration(pauses["seconds"], what="customer-wait pauses") if len(pauses) >= 2 else None
+    )
     key = t["priority"] + "|" + t["tier"] + "|" + t["channel"]
     counts = key.value_counts()
     kept = counts[counts >= min_class_size]
@@ -966,6 +974,7 @@ def fit_tickets(
     for k, n in kept.items():
         m = key == k
         pr, tier, ch = str(k).split("|")
+        n = int(str(n))
         if has_handle:
             h = pd.to_numeric(t.loc[m, "handle_seconds"], errors="coerce").dropna()
             if len(h) < 2:
@@ -981,7 +990,7 @@ def fit_tickets(
                 quantiles={},
             )
         tc = touches[m].value_counts(normalize=True).sort_index()
-        freq = {int(a): float(b) for a, b in tc.items()}
+        freq = {int(str(a)): float(b) for a, b in tc.items()}
         if max(freq) > 1 and wait_fit is None:
             notes.append(f"class {k}: several touches but no pause events; one touch assumed")
             freq = {1: 1.0}
@@ -1033,10 +1042,11 @@ def fit_tickets(
 
 def write_scenario(mapping: dict[str, Any], path: str | Any) -> None:
     """Write a scenario mapping as YAML (validated first with the scenario model)."""
+    from pathlib import Path
+
     import yaml
 
     from slarisk.capacity.scenario import scenario_from_dict
-    from pathlib import Path
 
     p = Path(path)
     scenario_from_dict(mapping, path=str(p), base_dir=str(p.parent))
@@ -1097,8 +1107,9 @@ def validate_call_fit(
 
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
-    fitted = fit_calls(train, tz=tz, staffing_method="available", gap_seconds=gap_seconds,
-                       source="training calls")
+    fitted = fit_calls(
+        train, tz=tz, staffing_method="available", gap_seconds=gap_seconds, source="training calls"
+    )
     want = test.loc[test["reached_queue"]].copy()
     if want.empty:
         raise InputError("no test calls asked for an agent")
@@ -1106,7 +1117,9 @@ def validate_call_fit(
     tickets.to_parquet(wd / "replay_tickets.parquet", index=False)
     want["cell"] = _hour_cells(want["vru_exit_at"], tz)
     cells = want.groupby("cell").agg(
-        calls=("abandoned", "size"), abandoned=("abandoned", "sum"), wait_sum=("wait_seconds", "sum")
+        calls=("abandoned", "size"),
+        abandoned=("abandoned", "sum"),
+        wait_sum=("wait_seconds", "sum"),
     )
     lo = pd.Timestamp(want["vru_exit_at"].min()).tz_convert(tz).normalize().tz_convert("UTC")
     hi = pd.Timestamp(want["vru_exit_at"].max()).tz_convert(tz).normalize().tz_convert("UTC")
@@ -1128,14 +1141,19 @@ def validate_call_fit(
         "dispatch": "fifo",
         "drain_limit_hours": 24.0,
         "classes": [c.spec("seconds") for c in fitted.classes],
-        "arrivals": {"replay": "replay_tickets.parquet",
-                     "replay_default_class": fitted.classes[-1].name},
+        "arrivals": {
+            "replay": "replay_tickets.parquet",
+            "replay_default_class": fitted.classes[-1].name,
+        },
     }
     notes = [
         f"Erlang A inputs: pooled mean handle {aht:.1f} s, exponential patience {patience:.1f} s",
         f"simulation: {replications} replication(s), seed {seed}, FIFO, classes "
-        + ", ".join(f"{c.name} (handle {c.handle.family} {c.handle.mean:.0f} s, patience "
-                    f"{c.patience.mean if c.patience else 0:.0f} s)" for c in fitted.classes),
+        + ", ".join(
+            f"{c.name} (handle {c.handle.family} {c.handle.mean:.0f} s, patience "
+            f"{c.patience.mean if c.patience else 0:.0f} s)"
+            for c in fitted.classes
+        ),
     ]
     for mi, m in enumerate(methods):
         if m == "span_trained":
@@ -1143,14 +1161,22 @@ def validate_call_fit(
             h = st["interval_start"].dt.tz_convert(tz).dt.hour
             st["agents"] = st["agents"] * h.map(ratio).fillna(1.0).to_numpy()
         else:
-            st = estimate_staffing(test, 60, m, gap_seconds=gap_seconds,  # type: ignore[arg-type]
-                                   start=lo, end=hi)
+            st = estimate_staffing(
+                test,
+                60,
+                m,  # type: ignore[arg-type]
+                gap_seconds=gap_seconds,
+                start=lo,
+                end=hi,
+            )
         st = st[(st["interval_start"] >= lo) & (st["interval_start"] < hi)]
         roster = dither_staffing(st, 6)
         roster.to_parquet(wd / f"roster_{m}.parquet", index=False)
         sc = scenario_from_dict(
-            {**base, "staffing": {"teams": [{"name": "agents"}],
-                                  "roster_file": f"roster_{m}.parquet"}},
+            {
+                **base,
+                "staffing": {"teams": [{"name": "agents"}], "roster_file": f"roster_{m}.parquet"},
+            },
             path=str(wd / f"scenario_{m}.yaml"),
             base_dir=str(wd),
         )
@@ -1160,15 +1186,29 @@ def validate_call_fit(
         obs_cell = pd.Series(want["cell"].to_numpy(), index=want["call_key"].to_numpy())
         cell = obs_cell.reindex(simt["ticket_id"].to_numpy()).to_numpy()
         w = simt["wait_seconds"].to_numpy(dtype=float)
-        agg = pd.DataFrame({
-            "cell": cell,
-            "ab": simt["abandoned"].to_numpy(dtype=float),
-            "w": np.where(np.isfinite(w), w, np.nan),
-        }).groupby("cell").agg(ab=("ab", "sum"), w=("w", "sum"))
-        cells[f"agents_{m}"] = st.set_index(st["interval_start"].dt.tz_convert(tz))["agents"] \
-            .reindex(cells.index).fillna(0.0).to_numpy()
-        cells[f"sim_abandoned_{m}"] = agg["ab"].reindex(cells.index).fillna(0).to_numpy() / replications
-        cells[f"sim_wait_sum_{m}"] = agg["w"].reindex(cells.index).fillna(0).to_numpy() / replications
+        agg = (
+            pd.DataFrame(
+                {
+                    "cell": cell,
+                    "ab": simt["abandoned"].to_numpy(dtype=float),
+                    "w": np.where(np.isfinite(w), w, np.nan),
+                }
+            )
+            .groupby("cell")
+            .agg(ab=("ab", "sum"), w=("w", "sum"))
+        )
+        cells[f"agents_{m}"] = (
+            st.set_index(st["interval_start"].dt.tz_convert(tz))["agents"]
+            .reindex(cells.index)
+            .fillna(0.0)
+            .to_numpy()
+        )
+        cells[f"sim_abandoned_{m}"] = (
+            agg["ab"].reindex(cells.index).fillna(0).to_numpy() / replications
+        )
+        cells[f"sim_wait_sum_{m}"] = (
+            agg["w"].reindex(cells.index).fillna(0).to_numpy() / replications
+        )
         lam = cells["calls"].to_numpy(dtype=float) / 3600.0
         n = np.maximum(cells[f"agents_{m}"].to_numpy(dtype=float), 1e-3)
         ea = erlang_a_metrics(n, lam, aht, patience, served_wait=False)
@@ -1186,7 +1226,11 @@ def validate_call_fit(
 def _validation_errors(
     cells: pd.DataFrame, methods: list[str], min_calls_hour: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    sums = [c for c in cells.columns if c.startswith(("sim_", "ea_")) or c in ("calls", "abandoned", "wait_sum")]
+    sums = [
+        c
+        for c in cells.columns
+        if c.startswith(("sim_", "ea_")) or c in ("calls", "abandoned", "wait_sum")
+    ]
     agents = [c for c in cells.columns if c.startswith("agents_")]
     g = cells.groupby("hour")
     by_hour = g[sums].sum().join(g[agents].mean())
@@ -1212,19 +1256,90 @@ def _validation_errors(
             cell_w_err = (c[f"{model}_wait_sum_{m}"] - c["wait_sum"]).abs() / c["calls"]
             pred_ab_all = cells[f"{model}_abandoned_{m}"].sum() / tot_calls
             pred_w_all = cells[f"{model}_wait_sum_{m}"].sum() / tot_calls
-            rows.append({
-                "staffing": m,
-                "model": "simulation" if model == "sim" else "erlang_a",
-                "abandon_mae_pp_by_hour": 100 * float((ab - out["obs_abandon"]).abs().mean()),
-                "abandon_rel_err_by_hour": float(((ab - out["obs_abandon"]).abs() / out["obs_abandon"]).mean()),
-                "wait_mae_s_by_hour": float((wt - out["obs_wait"]).abs().mean()),
-                "wait_rel_err_by_hour": float(((wt - out["obs_wait"]).abs() / out["obs_wait"]).mean()),
-                "abandon_mae_pp_cells": 100 * float(np.average(cell_ab_err, weights=c["calls"])),
-                "wait_mae_s_cells": float(np.average(cell_w_err, weights=c["calls"])),
-                "abandon_overall_obs": float(obs_ab_all),
-                "abandon_overall_pred": float(pred_ab_all),
-                "abandon_overall_ratio": float(pred_ab_all / obs_ab_all) if obs_ab_all else math.nan,
-                "wait_overall_obs": float(obs_w_all),
-                "wait_overall_pred": float(pred_w_all),
-            })
+            rows.append(
+                {
+                    "staffing": m,
+                    "model": "simulation" if model == "sim" else "erlang_a",
+                    "abandon_mae_pp_by_hour": 100 * float((ab - out["obs_abandon"]).abs().mean()),
+                    "abandon_rel_err_by_hour": float(
+                        ((ab - out["obs_abandon"]).abs() / out["obs_abandon"]).mean()
+                    ),
+                    "wait_mae_s_by_hour": float((wt - out["obs_wait"]).abs().mean()),
+                    "wait_rel_err_by_hour": float(
+                        ((wt - out["obs_wait"]).abs() / out["obs_wait"]).mean()
+                    ),
+                    "abandon_mae_pp_cells": 100
+                    * float(np.average(cell_ab_err, weights=c["calls"])),
+                    "wait_mae_s_cells": float(np.average(cell_w_err, weights=c["calls"])),
+                    "abandon_overall_obs": float(obs_ab_all),
+                    "abandon_overall_pred": float(pred_ab_all),
+                    "abandon_overall_ratio": float(pred_ab_all / obs_ab_all)
+                    if obs_ab_all
+                    else math.nan,
+                    "wait_overall_obs": float(obs_w_all),
+                    "wait_overall_pred": float(pred_w_all),
+                }
+            )
     return out.reset_index(), pd.DataFrame(rows)
+
+
+def validation_plot_png(v: FitValidation) -> bytes:
+    """PNG: observed vs predicted abandonment and mean wait by hour of day."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h = v.by_hour
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    styles = {"sim": "-", "ea": "--"}
+    for ax, what, scale, label in (
+        (axes[0], "abandon", 100.0, "abandonment (% of calls)"),
+        (axes[1], "wait", 1.0, "mean wait (s, all calls)"),
+    ):
+        ax.plot(h["hour"], h[f"obs_{what}"] * scale, "ko-", lw=2, label="observed")
+        for m in v.methods:
+            for model, ls in styles.items():
+                ax.plot(
+                    h["hour"],
+                    h[f"{model}_{what}_{m}"] * scale,
+                    ls,
+                    label=f"{'simulation' if model == 'sim' else 'Erlang A'} / {m}",
+                )
+        ax.set_xlabel("hour of day (local)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def validation_html(v: FitValidation) -> str:
+    """Self-contained HTML report (plot embedded as base64, error and hourly tables)."""
+    import base64
+    import html
+
+    png = base64.b64encode(validation_plot_png(v)).decode("ascii")
+    err = v.errors.copy()
+    num = err.select_dtypes("number").columns
+    err[num] = err[num].round(3)
+    hour = v.by_hour.copy()
+    hour[hour.select_dtypes("number").columns] = hour.select_dtypes("number").round(3)
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in v.notes)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>slarisk fit validation</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
+        "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>"
+        "</head><body><h1>Fit validation: observed vs predicted, by hour of day</h1>"
+        f"<ul>{notes}</ul><img src='data:image/png;base64,{png}' style='max-width:100%'/>"
+        "<h2>Errors</h2>"
+        "<p>MAE / relative error over hours of day (pooled over the test period); "
+        "cells = (date, hour) cells with at least 10 calls, weighted by calls.</p>"
+        f"{err.to_html(index=False)}<h2>By hour of day</h2>{hour.to_html(index=False)}"
+        "</body></html>"
+    )

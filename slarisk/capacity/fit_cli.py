@@ -1,13 +1,264 @@
-"""CLI commands (filled in by the owning module)."""
+"""CLI commands `slarisk capacity fit` and `slarisk capacity validate-fit`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from slarisk.errors import InputError
+
+
+def _fail(message: str) -> typer.Exit:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+def _split(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _load_calls(calls: list[Path], months: list[str] | None, tz: str) -> Any:
+    """Call-log files/folders -> CallLog (months restrict the files of a folder)."""
+    from slarisk.data.calllog import find_call_files, load_call_log
+
+    files: list[Path] = []
+    for p in calls:
+        files += find_call_files(p, months) if p.is_dir() else [p]
+    return load_call_log(files, tz=tz)
+
+
+def fit_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Scenario YAML to write.")],
+    calls: Annotated[
+        list[Path] | None,
+        typer.Option("--calls", help="Call-log file(s) or folder(s) (Anonymous Bank format)."),
+    ] = None,
+    tickets: Annotated[
+        Path | None, typer.Option("--tickets", help="Canonical tickets (CSV/Parquet).")
+    ] = None,
+    events: Annotated[
+        Path | None, typer.Option("--events", help="Status events (pauses) for --tickets.")
+    ] = None,
+    staffing: Annotated[
+        Path | None, typer.Option("--staffing", help="Interval staffing for --tickets.")
+    ] = None,
+    months: Annotated[
+        str | None,
+        typer.Option("--months", help="Months of a --calls folder, e.g. 1999-01,1999-02."),
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="Local timezone (default: Asia/Jerusalem for calls, else UTC)."),
+    ] = None,
+    interval_minutes: Annotated[int, typer.Option(help="Profile/staffing interval.")] = 60,
+    staffing_method: Annotated[
+        str, typer.Option(help="Calls: distinct | busy | span | available.")
+    ] = "available",
+    default_handle_minutes: Annotated[
+        float | None, typer.Option(help="Tickets without handle_seconds: mean handle time.")
+    ] = None,
+    horizon_days: Annotated[float, typer.Option(help="Horizon of the written scenario.")] = 7.0,
+    policy: Annotated[
+        str | None, typer.Option(help="Policy path to reference in the scenario.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="JSON report of every estimate (default: OUT.fit.json).")
+    ] = None,
+) -> None:
+    """Fit arrivals, handle times, touches, pauses, patience and staffing; write a scenario."""
+    import json
+
+    from rich.console import Console
+
+    from slarisk.capacity import fit as F
+
+    console = Console()
+    try:
+        if (calls is None) == (tickets is None):
+            raise InputError("give exactly one of --calls or --tickets")
+        if calls is not None:
+            zone = tz or "Asia/Jerusalem"
+            if staffing_method not in F.STAFFING_METHODS:
+                raise InputError(
+                    f"unknown method {staffing_method!r}; use {', '.join(F.STAFFING_METHODS)}",
+                    field="--staffing-method",
+                )
+            log = _load_calls(calls, _split(months), zone)
+            console.print(f"calls: {log.reconcile()}")
+            if len(log.quarantine):
+                qpath = out.with_name(out.stem + ".quarantine.csv")
+                qpath.parent.mkdir(parents=True, exist_ok=True)
+                log.quarantine.to_csv(qpath, index=False)
+                console.print(f"quarantined rows with reasons: {qpath}")
+            result = F.fit_calls(
+                log.calls,
+                tz=zone,
+                interval_minutes=interval_minutes,
+                staffing_method=staffing_method,  # type: ignore[arg-type]
+                source=", ".join(str(c) for c in calls),
+            )
+        else:
+            from slarisk.data.io import load_events, load_staffing, load_tickets
+
+            zone = tz or "UTC"
+            assert tickets is not None
+            tres = load_tickets(tickets)
+            console.print(tres.summary())
+            ev = load_events(events).accepted if events is not None else None
+            st = load_staffing(staffing).accepted if staffing is not None else None
+            result = F.fit_tickets(
+                tres.accepted,
+                ev,
+                st,
+                tz=zone,
+                interval_minutes=interval_minutes,
+                default_handle_seconds=(
+                    default_handle_minutes * 60 if default_handle_minutes is not None else None
+                ),
+                source=str(tickets),
+            )
+        mapping = result.scenario_dict(name=out.stem, horizon_days=horizon_days, policy=policy)
+        F.write_scenario(mapping, out)
+        rpath = report or out.with_name(out.stem + ".fit.json")
+        rpath.write_text(json.dumps(result.report(), indent=2, default=str), encoding="utf-8")
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    _print_fit(console, result)
+    console.print(f"scenario: {out}\nreport: {rpath}")
+
+
+def _print_fit(console: Any, result: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"fit: {result.n:,} arrivals, {len(result.daily)} days")
+    for col in ("class", "share", "handle", "mean (s)", "patience mean (s)", "touches"):
+        table.add_column(col)
+    for c in result.classes:
+        table.add_row(
+            c.name,
+            f"{c.share:.3f}",
+            c.handle.family,
+            f"{c.handle.mean:.1f}",
+            f"{c.patience.mean:.1f}" if c.patience else "-",
+            ", ".join(f"{k}:{v:.2f}" for k, v in (c.touches or {}).items()) or "-",
+        )
+    console.print(table)
+    for note in result.notes:
+        console.print(f"note: {note}")
+
+
+def validate_fit_cmd(
+    calls_dir: Annotated[Path, typer.Option("--calls-dir", help="Folder of call-log files.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    train: Annotated[str, typer.Option(help="Training months, e.g. 1999-01,1999-02.")] = (
+        "1999-01,1999-02"
+    ),
+    test: Annotated[str, typer.Option(help="Test month(s), e.g. 1999-03.")] = "1999-03",
+    tz: Annotated[str, typer.Option(help="Timezone of the call log.")] = "Asia/Jerusalem",
+    methods: Annotated[
+        str, typer.Option(help="Staffing methods to compare (comma-separated).")
+    ] = "distinct,span,available,span_trained",
+    replications: Annotated[int, typer.Option(help="Simulation replications.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    days: Annotated[
+        int | None, typer.Option(help="Use only the first N days of the test period.")
+    ] = None,
+) -> None:
+    """Fit on the training months, simulate the test month (replayed arrivals, estimated
+    staffing) and compare hourly abandonment and mean wait with what was observed, next to
+    Erlang A with the same inputs. Writes CSVs, summary.json and report.html to OUT."""
+    import json
+
+    import pandas as pd
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from slarisk.capacity import fit as F
+    from slarisk.data.calllog import restrict_months
+
+    console = Console()
+    try:
+        tr_m, te_m = _split(train) or [], _split(test) or []
+        meth = _split(methods) or []
+        bad = [m for m in meth if m not in (*F.STAFFING_METHODS, "span_trained")]
+        if bad:
+            raise InputError(f"unknown staffing method(s) {bad}", field="--methods")
+        if replications < 1:
+            raise InputError("must be >= 1", field="--replications")
+        log = _load_calls([calls_dir], tr_m + te_m, tz)
+        console.print(f"calls: {log.reconcile()}")
+        tr = restrict_months(log.calls, tr_m, tz)
+        te = restrict_months(log.calls, te_m, tz)
+        if days is not None:
+            first = te["arrived_at"].min().tz_convert(tz).normalize()
+            te = te[te["arrived_at"] < (first + pd.Timedelta(days=days)).tz_convert("UTC")]
+        if tr.empty or te.empty:
+            raise InputError("no calls in the training or the test months", path=str(calls_dir))
+        out.mkdir(parents=True, exist_ok=True)
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("simulating staffing methods", total=len(meth))
+            v = F.validate_call_fit(
+                tr,
+                te,
+                out / "work",
+                tz=tz,
+                methods=meth,
+                replications=replications,
+                seed=seed,
+                progress=lambda k, n: bar.update(task, completed=k),
+            )
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    v.cells.to_csv(out / "cells.csv", index=False)
+    v.by_hour.to_csv(out / "by_hour.csv", index=False)
+    v.errors.to_csv(out / "errors.csv", index=False)
+    F.write_scenario(v.fit.scenario_dict(name="fitted_train"), out / "fitted_scenario.yaml")
+    summary = {
+        "train": tr_m,
+        "test": te_m,
+        "calls": log.reconcile(),
+        "errors": v.errors.to_dict(orient="records"),
+        "notes": v.notes,
+        "fit": v.fit.report(),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    (out / "report.html").write_text(F.validation_html(v), encoding="utf-8")
+    _print_errors(console, v.errors)
+    console.print(f"written: {out}/report.html, by_hour.csv, cells.csv, errors.csv, summary.json")
+
+
+def _print_errors(console: Any, errors: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="hourly error vs observed (test period)")
+    cols = [
+        ("staffing", "staffing"),
+        ("model", "model"),
+        ("abandon_mae_pp_by_hour", "aband. MAE pp"),
+        ("abandon_rel_err_by_hour", "aband. rel err"),
+        ("wait_mae_s_by_hour", "wait MAE s"),
+        ("wait_rel_err_by_hour", "wait rel err"),
+        ("abandon_overall_pred", "aband. pred"),
+        ("abandon_overall_obs", "aband. obs"),
+    ]
+    for _, label in cols:
+        table.add_column(label)
+    for _, r in errors.iterrows():
+        table.add_row(*(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c, _ in cols))
+    console.print(table)
 
 
 def add_commands(group: typer.Typer) -> None:
-    """Add commands to the given group."""
+    """Add `fit` and `validate-fit` to the `capacity` group."""
+    group.command("fit")(fit_cmd)
+    group.command("validate-fit")(validate_fit_cmd)
 
 
 def register(app: typer.Typer) -> None:
-    """Add top-level commands."""
+    """No top-level commands."""

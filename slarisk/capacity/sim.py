@@ -108,7 +108,7 @@ class CompiledScenario:
 def _local_index(edges_ns: np.ndarray, tz: str, step_minutes: int) -> np.ndarray:
     """Interval-of-week index (Monday 00:00 local = 0) of each UTC timestamp (ns)."""
     local = pd.DatetimeIndex(pd.to_datetime(edges_ns, utc=True)).tz_convert(tz)
-    minutes = local.dayofweek * 1440 + local.hour * 60 + local.minute
+    minutes = local.day_of_week * 1440 + local.hour * 60 + local.minute
     return np.asarray(minutes // step_minutes, dtype=np.int64)
 
 
@@ -200,7 +200,7 @@ def _staff_changes(
     n = math.ceil(limit / step) + 1
     grid_ns = start_ns + np.arange(n, dtype=np.int64) * step * 1_000_000_000
     local = pd.DatetimeIndex(pd.to_datetime(grid_ns, utc=True)).tz_convert(sc.timezone)
-    minute_of_week = np.asarray(local.dayofweek * 1440 + local.hour * 60 + local.minute)
+    minute_of_week = np.asarray(local.day_of_week * 1440 + local.hour * 60 + local.minute)
     for ti, team in enumerate(team_names):
         level = np.zeros(n, dtype=np.int64)
         if st.weekly is not None:

@@ -196,16 +196,16 @@ def collect_replication(
     tier = _cat(cls, [c.tier for c in cdef])
     chan = _cat(cls, [c.channel for c in cdef])
     names = _cat(cls, list(model.class_names))
-    ids = np.char.add(f"R{rep}-", np.arange(n).astype(str)).astype(object)
+    ids = f"R{rep}-" + pd.Series(np.arange(n)).astype(str)
     given = np.not_equal(d.ticket_id, None) if n else np.zeros(0, bool)
     if given.any():
-        ids[given] = d.ticket_id[given]
+        ids[given] = d.ticket_id[given].astype(str)
     unknown = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), ["unknown"])
     in_window = (d.created >= model.warmup) & (d.created < model.horizon) & (d.group != 1)
     wait = np.where(np.isfinite(out.first_start), out.first_start, np.where(is_ab, abandoned, np.nan)) - d.t
     tickets = pd.DataFrame(
         {
-            "ticket_id": ids,
+            "ticket_id": ids.to_numpy(),
             "created_at": _ns(model.start_ns, d.created),
             "first_response_at": _ns(model.start_ns, fr),
             "resolved_at": _ns(model.start_ns, resolved),
@@ -238,7 +238,7 @@ def collect_replication(
     order = np.lexsort((ev_t[keep], ev_ticket[keep]))
     events = pd.DataFrame(
         {
-            "ticket_id": ids[ev_ticket[keep]][order],
+            "ticket_id": ids.to_numpy()[ev_ticket[keep][order]],
             "at": _ns(model.start_ns, ev_t[keep][order]),
             "status": ev_status[keep][order],
             "replication": rep,
@@ -463,9 +463,11 @@ def combine(model: CompiledScenario, reps: list[ReplicationRecords], *, seed: in
             with np.errstate(invalid="ignore", divide="ignore"):
                 att = np.where(n > 0, g["met"].to_numpy() / np.maximum(n, 1), np.nan)
             m, lo, hi = t_interval(att)
+            lo, hi = max(lo, 0.0), min(hi, 1.0)  # a proportion: clip the t-interval
             b = np.zeros(R)
             b[: len(g)] = g["breached"].to_numpy(dtype=float)
             bm, blo, bhi = t_interval(b)
+            blo = max(blo, 0.0)  # counts are >= 0
             pooled = g["met"].sum() / g["n"].sum() if g["n"].sum() else math.nan
             goal = _goal(model, cname, metric)
             rows.append(

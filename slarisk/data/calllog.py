@@ -384,7 +384,9 @@ def find_call_files(directory: Path | str, months: Iterable[str] | None = None) 
     return files
 
 
-def restrict_months(calls: pd.DataFrame, months: Iterable[str], tz: str = DEFAULT_TZ) -> pd.DataFrame:
+def restrict_months(
+    calls: pd.DataFrame, months: Iterable[str], tz: str = DEFAULT_TZ
+) -> pd.DataFrame:
     """Calls whose local arrival month (``YYYY-MM``) is among ``months``."""
     local = calls["arrived_at"].dt.tz_convert(tz)
     ym = local.dt.year * 100 + local.dt.month

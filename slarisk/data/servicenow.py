@@ -121,12 +121,17 @@ def import_servicenow(
     n = len(raw)
     rows = np.arange(1, n + 1, dtype=np.int64)
 
-    # -- event level: validate (ticket_id, at, status) with the raw row kept alongside
-    ev = raw.rename(
-        columns={"number": s.TICKET_ID, "sys_updated_at": s.AT, "incident_state": s.STATUS}
+    # -- event level: validate (ticket_id, at, status); the raw rows stay in `raw`
+    ev = pd.DataFrame(
+        {
+            s.TICKET_ID: raw["number"],
+            s.AT: raw["sys_updated_at"],
+            s.STATUS: raw["incident_state"],
+            "_mod": pd.to_numeric(raw["sys_mod_count"], errors="coerce"),
+            "_hash": pd.util.hash_pandas_object(raw, index=False),  # exact repeats of rows
+            "_row": rows,
+        }
     )
-    seq = pd.to_numeric(raw["sys_mod_count"], errors="coerce").to_numpy()
-    ev = ev.assign(_row=rows, _mod=seq)
     checked = v.validate_events(
         ev,
         source,
@@ -134,11 +139,10 @@ def import_servicenow(
         timestamp_format=TIMESTAMP_FORMAT,
         na_values=NA_VALUES,
         allowed={s.STATUS: STATES},
+        carry=("_row",),
     )
     names = {s.TICKET_ID: "number", s.AT: "sys_updated_at", s.STATUS: "incident_state"}
-    q = v.rename_fields(
-        checked.quarantined.drop(columns=["_row", "_mod"]).rename(columns=names), names
-    )
+    q = v.rename_fields(v.with_source_rows(checked.quarantined, raw), names)
     source_events = v.ValidationResult(
         checked.accepted, q, source=source, kind="events (source rows)"
     )
@@ -146,9 +150,11 @@ def import_servicenow(
     # -- ticket level: order each incident's events by (sys_mod_count, time, row)
     e = checked.accepted.sort_values([s.TICKET_ID, "_mod", s.AT, "_row"], kind="stable")
     g = e.groupby(s.TICKET_ID, sort=True)
-    first = g.head(1).set_index(s.TICKET_ID)
-    last = g.tail(1).set_index(s.TICKET_ID)
-    ids = first.index
+    first_ev = g.head(1).set_index(s.TICKET_ID)
+    last_ev = g.tail(1).set_index(s.TICKET_ID)
+    ids = first_ev.index
+    first = raw.iloc[first_ev["_row"].to_numpy() - 1].set_axis(ids)
+    last = raw.iloc[last_ev["_row"].to_numpy() - 1].set_axis(ids)
 
     def first_text(col: str) -> pd.Series:
         return v.clean_strings(first[col], NA_VALUES) if col in first.columns else _nan(ids)
@@ -169,7 +175,7 @@ def import_servicenow(
     t[s.CUSTOMER] = first_text("location")
     t[s.CATEGORY] = first_text("category")
     t[s.GROUP] = first_text("assignment_group")
-    t[s.STATUS] = last[s.STATUS]
+    t[s.STATUS] = last_ev[s.STATUS]
     made = (
         raw["made_sla"].str.strip().str.lower().ne("false").groupby(raw["number"]).all()
         if "made_sla" in raw.columns
@@ -188,7 +194,7 @@ def import_servicenow(
     ).values
     t["n_events"] = g.size().reindex(ids).astype("int64")
     t = t.reset_index()
-    ticket_rows = first["_row"].to_numpy()
+    ticket_rows = first_ev["_row"].to_numpy()
     tickets = v.validate_tickets(
         t,
         source,

@@ -21,9 +21,7 @@ from slarisk.data import schema as s
 from slarisk.errors import InputError
 
 # A UTC offset after a time of day: "...10:00Z", "...10:00:00.5+02:00", "... 10:00 -0500".
-_OFFSET_RE = re.compile(
-    r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
-)
+_OFFSET_RE = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
 # Bounds of datetime64[ns].
 _TS_MIN = pd.Timestamp("1677-09-22")
 _TS_MAX = pd.Timestamp("2262-04-10")
@@ -190,6 +188,8 @@ def parse_timestamps(
     fmt_ = fmt or "ISO8601"
     if fmt and ("%z" in fmt or "%Z" in fmt):
         aware = present.copy()
+    elif fmt:  # a custom format without %z/%Z describes naive values
+        aware = np.zeros(n, dtype=bool)
     else:
         aware = present & text.str.contains(_OFFSET_RE, na=False).to_numpy()
     naive = present & ~aware
@@ -457,12 +457,14 @@ def validate_events(
     rows: Sequence[int] | np.ndarray | None = None,
     known_ticket_ids: Iterable[str] | None = None,
     allowed: Mapping[str, Collection[str]] | None = None,
+    carry: Sequence[str] = (),
 ) -> ValidationResult:
     """Validate status events (``ticket_id, at, status``); accepted sorted by ticket_id, at.
 
     With ``known_ticket_ids``, events of other tickets are quarantined; ``allowed`` restricts
     the values of string columns (e.g. ``status``). Exact repeats of an
-    earlier event are quarantined (as such); extra columns are kept.
+    earlier event are quarantined (as such); extra columns are kept; ``carry`` names extra
+    columns ignored when looking for repeats (e.g. a source row number).
     """
     check_timezone(source_tz, source=source)
     _require(df, s.EVENT_COLUMNS, source, "status event")
@@ -491,7 +493,8 @@ def validate_events(
     problems += _allowed_problems(clean, allowed)
     usable = ids.notna().to_numpy()
     # exact repeats only: distinct events may share (ticket_id, at)
-    problems += _duplicate_problems(clean, list(clean.columns), usable, rown, "event")[:1]
+    compared = [c for c in clean.columns if c not in carry]
+    problems += _duplicate_problems(clean[compared], compared, usable, rown, "event")[:1]
     result = split_rows(df, clean, problems, rows=rown, source=source, kind="events")
     acc = result.accepted
     acc[s.TICKET_ID] = acc[s.TICKET_ID].astype("str")

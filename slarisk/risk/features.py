@@ -86,8 +86,8 @@ BASE_NUMERIC_FEATURES: tuple[str, ...] = (
 
 def _ns(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
     """int64 nanoseconds since the epoch (UTC); NaT -> int64 min."""
-    if isinstance(values, np.ndarray) and values.dtype == np.int64:
-        return values
+    if getattr(values, "dtype", None) == np.int64:
+        return np.asarray(values)
     idx = pd.DatetimeIndex(values)
     if idx.tz is None:
         idx = idx.tz_localize("UTC")
@@ -120,7 +120,8 @@ class KeyedCumulative:
         base = int(secs.min()) if len(secs) else 0
         combined = (keys << _KEY_SHIFT) | (secs - base)
         order = np.argsort(combined, kind="stable")
-        vals = np.asarray(values, dtype=np.float64).reshape(len(keys), -1)[order]
+        values = np.asarray(values, dtype=np.float64)
+        vals = (values if values.ndim == 2 else values.reshape(len(keys), -1))[order]
         cum = np.vstack([np.zeros((1, vals.shape[1])), np.cumsum(vals, axis=0)])
         return cls(combined=combined[order], cum=cum, base_s=base)
 
@@ -202,13 +203,19 @@ class WorkloadIndex:
 
     @classmethod
     def build(cls, tickets: pd.DataFrame) -> WorkloadIndex:
+        """From a ticket frame (``created_at``, ``resolved_at`` (optional), ``priority``)."""
         created = _ns(tickets[s.CREATED_AT])
         resolved = (
             _ns(tickets[s.RESOLVED_AT])
             if s.RESOLVED_AT in tickets
             else np.full(len(tickets), _NAT, dtype=np.int64)
         )
-        pri = as_categorical(tickets[s.PRIORITY])
+        return cls.from_arrays(created, resolved, tickets[s.PRIORITY])
+
+    @classmethod
+    def from_arrays(cls, created: np.ndarray, resolved: np.ndarray, priority: Any) -> WorkloadIndex:
+        """From int64 ns arrays (NaT = int64 min: never resolved) and priorities."""
+        pri = as_categorical(priority)
         names = tuple(sorted(str(c) for c in pri.categories))
         c_list, r_list = [], []
         for p in names:  # loop over a handful of priorities, vectorised inside

@@ -118,8 +118,9 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
     """LightGBM on a time-ordered matrix + a calibrator fitted on the latest rows.
 
     ``calibration``: ``"isotonic"``, ``"sigmoid"`` or ``"none"``; ``calibration_fraction``: the
-    share of the (time-ordered) rows held out, last, to fit the calibrator. ``categorical_feature``
-    lists the column indices holding integer category codes.
+    share of the (time-ordered) rows held out, last, to fit the calibrator; ``refit_full``: refit
+    the trees on all rows afterwards (the calibrator then maps the new model's raw scores).
+    ``categorical_feature`` lists the column indices holding integer category codes.
     """
 
     def __init__(
@@ -136,9 +137,10 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         max_cat_threshold: int = 32,
         calibration: str = "isotonic",
         calibration_fraction: float = 0.2,
+        refit_full: bool = False,
         categorical_feature: Sequence[int] = (),
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -152,6 +154,7 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         self.max_cat_threshold = max_cat_threshold
         self.calibration = calibration
         self.calibration_fraction = calibration_fraction
+        self.refit_full = refit_full
         self.categorical_feature = categorical_feature
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -199,7 +202,7 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         self.booster_ = lgb.train(self.lgb_params(), data, num_boost_round=self.n_estimators)
         self.calibrator_: Any = None
         if n_cal:
-            raw = self.booster_.predict(X[n_fit:], raw_score=True)
+            raw = self.decision_function(X[n_fit:])
             if self.calibration == "isotonic":
                 from sklearn.isotonic import IsotonicRegression
 
@@ -214,11 +217,26 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"calibration must be isotonic, sigmoid or none: {self.calibration}"
                 )
+            if self.refit_full:  # the calibrator maps raw scores; refit the trees on all rows
+                full = lgb.Dataset(
+                    X,
+                    label=y,
+                    categorical_feature=list(self.categorical_feature),
+                    free_raw_data=True,
+                    params={"max_bin": 255, "verbosity": -1},
+                )
+                self.booster_ = lgb.train(
+                    self.lgb_params(), full, num_boost_round=self.n_estimators
+                )
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """Raw (log-odds) score of the uncalibrated booster."""
-        return np.asarray(self.booster_.predict(np.asarray(X, np.float64), raw_score=True))
+        return np.asarray(
+            self.booster_.predict(
+                np.asarray(X, np.float64), raw_score=True, num_threads=self.n_jobs
+            )
+        )
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Breach probability from raw scores."""
@@ -237,7 +255,11 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """Per-feature contributions to the raw score (SHAP, last column = bias)."""
-        return np.asarray(self.booster_.predict(np.asarray(X, np.float64), pred_contrib=True))
+        return np.asarray(
+            self.booster_.predict(
+                np.asarray(X, np.float64), pred_contrib=True, num_threads=self.n_jobs
+            )
+        )
 
     def feature_importances(self, importance_type: str = "gain") -> np.ndarray:
         return np.asarray(self.booster_.feature_importance(importance_type=importance_type))

@@ -196,6 +196,10 @@ def parse_spec(raw: Any, path: str | Path = "<spec>") -> TrainSpec:
         err = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (not part of the training spec format)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
         raise InputError(msg + more, path=str(path), field=_field_name(err["loc"])) from None
     return spec
 

@@ -75,6 +75,15 @@ async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        message = "malformed JSON: the body is not valid UTF-8 JSON"
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": f"body: {message}",
+                "errors": [{"field": "body", "message": message, "type": "json_invalid"}],
+            },
+        )
     return JSONResponse(
         status_code=exc.status_code,
         content={"detail": str(exc.detail)},

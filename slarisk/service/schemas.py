@@ -119,37 +119,34 @@ class ScoreRequest(RequestModel):
     events: list[StatusEventIn] | None = None
 
 
-class Reason(ResponseModel):
-    """A feature's contribution to the risk (log-odds scale, positive raises the risk)."""
-
-    feature: str
-    contribution: float
-
-
 class ScoreItem(ResponseModel):
-    """The risk of one ticket missing one metric's target."""
+    """The risk of one ticket missing one running SLA clock's target (see slarisk.risk.score)."""
 
+    work_order: int = Field(description="Suggested order of work per ticket (1 = first).")
     ticket_id: str
-    metric: str
-    breach_probability: float | None = Field(
-        description="Probability of breaching; null when the clock already stopped."
+    metric: str = Field(description="first_response or resolution.")
+    priority: str
+    tier: str
+    breach_probability: float = Field(
+        ge=0, le=1, description="Calibrated probability of breaching; 1 when already past due."
     )
+    risk_band: str = Field(description="low, medium, high, critical, or breached.")
+    expected_cost: float = Field(description="Probability x priority weight (0 when breached).")
     due_at: datetime | None
-    time_left_seconds: float | None
-    alert_level: int
-    risk_band: str
-    top_reasons: list[Reason]
-    work_order: int | None = Field(description="Suggested order of work (1 = first).")
+    time_left_seconds: float | None = Field(description="Business seconds left (< 0: overdue).")
+    elapsed_fraction: float | None
+    alert_level: int = Field(description="0, 80, 90 or 100 (% of the target elapsed).")
+    reasons: list[str] = Field(description="Top reasons raising the risk, most important first.")
 
 
 class ScoreResponse(ResponseModel):
     """Scores of a batch, with the model version that produced them."""
 
     model_version: str
-    scored_at: datetime
+    scored_at: datetime = Field(description="The `now` the clocks and risks refer to.")
     input_digest: str = Field(description="sha256 of the request body, as audited.")
     n_tickets: int
-    items: list[ScoreItem]
+    items: list[ScoreItem] = Field(description="One per running clock, in work order.")
 
 
 # --- models ----------------------------------------------------------------------------------

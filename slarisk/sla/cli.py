@@ -1,9 +1,296 @@
-"""CLI commands of slarisk.sla."""
+"""CLI commands of slarisk.sla: `slarisk sla report` and `slarisk sla status`.
+
+Input tickets (and events) are validated at entry. By default any bad row (unparseable
+timestamp, priority not in the policy, ...) stops the command with one line naming the file,
+row and field (exit code 2): a compliance report on silently-dropped rows would mislead.
+With ``--quarantine FILE`` bad rows go to FILE instead and the reconciliation
+``input = accepted + quarantined`` is printed.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from slarisk.sla.policy import Policy
+
+sla_app = typer.Typer(no_args_is_help=True, help="SLA compliance reports and live status.")
+
+FORMATS = ("html", "csv", "json")
 
 
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to the top-level app."""
+    app.add_typer(sla_app, name="sla")
+
+
+def _fail(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]error:[/] {message}", markup=True
+    )
+    raise typer.Exit(code=2)
+
+
+def _rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in r.items()} for r in df.to_dict(orient="records")]
+
+
+def _parse_now(now: str | None) -> pd.Timestamp:
+    import pandas as pd
+
+    from slarisk.errors import InputError
+
+    if now is None:
+        return pd.Timestamp.now(tz="UTC")
+    try:
+        ts = pd.Timestamp(now)
+    except (ValueError, TypeError):
+        raise InputError(f"not an ISO timestamp: {now!r}", field="--now") from None
+    if pd.isna(ts):
+        raise InputError(f"not an ISO timestamp: {now!r}", field="--now")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _load_inputs(
+    policy_path: Path,
+    tickets_path: Path,
+    events_path: Path | None,
+    quarantine: Path | None,
+    tz: str,
+) -> tuple[Policy, pd.DataFrame, pd.DataFrame | None, list[str]]:
+    """Policy, accepted tickets and events; strict unless a quarantine file is given."""
+    import pandas as pd
+
+    from slarisk.data.io import load_events, load_tickets
+    from slarisk.errors import InputError
+    from slarisk.sla.policy import load_policy
+
+    policy = load_policy(policy_path)
+    tiers = list(policy.tiers) + (["unknown", ""] if policy.default_tier else [])
+    allowed = {"priority": policy.priorities, "tier": tiers}
+    tickets = load_tickets(tickets_path, source_tz=tz, allowed=allowed)
+    results = [tickets]
+    events = None
+    if events_path is not None:
+        ev = load_events(events_path, source_tz=tz)
+        results.append(ev)
+        events = ev.accepted
+    lines = []
+    bad = [r for r in results if r.n_quarantined]
+    if bad and quarantine is None:
+        r = bad[0]
+        q = r.quarantined.iloc[0]
+        more = f" (and {r.n_quarantined - 1} more bad rows)" if r.n_quarantined > 1 else ""
+        raise InputError(
+            f"{q['reason']}{more}; fix the file or pass --quarantine FILE to report on the "
+            f"valid rows",
+            path=r.source,
+            row=int(q["row"]),
+            field=str(q["field"]),
+        )
+    if quarantine is not None:
+        from slarisk.data.io import write_table
+
+        parts = [r.quarantined.assign(source=r.source) for r in results if r.n_quarantined]
+        qdf = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(columns=["row", "field", "reason", "source"])
+        )
+        write_table(qdf, quarantine)
+        lines = [r.summary() for r in results] + [f"quarantine: {quarantine}"]
+    return policy, tickets.accepted, events, lines
+
+
+def _clocks(
+    tk: pd.DataFrame,
+    pol: Policy,
+    ev: pd.DataFrame | None,
+    now_ts: pd.Timestamp,
+    tickets_path: Path,
+) -> pd.DataFrame:
+    """compute_clocks with its errors attributed to the tickets file."""
+    from slarisk.errors import InputError
+    from slarisk.sla.clock import compute_clocks
+
+    try:
+        return compute_clocks(tk, pol, events=ev, now=now_ts)
+    except InputError as exc:
+        raise InputError(exc.detail, path=exc.path or str(tickets_path), field=exc.field) from None
+
+
+@sla_app.command("report")
+def report_cmd(
+    policy: Annotated[Path, typer.Option("--policy", help="SLA policy YAML.")],
+    tickets: Annotated[Path, typer.Option("--tickets", help="Canonical tickets (CSV/Parquet).")],
+    out: Annotated[Path, typer.Option("--out", help="Report file.")],
+    events: Annotated[
+        Path | None, typer.Option("--events", help="Status events (pause/resume).")
+    ] = None,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="Segments: tier,region,service_type,priority,customer,"
+            "month,metric (comma-separated).",
+        ),
+    ] = "tier,month",
+    fmt: Annotated[str, typer.Option("--format", help="html, csv or json.")] = "html",
+    now: Annotated[
+        str | None, typer.Option("--now", help="ISO time judging open tickets (default: now).")
+    ] = None,
+    quarantine: Annotated[
+        Path | None, typer.Option("--quarantine", help="Write bad rows here and go on.")
+    ] = None,
+    tz: Annotated[str, typer.Option("--tz", help="Timezone of naive timestamps.")] = "UTC",
+) -> None:
+    """Attainment per segment (Wilson 95 %), breaches, exclusions and service credits."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from slarisk.errors import SlariskError
+    from slarisk.sla.report import build_report, parse_segments
+    from slarisk.sla.report_html import write_report
+
+    if fmt not in FORMATS:
+        _fail(f"--format: unknown format {fmt!r} (html, csv or json)")
+    try:
+        segs = parse_segments(by)
+        now_ts = _parse_now(now)
+        pol, tk, ev, lines = _load_inputs(policy, tickets, events, quarantine, tz)
+        clocks = _clocks(tk, pol, ev, now_ts, tickets)
+        rep = build_report(clocks, pol, segs, now=now_ts)
+        files = write_report(rep, out, fmt)
+    except SlariskError as exc:
+        _fail(str(exc))
+        return
+
+    console = Console()
+    for line in lines:
+        console.print(line)
+    rec = Table(title=f"SLA compliance: {rep.policy_name}")
+    for col in ("metric", "tickets", "met", "breached", "open", "excluded", "attained", "95% CI"):
+        rec.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
+    from slarisk.sla.report import wilson_interval
+
+    for row in _rows(rep.reconciliation):
+        met, br = int(row["met"]), int(row["breached"])
+        lo, hi = wilson_interval(met, met + br)
+        att = f"{met / (met + br):.1%}" if met + br else "-"
+        ci = f"{float(lo):.1%}-{float(hi):.1%}" if met + br else "-"
+        rec.add_row(
+            *(
+                str(row[k])
+                for k in ("metric", "tickets", "met", "breached", "open_not_due", "excluded")
+            ),
+            att,
+            ci,
+        )
+    console.print(rec)
+    seg = Table(title=f"Attainment by {', '.join([*rep.by, 'metric'])}")
+    keys = [*rep.by, "metric"] if "metric" not in rep.by else list(rep.by)
+    for col in (*keys, "decided", "attained", "95% CI", "goal"):
+        seg.add_column(col, no_wrap=True)
+    shown = rep.attainment.head(40)
+    for d in _rows(shown):
+        att = "-" if d["decided"] == 0 else f"{d['attainment']:.1%}"
+        ci = "-" if d["decided"] == 0 else f"{d['ci_low']:.1%}-{d['ci_high']:.1%}"
+        style = "red" if d["meets_goal"] is False else None
+        seg.add_row(
+            *(str(d[k]) for k in keys),
+            str(d["decided"]),
+            att,
+            ci,
+            f"{d['goal']:.0%}" if d["goal"] == d["goal"] else "-",
+            style=style,
+        )
+    console.print(seg)
+    if len(rep.attainment) > len(shown):
+        console.print(f"... {len(rep.attainment) - len(shown)} more segment rows in {out}")
+    if not rep.credits.empty:
+        owed = rep.credits[rep.credits["amount"] > 0]
+        console.print(
+            f"service credits owed: {owed['amount'].sum():,.2f} {rep.currency} over "
+            f"{len(owed)} customer-month(s)"
+        )
+    console.print(f"excluded by exceptions: {len(rep.excluded)} ticket(s)")
+    console.print("wrote " + ", ".join(str(f) for f in files))
+
+
+@sla_app.command("status")
+def status_cmd(
+    policy: Annotated[Path, typer.Option("--policy", help="SLA policy YAML.")],
+    tickets: Annotated[Path, typer.Option("--tickets", help="Tickets (open ones are shown).")],
+    now: Annotated[str | None, typer.Option("--now", help="ISO time (default: now).")] = None,
+    events: Annotated[Path | None, typer.Option("--events", help="Status events.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Optional CSV of all open.")] = None,
+    top: Annotated[int, typer.Option("--top", help="Rows shown in the terminal.")] = 20,
+    quarantine: Annotated[
+        Path | None, typer.Option("--quarantine", help="Write bad rows here and go on.")
+    ] = None,
+    tz: Annotated[str, typer.Option("--tz", help="Timezone of naive timestamps.")] = "UTC",
+) -> None:
+    """Open tickets with alert levels and time left, soonest breach first."""
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from slarisk.data.io import write_table
+    from slarisk.errors import SlariskError
+    from slarisk.sla.report import alert_counts, status_table
+
+    try:
+        now_ts = _parse_now(now)
+        pol, tk, ev, lines = _load_inputs(policy, tickets, events, quarantine, tz)
+        clocks = _clocks(tk, pol, ev, now_ts, tickets)
+        st = status_table(clocks)
+        if out is not None:
+            write_table(st, out)
+    except SlariskError as exc:
+        _fail(str(exc))
+        return
+
+    console = Console()
+    for line in lines:
+        console.print(line)
+    levels = pol.alert_levels
+    counts = alert_counts(st, levels)
+    ct = Table(title=f"Open SLA clocks at {now_ts.isoformat()} (alert = % of target used)")
+    ct.add_column("metric")
+    for c in counts.columns[1:]:
+        ct.add_column(
+            c.replace("level_", "alert ") if c.startswith("level_") else c, justify="right"
+        )
+    for crow in counts.to_numpy().tolist():
+        ct.add_row(*(str(v) for v in crow))
+    console.print(ct)
+    tab = Table(title=f"Soonest breach first (top {min(top, len(st))} of {len(st)})")
+    for col in ("ticket", "metric", "prio", "tier", "customer", "alert", "due (UTC)", "left h"):
+        tab.add_column(
+            col,
+            justify="right" if col in ("alert", "left h") else "left",
+            no_wrap=col not in ("ticket", "customer"),
+            min_width=8 if col in ("ticket", "customer") else None,
+        )
+    colour = {levels[-1]: "red", **({levels[-2]: "yellow"} if len(levels) > 1 else {})}
+    for r in _rows(st.head(top)):
+        tab.add_row(
+            *(
+                str(r[k])
+                for k in ("ticket_id", "metric", "priority", "tier", "customer", "alert_level")
+            ),
+            pd.Timestamp(r["due_at"]).strftime("%Y-%m-%d %H:%M"),
+            f"{float(r['time_left_seconds']) / 3600:.1f}",
+            style=colour.get(int(r["alert_level"])),
+        )
+    console.print(tab)
+    console.print("left h = business hours left before breach (negative: overdue)")
+    if out is not None:
+        console.print(f"wrote {len(st)} open clocks to {out}")

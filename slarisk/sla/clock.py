@@ -187,7 +187,7 @@ def compute_clocks(
     id_index = pd.Index(tickets["ticket_id"])
     if not id_index.is_unique:
         raise InputError(
-            f"duplicate ticket ids in {_rows_text(id_index.duplicated().to_numpy(), ids)}",
+            f"duplicate ticket ids in {_rows_text(np.asarray(id_index.duplicated()), ids)}",
             field="ticket_id",
         )
     created = _ns_column(tickets, "created_at", ids, required=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
@@ -17,7 +19,7 @@ T0 = pd.Timestamp("2024-03-04", tz="UTC")
 def _reference(shifts: pd.DataFrame, edges: list[pd.Timestamp], team: str) -> list[float]:
     """Obviously correct: overlap seconds of each shift (minus break) with each interval."""
     out = []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         total = 0.0
         for row in shifts.itertuples():
             if row.team != team:

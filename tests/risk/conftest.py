@@ -62,12 +62,12 @@ def make_history(seed: int = 0, days: int = 42, per_day: float = 160.0) -> Histo
     cat = rng.choice(["network", "access", "hardware", "software", "billing"], n)
     tier = rng.choice(["gold", "silver"], n, p=[0.3, 0.7])
     grp = np.where(np.isin(cat, ["network", "hardware"]), "infra", "apps")
-    mean_handle = {"network": 1.6, "access": 0.4, "hardware": 1.2, "software": 0.8, "billing": 0.5}
+    mean_handle = {"network": 1.4, "access": 0.35, "hardware": 1.0, "software": 0.7, "billing": 0.4}
     handle_h = rng.gamma(2.0, np.vectorize(mean_handle.get)(cat) / 2.0)
     # staffing per hour: day shift 6 agents, night 2; understaffed days at 60%
     day = np.arange(hours) // 24
     short = rng.random(days) < 0.25
-    agents = np.where((hod >= 8) & (hod < 20), 6.0, 2.0) * np.where(short[day], 0.6, 1.0)
+    agents = np.where((hod >= 8) & (hod < 20), 8.0, 3.0) * np.where(short[day], 0.55, 1.0)
     agents = np.round(agents)
     # strict-priority multi-server queue, servers on duty per hour (ticket loop: test fixture)
     rank = {"P1": 0, "P2": 1, "P3": 2}
@@ -140,4 +140,4 @@ def make_history(seed: int = 0, days: int = 42, per_day: float = 160.0) -> Histo
 
 @pytest.fixture(scope="session")
 def small_history() -> History:
-    return make_history(seed=1, days=42, per_day=160.0)
+    return make_history(seed=1, days=42, per_day=135.0)

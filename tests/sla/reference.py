@@ -97,8 +97,11 @@ def add_business_seconds(
 
 
 def pause_intervals(events: list[tuple[int, str]], pause_statuses: set[str]) -> list[tuple]:
-    """(start, end) of each pause: from a pause-status event to the next event (or forever)."""
-    events = sorted(events)
+    """(start, end) of each pause: from a pause-status event to the next event (or forever).
+
+    Events at the same instant keep their given order (a stable sort by time).
+    """
+    events = sorted(events, key=lambda e: e[0])
     out = []
     for i, (at, status) in enumerate(events):
         if status in pause_statuses:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from datetime import date
 
 import numpy as np
@@ -21,6 +23,8 @@ from tests.sla.strategies import (
     weekly_open_minutes,
 )
 
+#: property-test examples (raise it for a deeper local run, e.g. 2000).
+EXAMPLES = int(os.environ.get("SLARISK_SLA_EXAMPLES", "40"))
 LONDON = "Europe/London"
 NINE_TO_FIVE = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
 
@@ -130,7 +134,7 @@ def test_far_future_extends_the_table() -> None:
 
 
 @settings(
-    max_examples=40,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

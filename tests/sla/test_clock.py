@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ from tests.sla.strategies import (
     weekly_open_minutes,
 )
 
+#: property-test examples (raise it for a deeper local run, e.g. 2000).
+EXAMPLES = int(os.environ.get("SLARISK_SLA_EXAMPLES", "40"))
 ROOT = Path(__file__).resolve().parents[2]
 UTC = "UTC"
 
@@ -245,7 +249,7 @@ def _to_utc(seconds: list[int | None]) -> pd.Series:
 
 
 @settings(
-    max_examples=40,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -297,7 +301,7 @@ def test_matches_reference(sc: dict[str, Any]) -> None:
                 sc["thresholds"],
             )
             got = clock_of(out, r["ticket_id"], metric)
-            where = f"{r['ticket_id']} {metric}"
+            where = f"{r['ticket_id']} {metric}: {want} in {sc}"
             assert got.elapsed_seconds == want["elapsed_seconds"], where
             assert got.paused_seconds == want["paused_seconds"], where
             assert got.due_at.value == round(want["due_at"] * 10**9), where

@@ -1,0 +1,185 @@
+"""HTML report of one or more simulation results: attainment by class with 95% intervals,
+queue and occupancy over time, summary tables. Plots are matplotlib (Agg) PNGs embedded as
+base64, so the page is a single self-contained file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from slarisk.capacity.sim_results import kpi_summary, t_interval
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from slarisk.capacity.sim_results import SimResult
+
+
+def _png(fig: Figure) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def attainment_figure(results: list[SimResult], labels: list[str]) -> Figure:
+    """Horizontal bars per (class, metric) with 95% intervals and the goal as a tick."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys: list[tuple[str, str]] = []
+    for r in results:
+        for c, m in zip(r.attainment["class"], r.attainment["metric"], strict=True):
+            if (c, m) not in keys:
+                keys.append((c, m))
+    height = max(2.5, 0.32 * len(keys) * max(1, len(results)) + 1)
+    fig, ax = plt.subplots(figsize=(8.5, height))
+    width = 0.8 / max(1, len(results))
+    y = np.arange(len(keys))
+    for j, (r, label) in enumerate(zip(results, labels, strict=True)):
+        a = r.attainment.set_index(["class", "metric"])
+        vals = np.array([a.loc[k, "attainment"] if k in a.index else np.nan for k in keys])
+        lo = np.array([a.loc[k, "lo"] if k in a.index else np.nan for k in keys])
+        hi = np.array([a.loc[k, "hi"] if k in a.index else np.nan for k in keys])
+        err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
+        ax.barh(y + j * width, vals, height=width, xerr=err, capsize=2, label=label, alpha=0.8)
+        if j == 0:
+            goals = np.array([a.loc[k, "goal"] if k in a.index else np.nan for k in keys])
+            ax.scatter(goals, y + (len(results) - 1) * width / 2, marker="|", s=300, c="k",
+                       label="goal", zorder=3)
+    ax.set_yticks(y + (len(results) - 1) * width / 2, [f"{c} · {m}" for c, m in keys])
+    ax.invert_yaxis()
+    ax.set_xlim(max(0.0, float(np.nanmin([r.attainment["lo"].min() for r in results] + [1.0])) - 0.05), 1.005)
+    ax.set_xlabel("attainment (mean over replications, 95% interval)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def timeline_figure(results: list[SimResult], labels: list[str], column: str, ylabel: str) -> Figure:
+    """One KPI over time (mean across replications), one line per scenario."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    for r, label in zip(results, labels, strict=True):
+        k = kpi_summary(r.kpis)
+        ax.plot(k["interval_start"].dt.tz_convert("UTC").dt.tz_localize(None), k[column], lw=1,
+                label=label)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("time (UTC)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    return fig
+
+
+def _fmt(x: float, pct: bool = True, unit: bool = True) -> str:
+    """A fraction as a percentage (NaN -> en dash)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if pct:
+        return f"{100 * x:.1f}" + ("%" if unit else "")
+    return f"{x:,.1f}"
+
+
+def attainment_table(results: list[SimResult], labels: list[str]) -> pd.DataFrame:
+    """Side-by-side attainment table (strings) for the terminal and the page."""
+    frames = []
+    for r, label in zip(results, labels, strict=True):
+        a = r.attainment
+        frames.append(
+            pd.DataFrame(
+                {
+                    "class": a["class"],
+                    "metric": a["metric"],
+                    "goal": a["goal"].map(lambda v: _fmt(v)),
+                    f"{label}": [
+                        f"{_fmt(m)} [{_fmt(lo, unit=False)}–{_fmt(hi, unit=False)}]"
+                        for m, lo, hi in zip(a["attainment"], a["lo"], a["hi"], strict=True)
+                    ],
+                    f"{label} breaches": a["breaches_mean"].map(lambda v: f"{v:,.1f}"),
+                }
+            ).set_index(["class", "metric", "goal"])
+        )
+    return pd.concat(frames, axis=1).reset_index().fillna("–")
+
+
+def summary_table(results: list[SimResult], labels: list[str]) -> pd.DataFrame:
+    """Per-scenario totals (mean over replications) and expected credit with its interval."""
+    rows = []
+    for r, label in zip(results, labels, strict=True):
+        s = r.summary
+        m, lo, hi = t_interval(s["credit"].to_numpy(dtype=float))
+        rows.append(
+            {
+                "scenario": label,
+                "replications": r.replications,
+                "arrived": f"{s['arrived'].mean():,.0f}",
+                "served": f"{s['served'].mean():,.0f}",
+                "abandoned": f"{s['abandoned'].mean():,.0f}",
+                "in system at end": f"{s['in_system'].mean():,.0f}",
+                "breaches": f"{s['breaches'].mean():,.1f}",
+                "expected credit": f"{m:,.0f} [{lo:,.0f}, {hi:,.0f}] {r.currency}".strip(),
+                "mean occupancy": _fmt(float(r.kpis["busy"].sum() / max(r.kpis["agents"].sum(), 1e-9))),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def render_report(results: list[SimResult], labels: list[str], title: str = "Simulation") -> str:
+    """The HTML page (a string)."""
+    imgs = [
+        ("Attainment by class and metric", _png(attainment_figure(results, labels))),
+        ("Queue length over time (tickets waiting for an agent)",
+         _png(timeline_figure(results, labels, "queue", "queue (mean)"))),
+        ("Occupancy over time (busy / rostered agents)",
+         _png(timeline_figure(results, labels, "occupancy", "occupancy"))),
+        ("Agents rostered over time", _png(timeline_figure(results, labels, "agents", "agents"))),
+    ]
+    seeds = ", ".join(f"{lab}: seed {r.seed}" for r, lab in zip(results, labels, strict=True))
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
+        "padding:3px 8px;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}"
+        "</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{html.escape(seeds)}. Same seed = common random numbers (same arrivals and "
+        "service requirements across scenarios). Intervals are 95% t-intervals over "
+        "replication means.</p>",
+        "<h2>Summary</h2>",
+        summary_table(results, labels).to_html(index=False, escape=True),
+        "<h2>Attainment</h2>",
+        attainment_table(results, labels).to_html(index=False, escape=True),
+    ]
+    for caption, data in imgs:
+        parts.append(f"<h2>{html.escape(caption)}</h2><img alt='{html.escape(caption)}' "
+                     f"src='data:image/png;base64,{data}'>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(
+    results: list[SimResult], labels: list[str], path: str | Path, title: str = "Simulation"
+) -> Path:
+    """Write the HTML report to `path`."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(render_report(results, labels, title), encoding="utf-8")
+    return p

@@ -1,0 +1,335 @@
+"""Score an open queue: per ticket and running SLA clock, the calibrated breach probability,
+due time, time left, alert level, risk band, top reasons and a suggested work order.
+
+:func:`score_open_tickets` backs ``slarisk score`` and ``POST /v1/risk/score``.
+
+Rules (documented, deterministic):
+
+- only running clocks are scored (``first_response`` disappears once answered);
+- a clock already past due at ``now`` has probability 1 and band ``breached`` (nothing left to
+  predict) with the reason "already past due";
+- risk band by probability: ``low`` < 0.2 <= ``medium`` < 0.5 <= ``high`` < 0.8 <= ``critical``;
+- reasons: the features with the largest positive LightGBM contributions (SHAP values, log-odds)
+  for that row, as readable strings, most important first;
+- suggested work order, per ticket: tickets with a clock that can still be saved come first,
+  ranked by expected breach cost = sum over its running, not yet breached clocks of
+  probability x priority weight (weight 2^(k-1-rank) for the policy's k priorities listed
+  highest first: P1 of 4 -> 8, P4 -> 1), ties broken by the earliest due time; tickets whose
+  every running clock is already breached follow, by priority then due time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from slarisk.data import schema as s
+from slarisk.risk.features import (
+    METRIC,
+    FeatureContext,
+    HistoryIndex,
+    StaffingIndex,
+    WorkloadIndex,
+    build_features,
+    outcomes_from_clocks,
+)
+
+if TYPE_CHECKING:
+    from slarisk.risk.model import RiskModel
+    from slarisk.sla.policy import Policy
+
+_NAT = np.iinfo(np.int64).min
+#: (lower probability bound, band) in increasing order.
+RISK_BANDS: tuple[tuple[float, str], ...] = (
+    (0.0, "low"),
+    (0.2, "medium"),
+    (0.5, "high"),
+    (0.8, "critical"),
+)
+BREACHED_BAND = "breached"
+#: output columns, in order.
+SCORE_COLUMNS: tuple[str, ...] = (
+    "work_order",
+    s.TICKET_ID,
+    METRIC,
+    s.PRIORITY,
+    s.TIER,
+    "breach_probability",
+    "risk_band",
+    "expected_cost",
+    "due_at",
+    "time_left_seconds",
+    "elapsed_fraction",
+    "alert_level",
+    "reasons",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+)
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: readable templates of the reasons; ``{v}`` is the feature's value at scoring time.
+REASON_TEMPLATES: dict[str, str] = {
+    "metric": "{v} clock",
+    s.PRIORITY: "priority {v}",
+    s.TIER: "tier {v}",
+    s.REGION: "region {v}",
+    s.SERVICE_TYPE: "service type {v}",
+    s.CHANNEL: "channel {v}",
+    s.CUSTOMER: "customer {v}",
+    s.CATEGORY: "category {v}",
+    s.GROUP: "group {v}",
+    "age_hours": "open for {v:.1f} h",
+    "target_hours": "target of {v:.1f} business h",
+    "elapsed_fraction": "{v:.0%} of the target used",
+    "business_left_hours": "{v:.1f} business h left",
+    "wall_left_hours": "due in {v:.1f} h",
+    "hour": "time of day {v:.0f}h",
+    "weekday": "{v}",
+    "is_holiday": "public holiday",
+    "backlog_total": "{v:.0f} open tickets in the queue",
+    "backlog_same_priority": "{v:.0f} open tickets of the same priority",
+    "arrivals_1h": "{v:.0f} arrivals in the last hour",
+    "arrivals_24h": "{v:.0f} arrivals in the last 24 h",
+    "arrivals_1h_ratio": "arrivals last hour at {v:.1f}x the usual",
+    "arrivals_24h_ratio": "arrivals last 24 h at {v:.1f}x the usual",
+    "agents_now": "{v:.0f} agents on duty",
+    "agents_next_4h": "{v:.1f} agents on average over the next 4 h",
+    "agents_team_now": "{v:.0f} agents of the group on duty",
+    "backlog_per_agent": "{v:.1f} open tickets per agent",
+    "hist_breach_rate_metric": "recent breach rate {v:.0%}",
+    "hist_breach_rate_category": "category breach rate {v:.0%} (28 days)",
+    "hist_breach_rate_group": "group breach rate {v:.0%} (28 days)",
+    "hist_n_category": "{v:.0f} recent tickets of the category",
+    "hist_log_resolution_hours_category": "category resolution time",
+    "hist_log_resolution_hours_group": "group resolution time",
+}
+
+
+def _reason_text(name: str, value: Any) -> str:
+    if name.startswith("backlog_p_"):
+        return f"{value:.0f} open {name.removeprefix('backlog_p_')} tickets"
+    tpl = REASON_TEMPLATES.get(name)
+    if name == "weekday" and isinstance(value, float) and np.isfinite(value):
+        return _WEEKDAYS[int(value) % 7]
+    if isinstance(value, float) and not np.isfinite(value):
+        return f"{name} unknown"
+    if tpl is None:
+        return f"{name} = {value:.3g}" if isinstance(value, float) else f"{name} = {value}"
+    try:
+        return tpl.format(v=value)
+    except (ValueError, TypeError):
+        return f"{name} = {value}"
+
+
+def top_reasons(
+    model: RiskModel,
+    features: pd.DataFrame,
+    contributions: np.ndarray,
+    k: int = 3,
+) -> list[np.ndarray]:
+    """Per row, the ``k`` features pushing the risk up the most, as readable strings.
+
+    Vectorised: strings are formatted once per distinct (feature, rounded value) pair.
+    Rows with fewer than ``k`` positive contributions get empty strings.
+    """
+    n, f = contributions.shape
+    k = min(k, f)
+    names = model.feature_names
+    order = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
+    positive = np.take_along_axis(contributions, order, axis=1) > 0
+    prep = model.pipeline.named_steps["prep"]
+    n_cat = len(prep.categorical_)
+    X = model.matrix(features)  # categorical codes + numerics, same columns as contributions
+    vals = np.round(np.take_along_axis(X, order, axis=1), 2)
+    codes, uniques = pd.MultiIndex.from_arrays([order.ravel(), vals.ravel()]).factorize()
+    texts = []
+    for j, v in uniques:  # distinct (feature, value) pairs only
+        name = names[int(j)]
+        if int(j) < n_cat:
+            cats = prep.categories_[name]
+            value: Any = cats[int(v)] if np.isfinite(v) and 0 <= int(v) < len(cats) else "other"
+        else:
+            value = float(v)
+        texts.append(_reason_text(name, value))
+    text_arr = np.asarray(texts + [""], dtype=object)
+    idx = np.where(positive.ravel(), codes, len(texts)).reshape(n, k)
+    return [text_arr[idx[:, i]] for i in range(k)]
+
+
+def _risk_band(p: np.ndarray) -> np.ndarray:
+    bounds = np.array([b for b, _ in RISK_BANDS[1:]])
+    names = np.array([name for _, name in RISK_BANDS], dtype=object)
+    return names[np.searchsorted(bounds, p, side="right")]
+
+
+def priority_weights(priorities: Sequence[str]) -> dict[str, float]:
+    """Weight per priority, highest first: 2^(k-1-rank) (P1 of 4 -> 8, P4 -> 1)."""
+    k = len(priorities)
+    return {p: float(2 ** (k - 1 - i)) for i, p in enumerate(priorities)}
+
+
+def _workload(open_tickets: pd.DataFrame, recent: pd.DataFrame | None, now_ns: int) -> WorkloadIndex:
+    """Open tickets (the queue at ``now``) plus recent closed tickets (arrival counts only)."""
+    created = pd.DatetimeIndex(open_tickets[s.CREATED_AT]).as_unit("ns").asi8
+    resolved = np.full(len(created), _NAT, dtype=np.int64)
+    pri = np.asarray(open_tickets[s.PRIORITY], dtype=object)
+    if recent is not None and len(recent):
+        rc = pd.DatetimeIndex(recent[s.CREATED_AT]).as_unit("ns").asi8
+        keep = (rc <= now_ns) & (rc > now_ns - 29 * 86_400 * 10**9)
+        keep &= ~recent[s.TICKET_ID].isin(open_tickets[s.TICKET_ID]).to_numpy()
+        # not in the open queue: closed by now (whatever the history says)
+        created = np.concatenate([created, rc[keep]])
+        resolved = np.concatenate([resolved, np.full(int(keep.sum()), now_ns - 1, np.int64)])
+        pri = np.concatenate([pri, np.asarray(recent[s.PRIORITY], dtype=object)[keep]])
+    return WorkloadIndex.from_arrays(created, resolved, pri)
+
+
+def score_open_tickets(
+    model: RiskModel,
+    open_tickets: pd.DataFrame,
+    now: Any,
+    policy: Policy,
+    staffing: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    *,
+    clocks: pd.DataFrame | None = None,
+    n_reasons: int = 3,
+) -> pd.DataFrame:
+    """Risk of every running SLA clock of the open tickets at ``now`` (columns
+    :data:`SCORE_COLUMNS`, sorted by work order).
+
+    ``staffing``: interval-form roster covering ``now`` and the next hours; ``history``: closed
+    tickets (canonical) for arrival norms and rolling breach rates (default: the aggregates
+    carried by the model, as of the end of its training data); ``events``: status events of the
+    open tickets (pauses). ``clocks`` may be passed when already computed.
+    """
+    from slarisk.sla.clock import compute_clocks
+
+    now_ts = pd.Timestamp(now)
+    now_ts = now_ts.tz_localize("UTC") if now_ts.tz is None else now_ts.tz_convert("UTC")
+    now_ns = int(now_ts.value)
+    if clocks is None:
+        clocks = compute_clocks(open_tickets, policy, events=events, now=now_ts)
+    run = clocks[clocks["is_open"].to_numpy(bool)]
+    run = run.reset_index(drop=True)
+    n = len(run)
+    t = open_tickets.set_index(s.TICKET_ID)
+    ids = run[s.TICKET_ID]
+
+    obs = pd.DataFrame(
+        {
+            s.TICKET_ID: ids.to_numpy(),
+            METRIC: run["metric"].to_numpy(),
+            s.AT: np.full(n, now_ns, dtype=np.int64),
+            s.CREATED_AT: pd.DatetimeIndex(t[s.CREATED_AT].reindex(ids)).as_unit("ns").asi8,
+            "target_seconds": run["target_seconds"].to_numpy(np.float64),
+            "elapsed_seconds": run["elapsed_seconds"].to_numpy(np.float64),
+            "due_at": pd.DatetimeIndex(run["due_at"]).as_unit("ns").asi8,
+        }
+    )
+    for col in (s.PRIORITY, *s.SEGMENT_COLUMNS):
+        src = run[col] if col in run else (t[col].reindex(ids) if col in t else None)
+        obs[col] = s.UNKNOWN if src is None else src.to_numpy()
+
+    recent = history if history is not None else model.recent_tickets
+    workload = _workload(open_tickets, recent, now_ns)
+    if history is not None:
+        hist_clocks = compute_clocks(history, policy, now=now_ts)
+        outcomes = outcomes_from_clocks(hist_clocks, history)
+        hist = HistoryIndex.build(outcomes) if len(outcomes) else None
+        clip = None
+    else:
+        hist = model.history
+        clip = hist.known_until_ns if hist is not None else None
+    ctx = FeatureContext(
+        workload=workload,
+        history=hist,
+        staffing=StaffingIndex.build(staffing) if staffing is not None and len(staffing) else None,
+        calendar=model.calendar,
+        history_clip_ns=clip,
+    )
+    features = build_features(obs, ctx, priorities=model.priorities)
+    proba, contrib = model.predict_with_contributions(features)
+    reasons = top_reasons(model, features, contrib, n_reasons)
+
+    time_left = run["time_left_seconds"].to_numpy(np.float64)
+    overdue = run["breached"].to_numpy(bool) | (time_left <= 0)
+    proba = np.where(overdue, 1.0, proba)
+    band = np.where(overdue, BREACHED_BAND, _risk_band(proba))
+    for r in reasons:
+        r[overdue] = ""
+    if n:
+        reasons[0][overdue] = "already past due"
+
+    weights = priority_weights(policy.priorities)
+    w = obs[s.PRIORITY].map(weights).fillna(1.0).to_numpy(np.float64)
+    cost = np.where(overdue, 0.0, proba * w)
+    out = pd.DataFrame(
+        {
+            s.TICKET_ID: ids.to_numpy(),
+            METRIC: obs[METRIC].to_numpy(),
+            s.PRIORITY: obs[s.PRIORITY].to_numpy(),
+            s.TIER: obs[s.TIER].to_numpy(),
+            "breach_probability": proba,
+            "risk_band": band,
+            "expected_cost": cost,
+            "due_at": run["due_at"].to_numpy(),
+            "time_left_seconds": time_left,
+            "elapsed_fraction": run["elapsed_fraction"].to_numpy(np.float64),
+            "alert_level": run["alert_level"].to_numpy(),
+            "reasons": _join(reasons),
+        }
+    )
+    for i in range(3):
+        out[f"reason_{i + 1}"] = reasons[i] if i < len(reasons) else ""
+    out["work_order"] = _work_order(out, w, overdue)
+    return (
+        out[list(SCORE_COLUMNS)]
+        .sort_values(["work_order", "due_at"], kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def _join(reasons: list[np.ndarray]) -> np.ndarray:
+    if not reasons:
+        return np.array([], dtype=object)
+    out = pd.Series(reasons[0], dtype=object)
+    for r in reasons[1:]:
+        nxt = pd.Series(r, dtype=object)
+        out = out.where(nxt == "", out + "; " + nxt)
+    return out.to_numpy(dtype=object)
+
+
+def _work_order(out: pd.DataFrame, weight: np.ndarray, overdue: np.ndarray) -> np.ndarray:
+    """1-based rank of each row's ticket (see the module docstring)."""
+    due = pd.DatetimeIndex(out["due_at"]).as_unit("ns").asi8
+    frame = pd.DataFrame(
+        {
+            "id": out[s.TICKET_ID].to_numpy(),
+            "cost": out["expected_cost"].to_numpy(),
+            "saveable": ~overdue,
+            "weight": weight,
+            "due": np.where(overdue, np.iinfo(np.int64).max, due),
+            "due_any": due,
+        }
+    )
+    g = frame.groupby("id", sort=False).agg(
+        cost=("cost", "sum"),
+        saveable=("saveable", "any"),
+        weight=("weight", "max"),
+        due=("due", "min"),
+        due_any=("due_any", "min"),
+    )
+    g["due"] = np.where(g["saveable"], g["due"], g["due_any"])
+    g = g.sort_values(
+        ["saveable", "cost", "weight", "due"],
+        ascending=[False, False, False, True],
+        kind="stable",
+    )
+    rank = pd.Series(np.arange(1, len(g) + 1), index=g.index)
+    return rank.reindex(frame["id"]).to_numpy(np.int64)

@@ -1,0 +1,204 @@
+"""Promotion rule, tracking locations, model card, export and the champion fallback loader."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from slarisk.risk import registry as reg
+from slarisk.risk.registry import PromotionRule, decide_promotion
+
+# ------------------------------------------------------------------------------------------
+# promotion rule
+# ------------------------------------------------------------------------------------------
+NEW = {"roc_auc": 0.80, "brier": 0.15, "ece": 0.02}
+
+
+def test_no_champion_promotes() -> None:
+    d = decide_promotion(NEW, None, PromotionRule())
+    assert d.promote and d.reason == "no champion yet"
+    assert d.champion_value is None
+
+
+def test_better_promotes_equal_and_worse_keep() -> None:
+    rule = PromotionRule("roc_auc")
+    better = decide_promotion(NEW, {"roc_auc": 0.79}, rule, champion_version="3")
+    assert better.promote and "v3" in better.reason and better.champion_value == 0.79
+    equal = decide_promotion(NEW, {"roc_auc": 0.80}, rule, champion_version="3")
+    assert not equal.promote and "does not beat" in equal.reason
+    worse = decide_promotion(NEW, {"roc_auc": 0.81}, rule, champion_version="3")
+    assert not worse.promote
+
+
+def test_lower_is_better_metrics() -> None:
+    rule = PromotionRule("brier")
+    assert decide_promotion(NEW, {"brier": 0.16}, rule).promote
+    assert not decide_promotion(NEW, {"brier": 0.14}, rule).promote
+
+
+def test_min_delta_margin() -> None:
+    rule = PromotionRule("roc_auc", min_delta=0.02)
+    assert not decide_promotion(NEW, {"roc_auc": 0.79}, rule).promote
+    assert decide_promotion(NEW, {"roc_auc": 0.77}, rule).promote
+
+
+def test_calibration_gate_blocks_even_without_champion() -> None:
+    rule = PromotionRule("roc_auc", max_ece=0.01)
+    d = decide_promotion(NEW, None, rule)
+    assert not d.promote and "calibration gate" in d.reason
+    assert decide_promotion(NEW, None, PromotionRule("roc_auc", max_ece=0.03)).promote
+
+
+def test_champion_that_cannot_score_the_backtest_is_kept() -> None:
+    d = decide_promotion(
+        NEW, None, PromotionRule(), champion_version="2", champion_error="KeyError: 'x'"
+    )
+    assert not d.promote
+    assert "could not be evaluated" in d.reason and "--force-promote" in d.reason
+
+
+def test_decision_tags_are_strings() -> None:
+    tags = decide_promotion(NEW, {"roc_auc": 0.7}, PromotionRule(), champion_version="1").as_tags()
+    assert tags["promotion.decision"] == "promoted"
+    assert tags["promotion.champion_version"] == "1"
+    assert all(isinstance(v, str) for v in tags.values())
+
+
+def test_new_model_without_the_metric_is_an_error() -> None:
+    with pytest.raises(ValueError, match="pr_auc"):
+        decide_promotion(NEW, None, PromotionRule("pr_auc"))
+
+
+unit = st.floats(0.0, 1.0, allow_nan=False)
+
+
+@given(a=unit, b=unit, delta=st.floats(0.0, 0.1), metric=st.sampled_from(["roc_auc", "brier"]))
+def test_promotion_is_strict_and_antisymmetric(
+    a: float, b: float, delta: float, metric: str
+) -> None:
+    """A promotes over B iff it is better by more than delta; then B never promotes over A."""
+    rule = PromotionRule(metric, min_delta=delta)
+    ab = decide_promotion({metric: a}, {metric: b}, rule).promote
+    ba = decide_promotion({metric: b}, {metric: a}, rule).promote
+    gain = (a - b) if metric == "roc_auc" else (b - a)
+    assert ab == (gain > delta)
+    assert not (ab and ba)
+    assert not decide_promotion({metric: a}, {metric: a}, rule).promote
+
+
+# ------------------------------------------------------------------------------------------
+# tracking locations
+# ------------------------------------------------------------------------------------------
+def test_tracking_config_follows_the_environment(tmp_path: Path) -> None:
+    cfg = reg.tracking_config()  # the autouse fixture points both variables at tmp_path
+    assert cfg.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert cfg.mlruns_dir == tmp_path / "mlruns"
+    assert cfg.artifact_root == tmp_path / "mlruns" / "artifacts"
+    assert cfg.optuna_storage == f"sqlite:///{tmp_path / 'mlruns' / 'optuna.db'}"
+
+
+def test_tracking_config_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.delenv("SLARISK_MLRUNS")
+    cfg = reg.tracking_config()
+    assert cfg.tracking_uri == "sqlite:///mlruns/mlflow.db"
+    assert cfg.mlruns_dir == Path("mlruns").absolute()
+    explicit = reg.tracking_config("sqlite:////x/y.db", Path("/tmp/z"))
+    assert explicit.tracking_uri == "sqlite:////x/y.db"
+    assert explicit.optuna_storage == "sqlite:////tmp/z/optuna.db"
+
+
+# ------------------------------------------------------------------------------------------
+# model card, export, fallback loading
+# ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_model():  # type: ignore[no-untyped-def]
+    from slarisk.risk.landmarks import build_training_data
+    from slarisk.risk.model import fit_risk_model
+    from tests.risk.conftest import make_history
+
+    h = make_history(seed=5, days=7, per_day=160.0)
+    data = build_training_data(h.tickets, h.policy, events=h.events, staffing=h.staffing)
+    model = fit_risk_model(data, {"n_estimators": 10, "n_jobs": 1}, tickets=h.tickets)
+    return model, data
+
+
+def _card(**kw: object) -> reg.ModelCard:
+    base: dict = dict(
+        name="slarisk-breach-risk",
+        version="4",
+        run_id="abc123",
+        trained_at="2026-11-27T15:00:00+00:00",
+        spec_name="pipelines/breach_risk.yaml",
+        data_source="demo_out/history",
+        data_fingerprint="f" * 64,
+        n_tickets_train=700,
+        n_tickets_test=300,
+        n_rows_train=2800,
+        n_rows_test=1200,
+        period_train="created 2026-01-01 .. 2026-02-01",
+        period_test="created 2026-02-01 .. 2026-02-14",
+        metrics={"roc_auc": 0.81, "brier": 0.12, "ece": 0.02},
+        baselines={"elapsed_rule": {"roc_auc": 0.7, "brier": 0.2}, "logistic": {"roc_auc": 0.75}},
+        by_age=[{"age": 0.0, "roc_auc_model": 0.8, "roc_auc_elapsed_rule": 0.6}],
+        params={"learning_rate": 0.05, "num_leaves": 31},
+        decision="promoted: no champion yet",
+        seed=42,
+        top_features=[("elapsed_fraction", 0.4), ("backlog_total", 0.2)],
+    )
+    base.update(kw)
+    return reg.ModelCard(**base)
+
+
+def test_model_card_has_the_required_sections() -> None:
+    text = reg.render_model_card(_card())
+    for needle in (
+        "# Model card: slarisk-breach-risk v4",
+        "## Intended use",
+        "## Limitations",
+        "## Metrics on the backtest",
+        "## Parameters",
+        "f" * 64,
+        "| model | 0.8100 |",
+        "| elapsed_rule | 0.7000 |",
+        "| logistic | 0.7500 |",
+        "| learning_rate | 0.0500 |",
+        "promoted: no champion yet",
+        "elapsed_fraction",
+    ):
+        assert needle in text, needle
+    assert "| logistic | 0.7500 | n/a |" in text  # missing metrics are shown, not invented
+
+
+def test_export_then_fallback_load_without_registry(tmp_path: Path, tiny_model) -> None:  # type: ignore[no-untyped-def]
+    model, data = tiny_model
+    out = reg.export_model(model, _card(), tmp_path / "models")
+    assert out.model_path.name == "slarisk-breach-risk.pkl"
+    assert out.card_path.read_text().startswith("# Model card")
+    missing_db = tmp_path / "nowhere" / "mlflow.db"
+    champ = reg.load_champion(f"sqlite:///{missing_db}", tmp_path / "models")
+    assert not missing_db.exists()  # never creates a store while looking for one
+    assert champ.source == "file" and champ.version == "4"
+    assert champ.metrics["roc_auc"] == pytest.approx(0.81)
+    assert champ.details["data_fingerprint"] == "f" * 64
+    X = data.X.head(50)
+    np.testing.assert_allclose(champ.model.predict_proba(X), model.predict_proba(X))
+
+
+def test_no_champion_anywhere(tmp_path: Path) -> None:
+    with pytest.raises(reg.ChampionNotFoundError) as err:
+        reg.load_champion(f"sqlite:///{tmp_path / 'no.db'}", tmp_path / "models")
+    msg = str(err.value)
+    assert "not reachable" in msg and "slarisk-breach-risk.pkl: not found" in msg
+    assert "slarisk train" in msg
+
+
+def test_importance_table_shares() -> None:
+    tab = reg.feature_importance_table(["a", "b", "c"], [1.0, 3.0, 0.0], top=2)
+    assert tab == [("b", 0.75), ("a", 0.25)]
+    assert math.isclose(sum(v for _, v in reg.feature_importance_table(["a", "b"], [1, 1])), 1.0)

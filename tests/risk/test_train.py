@@ -1,0 +1,236 @@
+"""Training orchestration: time folds, fingerprint, and one small end-to-end run (CLI then
+library, same seed) checking reproducibility, tracking, registry, promotion and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from slarisk.risk.spec import TrainSpec, parse_spec
+from slarisk.risk.train import data_fingerprint, model_params, time_folds
+from tests.risk.conftest import POLICY, make_history
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# ------------------------------------------------------------------------------------------
+# units
+# ------------------------------------------------------------------------------------------
+def _meta(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    created = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(
+        np.sort(rng.uniform(0, 30 * 86400, n)), unit="s"
+    )
+    known = created + pd.to_timedelta(rng.exponential(2 * 86400, n), unit="s")
+    reps = rng.integers(1, 4, n)  # landmarks per ticket
+    return pd.DataFrame(
+        {
+            "ticket_id": np.repeat([f"T{i}" for i in range(n)], reps),
+            "created_at": np.repeat(created, reps),
+            "outcome_known_at": np.repeat(known, reps),
+        }
+    )
+
+
+@pytest.mark.parametrize("purge", [True, False])
+def test_time_folds_fit_on_the_past_only(purge: bool) -> None:
+    meta = _meta()
+    train = (meta["created_at"] < meta["created_at"].quantile(0.7)).to_numpy()
+    folds = time_folds(meta, train, folds=3, fold_fraction=0.15, purge=purge)
+    assert len(folds) == 3
+    prev_end = None
+    for fit, val in folds:
+        assert val.any() and fit.any()
+        assert not (fit & val).any()
+        assert not (val & ~train).any() and not (fit & ~train).any()
+        start = meta.loc[val, "created_at"].min()
+        assert meta.loc[fit, "created_at"].max() < start
+        if purge:
+            assert (meta.loc[fit, "outcome_known_at"] < start).all()
+        # a ticket's landmarks are never split between fit and validation
+        assert not set(meta.loc[fit, "ticket_id"]) & set(meta.loc[val, "ticket_id"])
+        if prev_end is not None:
+            assert start >= prev_end  # consecutive windows, expanding fit sets
+        prev_end = meta.loc[val, "created_at"].max()
+
+
+def test_fingerprint_is_stable_and_sensitive() -> None:
+    df = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    assert data_fingerprint(df, None) == data_fingerprint(df.copy(), None)
+    assert data_fingerprint(df, None) != data_fingerprint(df.assign(a=[1, 2, 4]), None)
+    assert data_fingerprint(df, None) != data_fingerprint(df.rename(columns={"a": "c"}), None)
+    assert data_fingerprint(df, None) != data_fingerprint(df, df)
+    assert len(data_fingerprint(df)) == 64
+
+
+def test_model_params_merge_fixed_tuned_and_threads() -> None:
+    spec = parse_spec(
+        {"name": "t", "data": {"source": "x"}, "policy": "p.yaml", "model": {"num_threads": 1}}
+    )
+    p = model_params(spec, {"learning_rate": 0.1})
+    assert p == {
+        "n_estimators": 300,
+        "learning_rate": 0.1,
+        "calibration": "isotonic",
+        "n_jobs": 1,
+    }
+
+
+def test_cli_bad_spec_is_one_line_exit_2(tmp_path: Path) -> None:
+    from slarisk.cli import app
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        yaml.safe_dump({"name": "t", "data": {"source": "x"}, "policy": "p", "split": {"folds": 0}})
+    )
+    res = CliRunner().invoke(app, ["train", str(bad)], env={"COLUMNS": "200"})
+    assert res.exit_code == 2
+    assert "bad.yaml: split.folds:" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_cli_missing_data_dir_is_one_line_exit_2(tmp_path: Path) -> None:
+    from slarisk.cli import app
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {"name": "t", "data": {"source": str(tmp_path / "nope")},
+             "policy": str(ROOT / "policies" / "default.yaml")}
+        )
+    )
+    res = CliRunner().invoke(app, ["train", str(spec)], env={"COLUMNS": "200"})
+    assert res.exit_code == 2
+    assert "data.source: data source directory not found" in res.output
+
+
+# ------------------------------------------------------------------------------------------
+# end to end
+# ------------------------------------------------------------------------------------------
+def _spec_file(tmp_path: Path) -> tuple[Path, TrainSpec]:
+    h = make_history(seed=3, days=14, per_day=160.0)
+    data = tmp_path / "history"
+    data.mkdir()
+    h.tickets.to_parquet(data / "tickets.parquet")
+    h.events.to_parquet(data / "events.parquet")
+    h.staffing.to_parquet(data / "staffing.parquet")
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(POLICY))
+    raw = {
+        "name": "tiny",
+        "data": {"source": str(data)},
+        "policy": str(tmp_path / "policy.yaml"),
+        "split": {"folds": 2, "fold_fraction": 0.2},
+        "search": {
+            "n_trials": 5,
+            "fixed": {"n_estimators": 30},
+            "space": {
+                "learning_rate": {"low": 0.05, "high": 0.3, "log": True},
+                "num_leaves": {"type": "int", "low": 4, "high": 32},
+            },
+        },
+        "seed": 11,
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path, parse_spec(raw, path)
+
+
+def _repo_mlruns() -> set[str]:
+    d = ROOT / "mlruns"
+    return {str(p.relative_to(d)) for p in d.rglob("*")} if d.is_dir() else set()
+
+
+def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> None:
+    import mlflow
+    from mlflow import MlflowClient
+
+    from slarisk.cli import app
+    from slarisk.risk import registry as reg
+    from slarisk.risk.train import train
+
+    before = _repo_mlruns()
+    spec_path, spec = _spec_file(tmp_path)
+    uri = reg.tracking_config().tracking_uri
+    assert str(tmp_path) in uri  # the autouse fixture's temporary store
+
+    # 1) CLI, 3 trials, seed 5: first model becomes the champion
+    res = CliRunner().invoke(
+        app,
+        ["train", str(spec_path), "--trials", "3", "--seed", "5",
+         "--models-dir", str(tmp_path / "models")],
+        env={"COLUMNS": "200"},
+    )
+    assert res.exit_code == 0, res.output
+    for needle in ("promoted to champion", "no champion yet", "elapsed_rule", "logistic",
+                   "ROC AUC by landmark age", "exported"):
+        assert needle in res.output, needle
+
+    # 2) library, same seed and data: same metrics, same model -> the champion is kept
+    result = train(spec.with_overrides(trials=3, seed=5), models_dir=tmp_path / "models2")
+    assert result.version == "2"
+    assert not result.decision.promote
+    assert "does not beat champion v1" in result.decision.reason
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    mlflow.set_tracking_uri(uri)
+    first = mlflow.search_runs(
+        experiment_ids=[result.experiment_id],
+        filter_string="tags.`slarisk.model_version` = '1'",
+        output_format="list",
+    )
+    assert len(first) == 1
+    logged = {k.removeprefix("test_"): v for k, v in first[0].data.metrics.items()
+              if k.startswith("test_") and "_age_" not in k}
+    assert logged and logged == {k: v for k, v in result.metrics.items() if k in logged}
+    assert result.champion_metrics is not None
+    assert result.champion_metrics["roc_auc"] == result.metrics["roc_auc"]  # same backtest rows
+    assert result.metrics["roc_auc"] > result.baselines["elapsed_rule"]["roc_auc"]
+
+    # tracking: one nested run per trial, params/metrics/plots/fingerprint on the parent
+    children = mlflow.search_runs(
+        experiment_ids=[result.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'",
+        output_format="list",
+    )
+    assert len(children) == result.n_trials == 3
+    assert all("model.learning_rate" in c.data.params for c in children)
+    parent = client.get_run(result.run_id)
+    assert parent.data.tags["slarisk.data_fingerprint"] == result.data_fingerprint
+    assert parent.data.tags["promotion.decision"] == "kept_champion"
+    assert "test_roc_auc" in parent.data.metrics and "cv_log_loss" in parent.data.metrics
+    assert parent.data.params["seed"] == "5"
+    plots = {Path(a.path).name for a in client.list_artifacts(result.run_id, "plots")}
+    assert plots == {"reliability.png", "feature_importance.png"}
+    assert (tmp_path / "mlruns" / "optuna.db").is_file()
+    assert (tmp_path / "mlruns" / "artifacts").is_dir()
+
+    # registry: two versions, alias still on v1, decision tagged on v2
+    assert client.get_model_version_by_alias("slarisk-breach-risk", "champion").version == "1"
+    v2 = client.get_model_version("slarisk-breach-risk", "2")
+    assert v2.tags["promotion.decision"] == "kept_champion"
+    mv = client.get_model_version("slarisk-breach-risk", "1")
+    assert client.get_model_version_download_uri(mv.name, mv.version)
+
+    # export: only the promoted model, with its card
+    card = (tmp_path / "models" / "slarisk-breach-risk.md").read_text()
+    assert result.data_fingerprint in card and "## Limitations" in card
+    assert (tmp_path / "models" / "slarisk-breach-risk.pkl").is_file()
+    assert not (tmp_path / "models2").exists()
+
+    # loading: registry alias first; export when the registry lacks the alias
+    champ = reg.load_champion(uri, tmp_path / "models")
+    assert (champ.source, champ.version) == ("registry", "1")
+    assert champ.metrics["roc_auc"] == result.metrics["roc_auc"]
+    from_file = reg.load_champion(uri, tmp_path / "models", alias="challenger")
+    assert (from_file.source, from_file.version) == ("file", "1")
+    X = result.report.predictions if result.report is not None else None
+    assert X is not None
+    assert result.report is not None and result.report.model is not None
+    sample = result.report.model.metadata  # the model carries its training metadata
+    assert sample["data_fingerprint"] == result.data_fingerprint
+
+    assert _repo_mlruns() == before  # the repository's mlruns/ was never touched
