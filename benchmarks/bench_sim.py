@@ -73,8 +73,17 @@ def full_featured_scenario(customers: int, policy_path: str) -> Any:
         ("08:00", "16:00", "12:00", "12:30"),
         ("16:00", "24:00", "19:30", "20:00"),
     ):
-        shifts.append({"team": "desk", "agents": 28, "days": everyday, "start": start, "end": end,
-                       "break_start": b1, "break_end": b2})
+        shifts.append(
+            {
+                "team": "desk",
+                "agents": 28,
+                "days": everyday,
+                "start": start,
+                "end": end,
+                "break_start": b1,
+                "break_end": b2,
+            }
+        )
         shifts.append({"team": "desk", "agents": 27, "days": everyday, "start": start, "end": end})
     return scenario_from_dict(
         {

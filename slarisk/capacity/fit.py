@@ -344,6 +344,13 @@ def fit_patience(
 
 
 # --- arrivals ----------------------------------------------------------------------------------
+def _ns(ts: pd.Series) -> np.ndarray:
+    """Timestamps -> int64 nanoseconds since the epoch (whatever the stored unit)."""
+    return np.asarray(
+        pd.to_datetime(ts, utc=True).astype("datetime64[ns, UTC]").astype("int64"), dtype=np.int64
+    )
+
+
 def _local(ts: pd.Series, tz: str) -> pd.Series:
     ts = pd.to_datetime(ts, utc=True)
     return ts.dt.tz_convert(tz).dt.tz_localize(None)
@@ -365,12 +372,12 @@ def arrival_profile(
         raise InputError("arrival profile: no arrivals")
     dates = loc.dt.normalize()
     minute = loc.dt.hour * 60 + loc.dt.minute
-    wd = loc.dt.weekday
+    wd = loc.dt.day_of_week
     slot = (wd * 1440 + minute) // interval_minutes
     n_slots = WEEK_MINUTES // interval_minutes
     counts = np.bincount(slot.to_numpy(), minlength=n_slots)
     obs_days = pd.Series(dates.unique())
-    days_per_wd = np.bincount(obs_days.dt.weekday.to_numpy(), minlength=7)
+    days_per_wd = np.bincount(obs_days.dt.day_of_week.to_numpy(), minlength=7)
     slots = np.arange(n_slots)
     slot_wd = slots * interval_minutes // 1440
     days = days_per_wd[slot_wd]
@@ -393,7 +400,7 @@ def daily_totals(arrived_at: pd.Series, tz: str = "UTC") -> pd.DataFrame:
     loc = _local(arrived_at, tz)
     out = loc.dt.normalize().value_counts().sort_index()
     return pd.DataFrame(
-        {"date": out.index, "weekday": out.index.weekday, "arrivals": out.to_numpy()}
+        {"date": out.index, "weekday": out.index.day_of_week, "arrivals": out.to_numpy()}
     ).reset_index(drop=True)
 
 
@@ -441,8 +448,8 @@ def agent_sessions(calls: pd.DataFrame, gap_seconds: float = 1800.0) -> pd.DataF
     ].sort_values(["server", "service_start_at"], kind="stable")
     if s.empty:
         return pd.DataFrame({"server": [], "start": [], "end": [], "calls": []})
-    st = s["service_start_at"].astype("int64").to_numpy()
-    en = s["service_end_at"].astype("int64").to_numpy()
+    st = _ns(s["service_start_at"])
+    en = _ns(s["service_end_at"])
     srv = s["server"].to_numpy()
     # running max of call ends per agent (a call may end before an earlier, longer one)
     run_end = s.assign(e=en).groupby("server", sort=False)["e"].cummax().to_numpy()
@@ -491,8 +498,8 @@ def estimate_staffing(
     edges = _interval_edges(pd.Timestamp(lo), pd.Timestamp(hi), interval_minutes)
     edges_ns = edges.asi8 if edges.unit == "ns" else edges.as_unit("ns").asi8
     secs = interval_minutes * 60.0
-    st_ns = st.astype("int64").to_numpy()
-    en_ns = en.astype("int64").to_numpy()
+    st_ns = _ns(st)
+    en_ns = _ns(en)
     busy = occupancy_integral(st_ns, en_ns, edges_ns) / secs
     if method == "busy":
         occ = 1.0 if occupancy is None else occupancy
@@ -503,8 +510,8 @@ def estimate_staffing(
         sess = agent_sessions(calls, gap_seconds)
         agents = (
             occupancy_integral(
-                sess["start"].astype("int64").to_numpy(),
-                sess["end"].astype("int64").to_numpy(),
+                _ns(sess["start"]),
+                _ns(sess["end"]),
                 edges_ns,
             )
             / secs
@@ -562,9 +569,9 @@ def unavailable_agent_seconds(
     e_ns = edges.as_unit("ns").asi8
     t0 = int(e_ns[0] // 10**9)
     length = int((e_ns[-1] - e_ns[0]) // 10**9)
-    st = (s["service_start_at"].astype("int64").to_numpy() // 10**9).astype(np.int64)
+    st = (_ns(s["service_start_at"]) // 10**9).astype(np.int64)
     run_end = (
-        s.assign(e=s["service_end_at"].astype("int64") // 10**9)
+        s.assign(e=_ns(s["service_end_at"]) // 10**9)
         .groupby("server", sort=False)["e"]
         .cummax()
         .to_numpy()
@@ -576,8 +583,8 @@ def unavailable_agent_seconds(
     m = same & (gap > 0) & (gap <= gap_seconds)
     idle = _seconds_grid_level(run_end[:-1][m], st[1:][m], t0, length)
     q = calls.loc[calls["queued"]]
-    qs = (q["queue_start_at"].astype("int64").to_numpy() // 10**9).astype(np.int64)
-    qe = (q["queue_exit_at"].astype("int64").to_numpy() // 10**9).astype(np.int64)
+    qs = (_ns(q["queue_start_at"]) // 10**9).astype(np.int64)
+    qe = (_ns(q["queue_exit_at"]) // 10**9).astype(np.int64)
     waiting = _seconds_grid_level(qs, qe, t0, length) > 0
     per_sec = idle * waiting
     step = int((e_ns[1] - e_ns[0]) // 10**9)
@@ -813,7 +820,7 @@ def weekly_mean(staffing: pd.DataFrame, tz: str, interval_minutes: int) -> list[
     """Mean agents per interval of the week (local), over the intervals present."""
     loc = pd.to_datetime(staffing["interval_start"], utc=True).dt.tz_convert(tz)
     slot = (
-        (loc.dt.weekday * 1440 + loc.dt.hour * 60 + loc.dt.minute) // interval_minutes
+        (loc.dt.day_of_week * 1440 + loc.dt.hour * 60 + loc.dt.minute) // interval_minutes
     ).to_numpy()
     n = WEEK_MINUTES // interval_minutes
     tot = np.bincount(slot, weights=staffing["agents"].to_numpy(dtype=float), minlength=n)
@@ -928,11 +935,14 @@ def fit_tickets(
     """Fit a scenario from canonical tickets (+ status events, + interval staffing).
 
     Classes are (priority, tier, channel) combinations with at least ``min_class_size``
-    tickets (rarer ones are left out and reported). Handle times come from the
-    ``handle_seconds`` column (else ``default_handle_seconds``, exponential); touches from
-    ``touches`` (else from events: 1 + number of pauses); customer waits from the pause
-    periods in the events. Staffing: the given table's weekly mean, else the offered load per
-    interval of the week / ``target_occupancy`` (noted in the result).
+    tickets (rarer ones are left out and reported). Handle time per touch comes from the
+    ``handle_seconds`` column (the ticket's total effort / touches, resolved tickets only; else
+    ``default_handle_seconds``, exponential); touches from ``touches`` (else from events:
+    1 + number of pauses); customer waits from the pause periods in the events (per class when
+    it has >= 30, else pooled). Classes whose tickets can abandon (``abandoned`` and
+    ``wait_seconds`` columns, >= 5 abandonments) become synchronous with a censored patience
+    fit. Staffing: the given table's weekly mean, else the offered load per interval of the
+    week / ``target_occupancy`` (noted in the result).
     """
     if tickets.empty:
         raise InputError("no tickets to fit")
@@ -971,14 +981,27 @@ def fit_tickets(
         notes.append(f"{dropped} tickets in classes under {min_class_size} tickets left out")
     classes: list[ClassFit] = []
     total = int(kept.sum())
+    # completed work only: resolved, not abandoned (open tickets have partial touches/effort)
+    done = t["resolved_at"].notna() if "resolved_at" in t else pd.Series(True, index=t.index)
+    ab = (
+        t["abandoned"].fillna(False).astype(bool)
+        if "abandoned" in t
+        else pd.Series(False, index=t.index)
+    )
+    done &= ~ab
+    has_wait = "wait_seconds" in t and ab.any()
+    per_touch = (
+        pd.to_numeric(t["handle_seconds"], errors="coerce") / touches if has_handle else None
+    )
+    pause_cls = pauses["ticket_id"].map(pd.Series(key.to_numpy(), index=t["ticket_id"]))
     for k, n in kept.items():
         m = key == k
         pr, tier, ch = str(k).split("|")
         n = int(str(n))
-        if has_handle:
-            h = pd.to_numeric(t.loc[m, "handle_seconds"], errors="coerce").dropna()
+        if per_touch is not None:
+            h = per_touch[m & done & (per_touch > 0)].dropna()
             if len(h) < 2:
-                h = pd.to_numeric(t["handle_seconds"], errors="coerce").dropna()
+                h = per_touch[done & (per_touch > 0)].dropna()
             handle = fit_duration(h, what=f"handle times of {k}")
         else:
             handle = DurationFit(
@@ -989,9 +1012,20 @@ def fit_tickets(
                 aic={},
                 quantiles={},
             )
-        tc = touches[m].value_counts(normalize=True).sort_index()
-        freq = {int(str(a)): float(b) for a, b in tc.items()}
-        if max(freq) > 1 and wait_fit is None:
+        patience = None
+        if has_wait and int(ab[m].sum()) >= 5:
+            w = pd.to_numeric(t.loc[m, "wait_seconds"], errors="coerce")
+            ok = w.notna() & (w > 0)
+            patience = fit_patience(w[ok], ab[m][ok], families=("exponential",))
+        tc = touches[m & done].value_counts(normalize=True).sort_index()
+        freq = {int(str(a)): float(b) for a, b in tc.items()} or {1: 1.0}
+        cw = wait_fit
+        mine = pauses.loc[pause_cls == k, "seconds"]
+        if len(mine) >= 30:
+            cw = fit_duration(mine, what=f"customer-wait pauses of {k}")
+        if patience is not None:
+            freq = {1: 1.0}  # a synchronous contact: one touch, it abandons instead of waiting
+        elif max(freq) > 1 and cw is None:
             notes.append(f"class {k}: several touches but no pause events; one touch assumed")
             freq = {1: 1.0}
         name = "-".join(x for x in (pr, tier, ch) if x != "unknown") or "all"
@@ -1004,8 +1038,9 @@ def fit_tickets(
                 n=int(n),
                 share=int(n) / total,
                 handle=handle,
+                patience=patience,
                 touches=freq,
-                customer_wait=wait_fit,
+                customer_wait=cw,
             )
         )
     created = pd.to_datetime(t["created_at"], utc=True)
@@ -1051,7 +1086,10 @@ def write_scenario(mapping: dict[str, Any], path: str | Any) -> None:
     p = Path(path)
     scenario_from_dict(mapping, path=str(p), base_dir=str(p.parent))
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(yaml.safe_dump(mapping, sort_keys=False, width=100), encoding="utf-8")
+    p.write_text(
+        yaml.safe_dump(mapping, sort_keys=False, width=100, default_flow_style=None),
+        encoding="utf-8",
+    )
 
 
 # --- real-data validation ----------------------------------------------------------------------

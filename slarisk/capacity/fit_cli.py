@@ -30,7 +30,7 @@ def _load_calls(calls: list[Path], months: list[str] | None, tz: str) -> Any:
     files: list[Path] = []
     for p in calls:
         files += find_call_files(p, months) if p.is_dir() else [p]
-    return load_call_log(files, tz=tz)
+    return load_call_log(list(dict.fromkeys(files)), tz=tz)
 
 
 def fit_cmd(

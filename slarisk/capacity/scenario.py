@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -34,6 +34,7 @@ Unit = Literal["seconds", "minutes", "hours", "days"]
 UNIT_SECONDS: dict[str, float] = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 
@@ -85,7 +86,9 @@ class Fixed(_Strict):
     unit: Unit = "minutes"
 
 
-Duration = Annotated[Exponential | Lognormal | Gamma | Empirical | Fixed, Field(discriminator="dist")]
+Duration = Annotated[
+    Exponential | Lognormal | Gamma | Empirical | Fixed, Field(discriminator="dist")
+]
 
 
 def duration_mean_seconds(d: Duration) -> float:
@@ -257,6 +260,8 @@ class Arrivals(_Strict):
                 "give exactly one of hourly_rates, tickets_per_week or replay"
                 + (f" (got {', '.join(given)})" if given else "")
             )
+        if self.replay is not None and (self.spikes or self.added_customers):
+            raise ValueError("spikes and added_customers need a rate profile, not a replay")
         if self.hourly_rates is not None and len(self.hourly_rates) != 168:
             raise ValueError(f"hourly_rates needs 168 values, got {len(self.hourly_rates)}")
         if len(self.weekday_weights) != 7 or sum(self.weekday_weights) <= 0:
@@ -323,7 +328,7 @@ class Shift(_Strict):
 
     team: str
     agents: int = Field(ge=0)
-    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    days: list[Weekday] = Field(default_factory=lambda: list(_WORKDAYS))
     start: str
     end: str
     break_start: str | None = None
@@ -348,8 +353,10 @@ class Shift(_Strict):
 class Staffing(_Strict):
     """Teams and one staffing source: constant, weekly rosters, weekly shifts or a roster file.
 
-    `roster_file` is a canonical interval staffing table (interval_start, interval_minutes,
-    team, agents; CSV or Parquet); outside its intervals a team has 0 agents.
+    `roster_file` is a canonical staffing table (CSV or Parquet): the interval form
+    (interval_start, interval_minutes, team, agents) or the shift form (agent_id, team,
+    start, end, break_start, break_end; converted to 5-minute intervals by
+    `slarisk.data.staffing`); outside its intervals a team has 0 agents.
     Fractional agents are rounded to the nearest whole agent.
     """
 
@@ -386,7 +393,16 @@ class Staffing(_Strict):
 
 # --- scenario -------------------------------------------------------------------------------
 class Scenario(_Strict):
-    """A support-centre scenario (see module docstring and docs in simulations/README)."""
+    """A support-centre scenario (see the module docstring; examples in simulations/*.yaml).
+
+    `start` (UTC if naive) begins the simulation clock; arrivals run for the horizon
+    (`horizon_hours` or `horizon_days`, warm-up included); statistics count tickets created
+    after `warmup_hours`. With `drain` the run continues after the horizon (no new arrivals)
+    until every ticket is done or `drain_limit_hours` passed; otherwise it stops at the
+    horizon and open tickets stay open. `backlog` is a canonical ticket file whose tickets
+    open at `start` join the queues at time zero. `service_level_seconds` is used for the
+    first-response service level when no `policy` is given.
+    """
 
     name: str = "scenario"
     description: str = ""
@@ -411,7 +427,7 @@ class Scenario(_Strict):
     @field_validator("start")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
-        return v.replace(tzinfo=timezone.utc) if v.tzinfo is None else v.astimezone(timezone.utc)
+        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
     @field_validator("timezone")
     @classmethod

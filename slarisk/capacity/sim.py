@@ -112,7 +112,7 @@ def _local_index(edges_ns: np.ndarray, tz: str, step_minutes: int) -> np.ndarray
     return np.asarray(minutes // step_minutes, dtype=np.int64)
 
 
-def _rate_grid(sc: Scenario, start_ns: int, limit: float) -> tuple[np.ndarray, np.ndarray]:
+def _rate_grid(sc: Scenario, start_ns: int) -> tuple[np.ndarray, np.ndarray]:
     """Grid edges (s) and per-class base rates (tickets/s) incl. multiplier and spikes."""
     n_cells = max(1, math.ceil(sc.horizon_seconds / RATE_GRID_SECONDS))
     edges = np.minimum(np.arange(n_cells + 1) * RATE_GRID_SECONDS, sc.horizon_seconds)
@@ -134,7 +134,6 @@ def _rate_grid(sc: Scenario, start_ns: int, limit: float) -> tuple[np.ndarray, n
         )
         for r in rows:
             rates[r, inside] *= spike.multiplier
-    _ = limit
     return edges, rates
 
 
@@ -148,7 +147,9 @@ def _added_rates(sc: Scenario, start_ns: int, edges: np.ndarray) -> tuple[tuple[
     for cust in sc.arrivals.added_customers:
         total = cust.tickets_per_week * shape[how] / 3600.0
         if cust.start is not None:
-            total = np.where(starts_ns >= pd.Timestamp(cust.start).tz_convert("UTC").value, total, 0)
+            total = np.where(
+                starts_ns >= pd.Timestamp(cust.start).tz_convert("UTC").value, total, 0
+            )
         if cust.end is not None:
             total = np.where(starts_ns < pd.Timestamp(cust.end).tz_convert("UTC").value, total, 0)
         if cust.shares:
@@ -171,10 +172,20 @@ def _staff_changes(
         return [(0.0, team_ix[t], int(n)) for t, n in st.constant.items()]
     changes: list[tuple[float, int, int]] = []
     if st.roster_file is not None:
-        from slarisk.data.io import load_staffing
+        from slarisk.data.io import load_staffing, read_table
 
         path = sc.resolve(st.roster_file)
-        res = load_staffing(str(path))
+        if "agent_id" in read_table(str(path)).columns:  # shift form: one row per agent shift
+            from slarisk.data.staffing import load_shift_intervals
+            from slarisk.data.validate import ValidationResult
+
+            frame, checked = load_shift_intervals(read_table(str(path)), str(path), 5)
+            if checked.n_quarantined:
+                res = checked
+            else:
+                res = ValidationResult(frame, checked.quarantined, str(path), "staffing")
+        else:
+            res = load_staffing(str(path))
         if res.n_quarantined:
             raise InputError(
                 f"{res.n_quarantined} bad staffing row(s), first: "
@@ -185,18 +196,19 @@ def _staff_changes(
         unknown = sorted(set(df["team"].astype(str)) - set(team_names))
         if unknown:
             raise InputError(f"teams {unknown} are not in staffing.teams", path=str(path))
-        t0 = (df["interval_start"].astype("datetime64[ns, UTC]").astype("int64") - start_ns) / 1e9
-        t1 = t0 + df["interval_minutes"].astype(float) * 60.0
-        agents = np.rint(df["agents"].astype(float)).astype(int)
+        ns = df["interval_start"].astype("datetime64[ns, UTC]").astype("int64").to_numpy()
+        t0 = (ns - start_ns) / 1e9
+        t1 = t0 + df["interval_minutes"].astype(float).to_numpy() * 60.0
+        agents = np.rint(df["agents"].astype(float).to_numpy()).astype(int)
         for team in team_names:
             m = (df["team"].astype(str) == team).to_numpy()
             if not m.any():
                 continue
-            level = _intervals_to_levels(t0.to_numpy()[m], t1.to_numpy()[m], agents.to_numpy()[m])
-            changes += [(t, team_ix[team], a) for t, a in level]
+            steps = _intervals_to_levels(t0[m], t1[m], agents[m])
+            changes += [(t, team_ix[team], a) for t, a in steps]
         return _clip_changes(changes, limit)
-    # weekly patterns (local time): evaluate on a 5-minute grid and keep the change points
-    step = 300
+    # weekly patterns (local time): evaluate on a 1-minute grid and keep the change points
+    step = 60
     n = math.ceil(limit / step) + 1
     grid_ns = start_ns + np.arange(n, dtype=np.int64) * step * 1_000_000_000
     local = pd.DatetimeIndex(pd.to_datetime(grid_ns, utc=True)).tz_convert(sc.timezone)
@@ -220,7 +232,7 @@ def _staff_changes(
 def _shift_on(sh: Any, minute_of_week: np.ndarray) -> np.ndarray:
     """1 where the weekly shift (minus its break) is on duty, else 0."""
     a, b = hhmm_seconds(sh.start) // 60, hhmm_seconds(sh.end) // 60
-    length = (b - a) % 1440
+    length = (b - a) % 1440 or 1440  # 00:00-24:00 is a full day
     on = np.zeros(minute_of_week.shape, dtype=bool)
     for day in sh.days:
         s0 = weekday_index(day) * 1440 + a
@@ -238,27 +250,21 @@ def _levels_to_changes(t: np.ndarray, level: np.ndarray, team: int) -> list[tupl
     return [(float(t[i]), team, int(level[i])) for i in idx]
 
 
-def _intervals_to_levels(t0: np.ndarray, t1: np.ndarray, agents: np.ndarray) -> list[tuple[float, int]]:
+def _intervals_to_levels(
+    t0: np.ndarray, t1: np.ndarray, agents: np.ndarray
+) -> list[tuple[float, int]]:
     """Change points of a team's piecewise-constant staffing from intervals (0 in gaps)."""
-    order = np.argsort(t0, kind="stable")
-    out: list[tuple[float, int]] = [(0.0, 0)]
-    for i in order:
-        out.append((float(t0[i]), int(agents[i])))
-        out.append((float(t1[i]), 0))
-    # later entries at the same time win; an interval end at the next start is overridden
-    out.sort(key=lambda x: x[0])
-    dedup: dict[float, int] = {}
-    prev_end: set[float] = set()
-    for t, a in out:
-        if t in dedup and a == 0 and t in prev_end:
-            continue
-        dedup[t] = a
-        if a == 0:
-            prev_end.add(t)
-    return sorted(dedup.items())
+    level: dict[float, int] = {0.0: 0}
+    for end in t1.tolist():
+        level[end] = 0
+    for start, a in zip(t0.tolist(), agents.tolist(), strict=True):
+        level[start] = int(a)  # an interval starting where another ends wins
+    return sorted(level.items())
 
 
-def _clip_changes(changes: list[tuple[float, int, int]], limit: float) -> list[tuple[float, int, int]]:
+def _clip_changes(
+    changes: list[tuple[float, int, int]], limit: float
+) -> list[tuple[float, int, int]]:
     """Changes inside [0, limit]; the level in force at 0 is moved to time 0."""
     changes.sort(key=lambda c: (c[0], c[1]))
     out: list[tuple[float, int, int]] = []
@@ -268,7 +274,14 @@ def _clip_changes(changes: list[tuple[float, int, int]], limit: float) -> list[t
             at0[team] = a
         elif t <= limit:
             out.append((t, team, a))
-    return [(0.0, team, a) for team, a in sorted(at0.items())] + out
+    merged = [(0.0, team, a) for team, a in sorted(at0.items())] + out
+    last: dict[int, int] = {}
+    kept = []
+    for t, team, a in merged:  # drop changes to the level already in force
+        if last.get(team) != a:
+            kept.append((t, team, a))
+            last[team] = a
+    return kept
 
 
 def _match_classes(df: pd.DataFrame, sc: Scenario, path: str, default: str | None) -> np.ndarray:
@@ -277,16 +290,19 @@ def _match_classes(df: pd.DataFrame, sc: Scenario, path: str, default: str | Non
     lookup: dict[tuple[str, str, str], int] = {}
     for i, c in enumerate(sc.classes):
         lookup.setdefault((c.priority, c.tier, c.channel), i)
-    keys = zip(df["priority"].astype(str), df["tier"].astype(str), df["channel"].astype(str))
+    keys = zip(
+        df["priority"].astype(str), df["tier"].astype(str), df["channel"].astype(str), strict=True
+    )
     out = np.array([lookup.get(k, -1) for k in keys], dtype=np.int64)
     if (out < 0).any():
         if default is not None:
             out[out < 0] = names.index(default)
         else:
             bad = int(np.flatnonzero(out < 0)[0])
+            key = (df["priority"].iloc[bad], df["tier"].iloc[bad], df["channel"].iloc[bad])
             raise InputError(
                 f"ticket {df['ticket_id'].iloc[bad]!r} matches no class by (priority, tier, "
-                f"channel) = {(df['priority'].iloc[bad], df['tier'].iloc[bad], df['channel'].iloc[bad])}"
+                f"channel) = {key}"
                 " (set arrivals.replay_default_class, or add the class)",
                 path=path,
                 field="priority/tier/channel",
@@ -311,7 +327,9 @@ def _fixed_tickets(sc: Scenario, start_ns: int, which: str) -> FixedTickets | No
             row=int(q["row"]),
         )
     df = res.accepted
-    created = (df["created_at"].astype("datetime64[ns, UTC]").astype("int64").to_numpy() - start_ns) / 1e9
+    created = (
+        df["created_at"].astype("datetime64[ns, UTC]").astype("int64").to_numpy() - start_ns
+    ) / 1e9
     if which == "replay":
         keep = (created >= 0) & (created < sc.horizon_seconds)
         t = created[keep]
@@ -349,7 +367,9 @@ def compile_scenario(sc: Scenario, policy: Policy | None = None) -> CompiledScen
     order = sc.priority_order or (policy.priorities if policy is not None else sorted(set(prios)))
     missing = sorted(set(prios) - set(order))
     if missing:
-        raise InputError(f"priorities {missing} are not in the policy's priorities {order}", field="classes")
+        raise InputError(
+            f"priorities {missing} are not in the policy's priorities {order}", field="classes"
+        )
     rank = tuple(order.index(p) for p in prios)
     targets = np.full((len(names), 2), np.nan)
     if policy is not None:
@@ -365,7 +385,7 @@ def compile_scenario(sc: Scenario, policy: Policy | None = None) -> CompiledScen
     if sc.dispatch == "edf" and policy is None:
         raise InputError("dispatch: edf needs a policy (its deadlines)", field="dispatch")
     edges, rates = (
-        _rate_grid(sc, start_ns, limit)
+        _rate_grid(sc, start_ns)
         if sc.arrivals.replay is None
         else (np.array([0.0, horizon]), np.zeros((len(names), 1)))
     )
@@ -419,7 +439,7 @@ class Draws:
     abandon_at: np.ndarray  # arrival + patience (inf: never)
     fr_due: np.ndarray  # first-response deadline, s (NaN without policy)
     res_due: np.ndarray  # resolution deadline, s
-    ticket_id: np.ndarray | None  # given ids (replay/backlog) or None entries
+    ticket_id: np.ndarray  # given ids (replay/backlog), None entries for generated tickets
     customer: np.ndarray
     prior_first_response: np.ndarray  # backlog: first response before start (s) or NaN
 
@@ -448,7 +468,9 @@ def draw_tickets(model: CompiledScenario, rep_seq: np.random.SeedSequence) -> Dr
     # (group id, group key, times, created, fixed-index or None, cls array)
     for k, key in enumerate(model.class_keys):
         if model.replay is None:
-            t = nhpp_times(model.grid_edges, model.class_rates[k], _stream(rep_seq, _ARRIVALS, 0, key))
+            t = nhpp_times(
+                model.grid_edges, model.class_rates[k], _stream(rep_seq, _ARRIVALS, 0, key)
+            )
             groups.append((_BASE, 0, t, t, None, np.full(len(t), k)))
         for a, (cust, rates) in enumerate(model.added):
             ck = stable_key(cust)
@@ -460,7 +482,9 @@ def draw_tickets(model: CompiledScenario, rep_seq: np.random.SeedSequence) -> Dr
         for k in range(model.n_classes):
             idx = np.flatnonzero(fixed.cls == k)
             if len(idx):
-                groups.append((gid, gid, fixed.t[idx], fixed.created[idx], idx, np.full(len(idx), k)))
+                groups.append(
+                    (gid, gid, fixed.t[idx], fixed.created[idx], idx, np.full(len(idx), k))
+                )
     handles_all: list[np.ndarray] = []
     waits_all: list[np.ndarray] = []
     h_base = w_base = 0
@@ -483,7 +507,9 @@ def draw_tickets(model: CompiledScenario, rep_seq: np.random.SeedSequence) -> Dr
         else:
             pat = np.full(n, np.inf)
         hoff = h_base + np.concatenate(([0], np.cumsum(touches)[:-1])) if n else np.empty(0, int)
-        poff = w_base + np.concatenate(([0], np.cumsum(touches - 1)[:-1])) if n else np.empty(0, int)
+        poff = (
+            w_base + np.concatenate(([0], np.cumsum(touches - 1)[:-1])) if n else np.empty(0, int)
+        )
         h_base += n_h
         w_base += n_w
         handles_all.append(handles)
@@ -503,14 +529,29 @@ def draw_tickets(model: CompiledScenario, rep_seq: np.random.SeedSequence) -> Dr
                 "customer": (
                     fixed.customer[fidx]
                     if fixed is not None
-                    else np.full(n, model.added[gid - 3][0] if gid >= 3 else "unknown", dtype=object)
+                    else np.full(
+                        n, model.added[gid - 3][0] if gid >= 3 else "unknown", dtype=object
+                    )
                 ),
                 "prior_fr": fixed.first_response[fidx] if fixed is not None else np.full(n, np.nan),
             }
         )
-    cat = {name: np.concatenate([p[name] for p in parts]) if parts else np.empty(0) for name in (
-        "t", "created", "cls", "group", "touches", "hoff", "poff", "abandon_at", "ticket_id",
-        "customer", "prior_fr")}
+    cat = {
+        name: np.concatenate([p[name] for p in parts]) if parts else np.empty(0)
+        for name in (
+            "t",
+            "created",
+            "cls",
+            "group",
+            "touches",
+            "hoff",
+            "poff",
+            "abandon_at",
+            "ticket_id",
+            "customer",
+            "prior_fr",
+        )
+    }
     order = np.lexsort((cat["created"], cat["t"]))
     s = {name: v[order] for name, v in cat.items()}
     cls = s["cls"].astype(np.int64)
@@ -534,19 +575,22 @@ def draw_tickets(model: CompiledScenario, rep_seq: np.random.SeedSequence) -> Dr
     )
 
 
-def deadlines(model: CompiledScenario, created: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def deadlines(
+    model: CompiledScenario, created: np.ndarray, cls: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """First-response and resolution deadlines (s since start) from the policy's calendars.
 
-    Used as the EDF key; pauses are not known in advance (the engine shifts the resolution
-    deadline by the customer-wait time already spent, in wall-clock seconds).
+    Only needed (and computed) for EDF dispatch, as its key (NaN otherwise). Pauses are not
+    known in advance: the engine shifts the resolution deadline by the customer-wait time
+    already spent, in wall-clock seconds.
     """
     n = len(created)
     fr = np.full(n, np.nan)
     res = np.full(n, np.nan)
     pol = model.policy
-    if pol is None or n == 0:
-        return fr, res
     sc = model.scenario
+    if pol is None or n == 0 or sc.dispatch != "edf":
+        return fr, res
     created_ns = model.start_ns + np.rint(created * 1e9).astype(np.int64)
     for k, c in enumerate(sc.classes):
         m = cls == k
@@ -554,12 +598,11 @@ def deadlines(model: CompiledScenario, created: np.ndarray, cls: np.ndarray) -> 
             continue
         for out, metric in ((fr, "first_response"), (res, "resolution")):
             tgt = pol.target_for(c.tier, c.priority, metric)
-            if sc.dispatch == "edf":
-                cal = pol.business_calendar(tgt.calendar)
-                due_ns = np.asarray(cal.add_business_seconds(created_ns[m], np.full(m.sum(), tgt.seconds)))
-                out[m] = (due_ns.astype(np.int64) - model.start_ns) / 1e9
-            else:
-                out[m] = created[m] + tgt.seconds
+            cal = pol.business_calendar(tgt.calendar)
+            due_ns = np.asarray(
+                cal.add_business_seconds(created_ns[m], np.full(m.sum(), tgt.seconds))
+            )
+            out[m] = (due_ns.astype(np.int64) - model.start_ns) / 1e9
     return fr, res
 
 
@@ -583,7 +626,10 @@ class EngineOutput:
 
 
 def _arrival_process(
-    env: simpy.Environment, times: list[float], arrive: Callable[[int], None], done: Callable[[], None]
+    env: simpy.Environment,
+    times: list[float],
+    arrive: Callable[[int], None],
+    done: Callable[[], None],
 ) -> Generator[simpy.Event, Any, None]:
     """Release ticket i at times[i] (times sorted)."""
     from simpy.events import Timeout
@@ -597,7 +643,9 @@ def _arrival_process(
 
 
 def _roster_process(
-    env: simpy.Environment, changes: Iterable[tuple[float, int, int]], set_staff: Callable[[int, int], None]
+    env: simpy.Environment,
+    changes: Iterable[tuple[float, int, int]],
+    set_staff: Callable[[int, int], None],
 ) -> Generator[simpy.Event, Any, None]:
     """Apply staffing change points (time s, team, agents) in time order."""
     from simpy.events import Timeout
@@ -861,7 +909,9 @@ def simulate(
 
     if replications < 1:
         raise InputError("replications must be >= 1", field="replications")
-    model = scenario if isinstance(scenario, CompiledScenario) else compile_scenario(scenario, policy)
+    model = (
+        scenario if isinstance(scenario, CompiledScenario) else compile_scenario(scenario, policy)
+    )
     seqs = replication_seeds(seed, replications)
     reps: list[Any] = []
     if workers <= 1 or replications == 1:

@@ -4,8 +4,9 @@ the attainment table, write DIR/report.html and the records (Parquet or CSV)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -54,6 +55,15 @@ def simulate_command(
         raise typer.Exit(2) from None
 
 
+def _advance(progress: Any, task: Any) -> Callable[[int], None]:
+    """Progress callback: k replications finished."""
+
+    def update(k: int) -> None:
+        progress.update(task, completed=k)
+
+    return update
+
+
 def _run(
     console: object,
     scenario: Path,
@@ -100,7 +110,7 @@ def _run(
                     replications,
                     seed,
                     workers=workers,
-                    progress=lambda k, task=task: progress.update(task, completed=k),
+                    progress=_advance(progress, task),
                 )
             )
     out.mkdir(parents=True, exist_ok=True)

@@ -57,18 +57,30 @@ def attainment_figure(results: list[SimResult], labels: list[str]) -> Figure:
         ax.barh(y + j * width, vals, height=width, xerr=err, capsize=2, label=label, alpha=0.8)
         if j == 0:
             goals = np.array([a.loc[k, "goal"] if k in a.index else np.nan for k in keys])
-            ax.scatter(goals, y + (len(results) - 1) * width / 2, marker="|", s=300, c="k",
-                       label="goal", zorder=3)
+            ax.scatter(
+                goals,
+                y + (len(results) - 1) * width / 2,
+                marker="|",
+                s=300,
+                c="k",
+                label="goal",
+                zorder=3,
+            )
     ax.set_yticks(y + (len(results) - 1) * width / 2, [f"{c} · {m}" for c, m in keys])
     ax.invert_yaxis()
-    ax.set_xlim(max(0.0, float(np.nanmin([r.attainment["lo"].min() for r in results] + [1.0])) - 0.05), 1.005)
+    floor = [1.0]
+    for r in results:
+        floor += [float(v) for v in r.attainment[["lo", "goal"]].to_numpy().ravel() if v == v]
+    ax.set_xlim(max(0.0, min(floor) - 0.02), 1.005)
     ax.set_xlabel("attainment (mean over replications, 95% interval)")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
     return fig
 
 
-def timeline_figure(results: list[SimResult], labels: list[str], column: str, ylabel: str) -> Figure:
+def timeline_figure(
+    results: list[SimResult], labels: list[str], column: str, ylabel: str
+) -> Figure:
     """One KPI over time (mean across replications), one line per scenario."""
     import matplotlib
 
@@ -78,8 +90,12 @@ def timeline_figure(results: list[SimResult], labels: list[str], column: str, yl
     fig, ax = plt.subplots(figsize=(9, 3.2))
     for r, label in zip(results, labels, strict=True):
         k = kpi_summary(r.kpis)
-        ax.plot(k["interval_start"].dt.tz_convert("UTC").dt.tz_localize(None), k[column], lw=1,
-                label=label)
+        ax.plot(
+            k["interval_start"].dt.tz_convert("UTC").dt.tz_localize(None),
+            k[column],
+            lw=1,
+            label=label,
+        )
     ax.set_ylabel(ylabel)
     ax.set_xlabel("time (UTC)")
     ax.grid(alpha=0.3)
@@ -135,7 +151,9 @@ def summary_table(results: list[SimResult], labels: list[str]) -> pd.DataFrame:
                 "in system at end": f"{s['in_system'].mean():,.0f}",
                 "breaches": f"{s['breaches'].mean():,.1f}",
                 "expected credit": f"{m:,.0f} [{lo:,.0f}, {hi:,.0f}] {r.currency}".strip(),
-                "mean occupancy": _fmt(float(r.kpis["busy"].sum() / max(r.kpis["agents"].sum(), 1e-9))),
+                "mean occupancy": _fmt(
+                    float(r.kpis["busy"].sum() / max(r.kpis["agents"].sum(), 1e-9))
+                ),
             }
         )
     return pd.DataFrame(rows)
@@ -145,10 +163,14 @@ def render_report(results: list[SimResult], labels: list[str], title: str = "Sim
     """The HTML page (a string)."""
     imgs = [
         ("Attainment by class and metric", _png(attainment_figure(results, labels))),
-        ("Queue length over time (tickets waiting for an agent)",
-         _png(timeline_figure(results, labels, "queue", "queue (mean)"))),
-        ("Occupancy over time (busy / rostered agents)",
-         _png(timeline_figure(results, labels, "occupancy", "occupancy"))),
+        (
+            "Queue length over time (tickets waiting for an agent)",
+            _png(timeline_figure(results, labels, "queue", "queue (mean)")),
+        ),
+        (
+            "Occupancy over time (busy / rostered agents)",
+            _png(timeline_figure(results, labels, "occupancy", "occupancy")),
+        ),
         ("Agents rostered over time", _png(timeline_figure(results, labels, "agents", "agents"))),
     ]
     seeds = ", ".join(f"{lab}: seed {r.seed}" for r, lab in zip(results, labels, strict=True))
@@ -169,8 +191,10 @@ def render_report(results: list[SimResult], labels: list[str], title: str = "Sim
         attainment_table(results, labels).to_html(index=False, escape=True),
     ]
     for caption, data in imgs:
-        parts.append(f"<h2>{html.escape(caption)}</h2><img alt='{html.escape(caption)}' "
-                     f"src='data:image/png;base64,{data}'>")
+        parts.append(
+            f"<h2>{html.escape(caption)}</h2><img alt='{html.escape(caption)}' "
+            f"src='data:image/png;base64,{data}'>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -47,6 +47,7 @@ class ReplicationRecords:
     tickets: pd.DataFrame
     events: pd.DataFrame
     kpis: pd.DataFrame
+    team_kpis: pd.DataFrame
     outcomes: pd.DataFrame  # per (class, metric): n, met, breached, excluded, undecided
     credits: pd.DataFrame  # per (customer, month): credit
     counts: dict[str, int] = field(default_factory=dict)
@@ -59,7 +60,8 @@ class SimResult:
     tickets: canonical tickets + class, replication, wait_seconds, handle_seconds, touches,
       abandoned_at, in_window; events: customer-wait status events (ticket_id, at, status);
     kpis: per interval (and replication) arrivals, queue, agents, busy, occupancy, answered,
-      abandoned, service_level; outcomes: per replication, class and metric counts;
+      abandoned, service_level; team_kpis: per interval, replication and team: agents
+      (rostered), busy, occupancy; outcomes: per replication, class and metric counts;
     attainment: per class and metric, mean over replications with a 95% t-interval
       (class "ALL" = every ticket); credits: per replication, customer and month;
     summary: per replication counts (arrived, served, abandoned, in_system, breaches, credit).
@@ -75,6 +77,7 @@ class SimResult:
     attainment: pd.DataFrame
     credits: pd.DataFrame
     summary: pd.DataFrame
+    team_kpis: pd.DataFrame = field(default_factory=pd.DataFrame)
     currency: str = ""
 
     def breaches(self) -> pd.DataFrame:
@@ -146,11 +149,11 @@ def total_staffing(model: CompiledScenario) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(times), np.asarray(totals)
 
 
-def _cat(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
+def _cat(codes: np.ndarray, labels: list[str]) -> Any:
     """Categorical of labels[codes] (labels may repeat)."""
     uniq = list(dict.fromkeys(labels))
     remap = np.array([uniq.index(x) for x in labels], dtype=np.int64)
-    return pd.Categorical.from_codes(remap[codes] if len(codes) else codes.astype(np.int64), uniq)
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index(uniq))
 
 
 # --- one replication ----------------------------------------------------------------------------
@@ -183,8 +186,12 @@ def collect_replication(
         np.maximum.at(last_wait_end, out.wait_ticket, out.wait_end)
     pending = ~is_res & ~is_ab & ~in_service & (last_wait_end > end)
     queued = ~is_res & ~is_ab & ~in_service & ~pending
-    status_code = np.select([is_res, is_ab, pending, queued & (out.touches_done == 0)], [0, 1, 2, 3], 4)
-    status = pd.Categorical.from_codes(status_code, ["resolved", "abandoned", "pending", "new", "open"])
+    status_code = np.select(
+        [is_res, is_ab, pending, queued & (out.touches_done == 0)], [0, 1, 2, 3], 4
+    )
+    status = pd.Categorical.from_codes(
+        status_code, categories=pd.Index(["resolved", "abandoned", "pending", "new", "open"])
+    )
     # first response: simulated, or the backlog's response before the start
     fr = np.where(np.isfinite(d.prior_first_response), d.prior_first_response, out.first_start)
     fr = np.where(is_ab, abandoned, fr)
@@ -197,12 +204,19 @@ def collect_replication(
     chan = _cat(cls, [c.channel for c in cdef])
     names = _cat(cls, list(model.class_names))
     ids = f"R{rep}-" + pd.Series(np.arange(n)).astype(str)
-    given = np.not_equal(d.ticket_id, None) if n else np.zeros(0, bool)
+    given = np.array([x is not None for x in d.ticket_id], dtype=bool)
     if given.any():
         ids[given] = d.ticket_id[given].astype(str)
-    unknown = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), ["unknown"])
+    team_of = np.zeros(n, dtype=np.int64)  # 0 = unknown, else 1 + team of the last touch
+    team_of[out.seg_ticket] = out.seg_team + 1  # later segments overwrite earlier ones
+    unknown = pd.Categorical.from_codes(
+        np.zeros(n, dtype=np.int64), categories=pd.Index(["unknown"])
+    )
     in_window = (d.created >= model.warmup) & (d.created < model.horizon) & (d.group != 1)
-    wait = np.where(np.isfinite(out.first_start), out.first_start, np.where(is_ab, abandoned, np.nan)) - d.t
+    wait = (
+        np.where(np.isfinite(out.first_start), out.first_start, np.where(is_ab, abandoned, np.nan))
+        - d.t
+    )
     tickets = pd.DataFrame(
         {
             "ticket_id": ids.to_numpy(),
@@ -216,7 +230,7 @@ def collect_replication(
             "channel": chan,
             "customer": pd.Categorical(d.customer),
             "category": unknown,
-            "group": unknown,
+            "group": _cat(team_of, ["unknown", *model.team_names]),
             "status": status,
             "class": names,
             "replication": rep,
@@ -247,13 +261,14 @@ def collect_replication(
     ev_in_window = in_window[ev_ticket[keep][order]]
     outcomes, credits, met_fr = _sla(model, tickets, events[ev_in_window], end, wait, is_ab)
     kpis = _kpis(model, d, out, end, abandoned, in_service, met_fr, rep)
+    team_kpis = _team_kpis(model, out, end, kpis["interval_start"], rep)
     counts = {
         "arrived": int(n),
         "served": int(is_res.sum()),
         "abandoned": int(is_ab.sum()),
         "in_system": int(n - is_res.sum() - is_ab.sum()),
     }
-    return ReplicationRecords(rep, tickets, events, kpis, outcomes, credits, counts)
+    return ReplicationRecords(rep, tickets, events, kpis, team_kpis, outcomes, credits, counts)
 
 
 def _sla(
@@ -281,22 +296,41 @@ def _sla(
             for k, name in enumerate(model.class_names):
                 m = win & (tickets["class"].to_numpy() == name)
                 rows.append(
-                    (name, "first_response", int((m & (met | miss)).sum()), int((m & met).sum()),
-                     int((m & miss).sum()), int((m & is_ab & ~miss).sum()),
-                     int((m & ~met & ~miss & ~is_ab).sum()))
+                    (
+                        name,
+                        "first_response",
+                        int((m & (met | miss)).sum()),
+                        int((m & met).sum()),
+                        int((m & miss).sum()),
+                        int((m & is_ab & ~miss).sum()),
+                        int((m & ~met & ~miss & ~is_ab).sum()),
+                    )
                 )
                 _ = k
-        return pd.DataFrame(rows, columns=cols), pd.DataFrame(
-            columns=["customer", "month", "credit"]
-        ), met_fr
+        return (
+            pd.DataFrame(rows, columns=cols),
+            pd.DataFrame(columns=["customer", "month", "credit"]),
+            met_fr,
+        )
     from slarisk.sla.clock import compute_clocks
 
     sub = tickets.loc[win]
     ev = events if len(events) else None
     now = pd.Timestamp(model.start_ns + int(end * 1e9), tz="UTC")
     base_cols = [
-        "ticket_id", "created_at", "first_response_at", "resolved_at", "priority", "tier",
-        "region", "service_type", "channel", "customer", "category", "group", "status",
+        "ticket_id",
+        "created_at",
+        "first_response_at",
+        "resolved_at",
+        "priority",
+        "tier",
+        "region",
+        "service_type",
+        "channel",
+        "customer",
+        "category",
+        "group",
+        "status",
     ]
     clocks = compute_clocks(sub[base_cols], model.policy, events=ev, now=now)
     nmet = len(METRICS)
@@ -334,7 +368,8 @@ def _sla(
             {
                 "customer": np.repeat(sub["customer"].to_numpy(), nmet),
                 "month": np.repeat(
-                    sub["created_at"].dt.tz_convert("UTC").dt.strftime("%Y-%m").to_numpy(), nmet
+                    sub["created_at"].dt.tz_localize(None).to_numpy().astype("datetime64[M]"),
+                    nmet,
                 ),
                 "metric": metric,
                 "met": met.astype(float),
@@ -349,9 +384,44 @@ def _sla(
             cm = g.groupby(["customer", "month"], as_index=False)["pct"].max()
             fees = np.array([cr.fee_for(c) for c in cm["customer"]], dtype=float)
             credits = pd.DataFrame(
-                {"customer": cm["customer"], "month": cm["month"], "credit": cm["pct"] / 100 * fees}
+                {
+                    "customer": cm["customer"].astype(str),
+                    "month": cm["month"].to_numpy().astype("datetime64[M]").astype(str),
+                    "credit": cm["pct"] / 100 * fees,
+                }
             )
     return outcomes, credits, met_fr
+
+
+def _team_kpis(
+    model: CompiledScenario, out: EngineOutput, end: float, starts: pd.Series, rep: int
+) -> pd.DataFrame:
+    """Per team and interval: rostered agents, busy agents (time averages), occupancy."""
+    step = model.scenario.kpi_interval_minutes * 60.0
+    edges = np.arange(len(starts) + 1) * step
+    frames = []
+    for ti, team in enumerate(model.team_names):
+        m = out.seg_team == ti
+        busy = span_average(
+            out.seg_start[m], np.minimum(out.seg_start[m] + out.seg_dur[m], end), edges
+        )
+        ch = [(t, a) for t, k, a in model.staff_changes if k == ti]
+        agents = step_average(np.array([c[0] for c in ch]), np.array([c[1] for c in ch]), edges)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            occ = np.where(agents > 0, busy / agents, np.nan)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "replication": rep,
+                    "interval_start": starts.to_numpy(),
+                    "team": team,
+                    "agents": agents,
+                    "busy": busy,
+                    "occupancy": occ,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def _kpis(
@@ -384,8 +454,14 @@ def _kpis(
     if wt.size:
         uniq, idx = np.unique(wt, return_index=True)
         w_first[uniq] = idx
-    touch_ix = np.arange(st.size) - np.maximum.accumulate(np.where(first_seg, np.arange(st.size), 0))
-    entry = np.where(first_seg, d.t[st], we[np.clip(w_first[st] + touch_ix - 1, 0, max(wt.size - 1, 0))] if wt.size else d.t[st])
+    touch_ix = np.arange(st.size) - np.maximum.accumulate(
+        np.where(first_seg, np.arange(st.size), 0)
+    )
+    entry = np.where(
+        first_seg,
+        d.t[st],
+        we[np.clip(w_first[st] + touch_ix - 1, 0, max(wt.size - 1, 0))] if wt.size else d.t[st],
+    )
     q_start = [entry]
     q_end = [ss]
     ab = np.isfinite(abandoned)
@@ -408,9 +484,13 @@ def _kpis(
     arr_bin = np.clip(np.searchsorted(edges, d.t, side="right") - 1, 0, nb - 1)
     arrivals = np.bincount(arr_bin, minlength=nb)[:nb]
     fs = out.first_start[np.isfinite(out.first_start)]
-    answered = np.bincount(np.clip(np.searchsorted(edges, fs, side="right") - 1, 0, nb - 1), minlength=nb)[:nb]
+    answered = np.bincount(
+        np.clip(np.searchsorted(edges, fs, side="right") - 1, 0, nb - 1), minlength=nb
+    )[:nb]
     abd = abandoned[ab]
-    abandons = np.bincount(np.clip(np.searchsorted(edges, abd, side="right") - 1, 0, nb - 1), minlength=nb)[:nb]
+    abandons = np.bincount(
+        np.clip(np.searchsorted(edges, abd, side="right") - 1, 0, nb - 1), minlength=nb
+    )[:nb]
     ok = np.isfinite(met_fr)
     sl_n = np.bincount(arr_bin[ok], minlength=nb)[:nb]
     sl_met = np.bincount(arr_bin[ok], weights=met_fr[ok], minlength=nb)[:nb]
@@ -438,6 +518,7 @@ def combine(model: CompiledScenario, reps: list[ReplicationRecords], *, seed: in
     tickets = pd.concat([r.tickets for r in reps], ignore_index=True)
     events = pd.concat([r.events for r in reps], ignore_index=True)
     kpis = pd.concat([r.kpis for r in reps], ignore_index=True)
+    team_kpis = pd.concat([r.team_kpis for r in reps], ignore_index=True)
     outs = []
     for r in reps:
         o = r.outcomes.copy()
@@ -469,7 +550,7 @@ def combine(model: CompiledScenario, reps: list[ReplicationRecords], *, seed: in
             bm, blo, bhi = t_interval(b)
             blo = max(blo, 0.0)  # counts are >= 0
             pooled = g["met"].sum() / g["n"].sum() if g["n"].sum() else math.nan
-            goal = _goal(model, cname, metric)
+            goal = _goal(model, str(cname), str(metric))
             rows.append(
                 {
                     "class": cname,
@@ -488,10 +569,23 @@ def combine(model: CompiledScenario, reps: list[ReplicationRecords], *, seed: in
     attainment = pd.DataFrame(
         rows,
         columns=[
-            "class", "metric", "goal", "attainment", "lo", "hi", "pooled", "tickets",
-            "breaches_mean", "breaches_lo", "breaches_hi",
+            "class",
+            "metric",
+            "goal",
+            "attainment",
+            "lo",
+            "hi",
+            "pooled",
+            "tickets",
+            "breaches_mean",
+            "breaches_lo",
+            "breaches_hi",
         ],
     )
+    order = {name: i for i, name in enumerate([*model.class_names, "ALL"])}
+    attainment = attainment.sort_values(
+        ["class", "metric"], key=lambda col: col.map(order) if col.name == "class" else col
+    ).reset_index(drop=True)
     summary = pd.DataFrame(
         [
             {
@@ -511,6 +605,7 @@ def combine(model: CompiledScenario, reps: list[ReplicationRecords], *, seed: in
         tickets=tickets,
         events=events,
         kpis=kpis,
+        team_kpis=team_kpis,
         outcomes=outcomes,
         attainment=attainment,
         credits=credits,
@@ -529,11 +624,14 @@ def _goal(model: CompiledScenario, cname: str, metric: str) -> float:
 
 def kpi_summary(kpis: pd.DataFrame) -> pd.DataFrame:
     """Mean KPIs per interval across replications (for plots)."""
-    cols = ["arrivals", "queue", "agents", "busy", "occupancy", "answered", "abandoned", "service_level"]
+    cols = [
+        "arrivals",
+        "queue",
+        "agents",
+        "busy",
+        "occupancy",
+        "answered",
+        "abandoned",
+        "service_level",
+    ]
     return kpis.groupby("interval_start", as_index=False)[cols].mean()
-
-
-def records_for_theory(result: SimResult) -> dict[str, Any]:
-    """Waits of in-window tickets per replication (seconds), for tests against queueing theory."""
-    t = result.tickets[result.tickets["in_window"]]
-    return {int(r): g["wait_seconds"].to_numpy() for r, g in t.groupby("replication")}

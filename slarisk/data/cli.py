@@ -197,6 +197,10 @@ def validate_cmd(
     strict: Annotated[
         bool, typer.Option(help="Exit with code 1 when any row is quarantined.")
     ] = False,
+    to_intervals: Annotated[
+        int | None,
+        typer.Option(help="With --kind shifts: write agents per team and N-minute interval."),
+    ] = None,
 ) -> None:
     """Check a canonical tickets/events/staffing/shifts file against the data contract."""
     from slarisk.data import io
@@ -211,8 +215,17 @@ def validate_cmd(
     try:
         result = loaders[kind](source, source_tz=source_tz, timestamp_format=timestamp_format)
         lines = [result.summary()]
+        accepted = result.accepted
+        if to_intervals is not None:
+            from slarisk.data.staffing import shifts_to_intervals
+            from slarisk.errors import InputError
+
+            if kind != Kind.shifts or to_intervals <= 0:
+                raise InputError("needs --kind shifts and a positive N", field="--to-intervals")
+            accepted = shifts_to_intervals(accepted, to_intervals)
+            lines.append(f"{len(accepted):,} staffing intervals of {to_intervals} min")
         if out is not None:
-            io.write_table(result.accepted, out)
+            io.write_table(accepted, out)
             lines.append(f"accepted -> {out}")
         qpath = quarantine
         if qpath is None:

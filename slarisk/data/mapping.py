@@ -326,7 +326,9 @@ def _events_mode(
         defaults=dflt,
         allowed={k: val for k, val in allowed.items() if k != s.STATUS},
     )
-    out = e.loc[e[s.TICKET_ID].isin(tickets.accepted[s.TICKET_ID]), [s.TICKET_ID, s.AT, s.STATUS]]
+    out = e.loc[
+        v.isin(e[s.TICKET_ID], tickets.accepted[s.TICKET_ID]), [s.TICKET_ID, s.AT, s.STATUS]
+    ]
     same = (out[s.TICKET_ID] == out[s.TICKET_ID].shift()) & (out[s.STATUS] == out[s.STATUS].shift())
     events = out.loc[~same.to_numpy()].reset_index(drop=True)
     notes = (f"tickets rebuilt from events: {len(ids):,}",)

@@ -207,7 +207,9 @@ def import_servicenow(
     )
 
     # -- status events of the accepted tickets: one row per change of state
-    out = e.loc[e[s.TICKET_ID].isin(tickets.accepted[s.TICKET_ID]), [s.TICKET_ID, s.AT, s.STATUS]]
+    out = e.loc[
+        v.isin(e[s.TICKET_ID], tickets.accepted[s.TICKET_ID]), [s.TICKET_ID, s.AT, s.STATUS]
+    ]
     out = out.sort_values([s.TICKET_ID, s.AT], kind="stable", ignore_index=True)
     same = (out[s.TICKET_ID] == out[s.TICKET_ID].shift()) & (out[s.STATUS] == out[s.STATUS].shift())
     events = out.loc[~same.to_numpy()].reset_index(drop=True)

@@ -170,7 +170,7 @@ def spoil_staffing(
     keep = 1.0 - key.map(frac).to_numpy()
     days = sorted(day.unique())
     weekdays = [
-        d for d in days if pd.Timestamp(d).weekday() < 5 and d not in (exclude_dates or set())
+        d for d in days if pd.Timestamp(d).day_of_week < 5 and d not in (exclude_dates or set())
     ]
     n_under = imp.understaffed_days
     if n_under is None:
@@ -446,6 +446,6 @@ def daily_breach_table(
     st = staffing.groupby(sday)[["agents", "planned_agents"]].sum()
     out = out.join(st, how="left")
     out["staffed_ratio"] = out["agents"] / out["planned_agents"].where(out["planned_agents"] > 0)
-    out["weekday"] = pd.to_datetime(out.index).weekday
+    out["weekday"] = pd.to_datetime(out.index).day_of_week
     _ = math
     return out

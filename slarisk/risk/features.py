@@ -74,7 +74,11 @@ BASE_NUMERIC_FEATURES: tuple[str, ...] = (
     "agents_now",
     "agents_next_4h",
     "agents_team_now",
+    "agents_team_next_4h",
     "backlog_per_agent",
+    "backlog_group",
+    "backlog_group_ahead",
+    "ahead_per_team_agent",
     "hist_breach_rate_metric",
     "hist_breach_rate_category",
     "hist_breach_rate_group",
@@ -240,6 +244,58 @@ class WorkloadIndex:
         return (
             np.searchsorted(c, t_ns, side="right") - np.searchsorted(c, t_ns - window_ns, "right")
         ).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class GroupBacklogIndex:
+    """Open tickets per group and priority at t (strict-priority queue position).
+
+    Counts tickets created strictly before t (to the second) and not resolved strictly before
+    t; ``ahead`` = open tickets of the same group with the same or a higher priority.
+    """
+
+    groups: _Coder
+    priorities: tuple[str, ...]  # highest first
+    index: KeyedCumulative  # key: group; values: +1/-1 one-hot over priority rank
+
+    @classmethod
+    def from_arrays(
+        cls,
+        created: np.ndarray,
+        resolved: np.ndarray,
+        group: Any,
+        priority: Any,
+        priorities: Sequence[str],
+    ) -> GroupBacklogIndex:
+        coder = _Coder.fit(group)
+        g = coder.codes(group)
+        k = len(priorities)
+        rank = _Coder(tuple(priorities)).codes(priority)
+        rank = np.where(rank < 0, k, rank)
+        onehot = np.zeros((len(g), k + 1))
+        onehot[np.arange(len(g)), rank] = 1.0
+        res = resolved != _NAT
+        return cls(
+            coder,
+            tuple(priorities),
+            KeyedCumulative.build(
+                np.concatenate([g, g[res]]),
+                np.concatenate([created, resolved[res]]),
+                np.vstack([onehot, -onehot[res]]),
+            ),
+        )
+
+    def features(self, group: Any, priority: Any, t_ns: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(open in the group, open in the group with the same or a higher priority)."""
+        g = self.groups.codes(group)
+        k = len(self.priorities)
+        rank = _Coder(self.priorities).codes(priority)
+        rank = np.where(rank < 0, k, rank)
+        sums = np.cumsum(self.index.window_sums(g, t_ns, None), axis=1)
+        total = sums[:, -1]
+        ahead = sums[np.arange(len(g)), rank]
+        unknown = g < 0
+        return np.where(unknown, np.nan, total), np.where(unknown, np.nan, ahead)
 
 
 # --------------------------------------------------------------------------------------------
@@ -471,6 +527,7 @@ class FeatureContext:
 
     workload: WorkloadIndex
     history: HistoryIndex | None = None
+    group_backlog: GroupBacklogIndex | None = None
     staffing: StaffingIndex | None = None
     calendar: CalendarInfo = CalendarInfo()
     #: clip history queries to this time (ns): scoring with a history that ends earlier.
@@ -482,10 +539,30 @@ def build_context(
     outcomes: pd.DataFrame | None = None,
     staffing: pd.DataFrame | None = None,
     calendar: CalendarInfo | None = None,
+    priorities: Sequence[str] | None = None,
 ) -> FeatureContext:
-    """Index the ticket universe (created/resolved), outcomes and staffing once."""
+    """Index the ticket universe (created/resolved), outcomes and staffing once.
+
+    ``priorities`` (highest first, e.g. the policy's) orders the queue-position features;
+    by default sorted names.
+    """
+    created = _ns(tickets[s.CREATED_AT])
+    resolved = (
+        _ns(tickets[s.RESOLVED_AT])
+        if s.RESOLVED_AT in tickets
+        else np.full(len(tickets), _NAT, dtype=np.int64)
+    )
+    group = tickets[s.GROUP] if s.GROUP in tickets else np.full(len(tickets), s.UNKNOWN)
+    prio = (
+        list(priorities)
+        if priorities is not None
+        else sorted(str(c) for c in as_categorical(tickets[s.PRIORITY]).categories)
+    )
     return FeatureContext(
-        workload=WorkloadIndex.build(tickets),
+        workload=WorkloadIndex.from_arrays(created, resolved, tickets[s.PRIORITY]),
+        group_backlog=GroupBacklogIndex.from_arrays(
+            created, resolved, group, tickets[s.PRIORITY], prio
+        ),
         history=HistoryIndex.build(outcomes) if outcomes is not None and len(outcomes) else None,
         staffing=StaffingIndex.build(staffing) if staffing is not None and len(staffing) else None,
         calendar=calendar or CalendarInfo(),
@@ -559,18 +636,37 @@ def build_features(
         now_ag = st.total.at(t)
         next_ag = st.total.mean(t, STAFF_HORIZON_NS)
         team = np.full(n, np.nan)
+        team_next = np.full(n, np.nan)
         grp = cats[s.GROUP]
         for name, steps in st.teams.items():  # a few teams
             m = _is(grp, name)
             if m.any():
                 team[m] = steps.at(t[m])
+                team_next[m] = steps.mean(t[m], STAFF_HORIZON_NS)
         out["agents_now"] = now_ag
         out["agents_next_4h"] = next_ag
         out["agents_team_now"] = team
+        out["agents_team_next_4h"] = team_next
         out["backlog_per_agent"] = total / (np.maximum(now_ag, next_ag) + 1.0)
     else:
-        for name in ("agents_now", "agents_next_4h", "agents_team_now", "backlog_per_agent"):
+        for name in (
+            "agents_now",
+            "agents_next_4h",
+            "agents_team_now",
+            "agents_team_next_4h",
+            "backlog_per_agent",
+        ):
             out[name] = np.full(n, np.nan)
+    if context.group_backlog is not None:
+        gtot, ahead = context.group_backlog.features(cats[s.GROUP], pri, t)
+    else:
+        gtot, ahead = np.full(n, np.nan), np.full(n, np.nan)
+    out["backlog_group"] = gtot
+    out["backlog_group_ahead"] = ahead
+    with np.errstate(invalid="ignore"):
+        out["ahead_per_team_agent"] = ahead / (
+            np.fmax(out["agents_team_now"], out["agents_team_next_4h"]) + 1.0
+        )
 
     if context.history is not None:
         th = t if context.history_clip_ns is None else np.minimum(t, context.history_clip_ns)
@@ -580,9 +676,10 @@ def build_features(
             if name.startswith("hist_"):
                 out[name] = np.full(n, np.nan)
 
-    for p in priorities if priorities is not None else wl.priorities:
+    prios = list(priorities) if priorities is not None else list(wl.priorities)
+    for p in prios:
         out[f"backlog_p_{p}"] = back.get(p, np.zeros(n))
-    return pd.DataFrame(out, index=obs.index)
+    return pd.DataFrame({c: out[c] for c in feature_names(prios)}, index=obs.index)
 
 
 def feature_names(priorities: Sequence[str]) -> list[str]:

@@ -122,7 +122,7 @@ def build_landmarks(
     else:
         ok = known_at != nat
         y = breached
-    ok &= np.isfinite(target) & (target > 0)
+    ok = ok & np.isfinite(target) & (target > 0)
     base = np.flatnonzero(ok)
 
     if scheme == "fractions":
@@ -242,7 +242,11 @@ def build_training_data(
     outcomes = outcomes_from_clocks(clocks, tickets) if use_history else None
     cal = calendar_info(policy)
     ctx = build_context(
-        tickets, outcomes=outcomes, staffing=staffing if use_staffing else None, calendar=cal
+        tickets,
+        outcomes=outcomes,
+        staffing=staffing if use_staffing else None,
+        calendar=cal,
+        priorities=policy.priorities,
     )
     priorities = tuple(policy.priorities)
     X = build_features(lm, ctx, priorities=priorities)

@@ -58,12 +58,16 @@ class TrackingConfig:
     optuna_storage: str
 
 
-def tracking_config(tracking_uri: str | None = None, mlruns_dir: Path | None = None) -> TrackingConfig:
+def tracking_config(
+    tracking_uri: str | None = None, mlruns_dir: Path | None = None
+) -> TrackingConfig:
     """Resolve explicit arguments, then ``MLFLOW_TRACKING_URI`` / ``SLARISK_MLRUNS``, then the
     defaults (``sqlite:///mlruns/mlflow.db``, ``mlruns/``)."""
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
     env_dir = os.environ.get("SLARISK_MLRUNS")
-    base = Path(mlruns_dir) if mlruns_dir is not None else Path(env_dir) if env_dir else DEFAULT_MLRUNS
+    base = (
+        Path(mlruns_dir) if mlruns_dir is not None else Path(env_dir) if env_dir else DEFAULT_MLRUNS
+    )
     base = base.absolute()
     return TrackingConfig(
         tracking_uri=uri,
@@ -378,7 +382,9 @@ class ExportedModel:
     card_path: Path
 
 
-def export_model(model: RiskModel, card: ModelCard, models_dir: Path = Path("models")) -> ExportedModel:
+def export_model(
+    model: RiskModel, card: ModelCard, models_dir: Path = Path("models")
+) -> ExportedModel:
     """Write ``<name>.pkl``, ``<name>.json`` (card data) and ``<name>.md`` to ``models_dir``."""
     from slarisk.risk.model import save_model
 
@@ -500,7 +506,9 @@ def load_champion(
         return found
     tried.append(f"{Path(models_dir) / (name + '.pkl')}: not found")
     raise ChampionNotFoundError(
-        "no champion model (" + "; ".join(tried) + "); run `slarisk train pipelines/breach_risk.yaml`"
+        "no champion model ("
+        + "; ".join(tried)
+        + "); run `slarisk train pipelines/breach_risk.yaml`"
     )
 
 

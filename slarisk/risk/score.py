@@ -30,6 +30,7 @@ from slarisk.data import schema as s
 from slarisk.risk.features import (
     METRIC,
     FeatureContext,
+    GroupBacklogIndex,
     HistoryIndex,
     StaffingIndex,
     WorkloadIndex,
@@ -99,6 +100,10 @@ REASON_TEMPLATES: dict[str, str] = {
     "agents_now": "{v:.0f} agents on duty",
     "agents_next_4h": "{v:.1f} agents on average over the next 4 h",
     "agents_team_now": "{v:.0f} agents of the group on duty",
+    "agents_team_next_4h": "{v:.1f} agents of the group over the next 4 h",
+    "backlog_group": "{v:.0f} open tickets in the group",
+    "backlog_group_ahead": "{v:.0f} open tickets ahead in the group's queue",
+    "ahead_per_team_agent": "{v:.1f} tickets ahead per group agent",
     "backlog_per_agent": "{v:.1f} open tickets per agent",
     "hist_breach_rate_metric": "recent breach rate {v:.0%}",
     "hist_breach_rate_category": "category breach rate {v:.0%} (28 days)",
@@ -172,11 +177,21 @@ def priority_weights(priorities: Sequence[str]) -> dict[str, float]:
     return {p: float(2 ** (k - 1 - i)) for i, p in enumerate(priorities)}
 
 
-def _workload(open_tickets: pd.DataFrame, recent: pd.DataFrame | None, now_ns: int) -> WorkloadIndex:
+def _workload(
+    open_tickets: pd.DataFrame,
+    recent: pd.DataFrame | None,
+    now_ns: int,
+    priorities: Sequence[str],
+) -> tuple[WorkloadIndex, GroupBacklogIndex]:
     """Open tickets (the queue at ``now``) plus recent closed tickets (arrival counts only)."""
     created = pd.DatetimeIndex(open_tickets[s.CREATED_AT]).as_unit("ns").asi8
     resolved = np.full(len(created), _NAT, dtype=np.int64)
     pri = np.asarray(open_tickets[s.PRIORITY], dtype=object)
+    grp = (
+        np.asarray(open_tickets[s.GROUP], dtype=object)
+        if s.GROUP in open_tickets
+        else np.full(len(created), s.UNKNOWN, dtype=object)
+    )
     if recent is not None and len(recent):
         rc = pd.DatetimeIndex(recent[s.CREATED_AT]).as_unit("ns").asi8
         keep = (rc <= now_ns) & (rc > now_ns - 29 * 86_400 * 10**9)
@@ -185,7 +200,18 @@ def _workload(open_tickets: pd.DataFrame, recent: pd.DataFrame | None, now_ns: i
         created = np.concatenate([created, rc[keep]])
         resolved = np.concatenate([resolved, np.full(int(keep.sum()), now_ns - 1, np.int64)])
         pri = np.concatenate([pri, np.asarray(recent[s.PRIORITY], dtype=object)[keep]])
-    return WorkloadIndex.from_arrays(created, resolved, pri)
+        rg = (
+            np.asarray(recent[s.GROUP], dtype=object)[keep]
+            if s.GROUP in recent
+            else np.full(int(keep.sum()), s.UNKNOWN, dtype=object)
+        )
+        grp = np.concatenate([grp, rg])
+    pri = np.where(pd.isna(pri), s.UNKNOWN, pri)
+    grp = np.where(pd.isna(grp), s.UNKNOWN, grp)
+    return (
+        WorkloadIndex.from_arrays(created, resolved, pri),
+        GroupBacklogIndex.from_arrays(created, resolved, grp, pri, priorities),
+    )
 
 
 def score_open_tickets(
@@ -237,7 +263,7 @@ def score_open_tickets(
         obs[col] = s.UNKNOWN if src is None else src.to_numpy()
 
     recent = history if history is not None else model.recent_tickets
-    workload = _workload(open_tickets, recent, now_ns)
+    workload, group_backlog = _workload(open_tickets, recent, now_ns, model.priorities)
     if history is not None:
         hist_clocks = compute_clocks(history, policy, now=now_ts)
         outcomes = outcomes_from_clocks(hist_clocks, history)
@@ -248,6 +274,7 @@ def score_open_tickets(
         clip = hist.known_until_ns if hist is not None else None
     ctx = FeatureContext(
         workload=workload,
+        group_backlog=group_backlog,
         history=hist,
         staffing=StaffingIndex.build(staffing) if staffing is not None and len(staffing) else None,
         calendar=model.calendar,

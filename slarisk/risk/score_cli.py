@@ -45,7 +45,10 @@ def _load(kind: str, path: Path, out: Path) -> tuple[pd.DataFrame, str]:
         "staffing": io.load_staffing,
     }[kind]
     res = loader(path)
-    line = f"{kind} {path}: {res.n_input} = {res.n_accepted} accepted + {res.n_quarantined} quarantined"
+    line = (
+        f"{kind} {path}: {res.n_input} = {res.n_accepted} accepted"
+        f" + {res.n_quarantined} quarantined"
+    )
     if res.n_quarantined:
         q = out.with_name(f"{out.stem}.{kind}.quarantine.csv")
         res.quarantined.to_csv(q, index=False)
@@ -114,7 +117,8 @@ def score_command(
         err.print(f"[bold red]error:[/] {exc}", markup=True)
         raise typer.Exit(code=2) from None
     bands = table["risk_band"].value_counts().to_dict() if len(table) else {}
-    summary = ", ".join(f"{k} {bands[k]}" for k in ("critical", "high", "medium", "low", "breached") if k in bands)
+    order = ("critical", "high", "medium", "low", "breached")
+    summary = ", ".join(f"{k} {bands[k]}" for k in order if k in bands)
     console.print(
         f"scored {table['ticket_id'].nunique()} tickets / {len(table)} running clocks at "
         f"{now_ts.isoformat()} -> {out} ({summary or 'nothing open'})"

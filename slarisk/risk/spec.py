@@ -108,6 +108,10 @@ class ParamRange(_Strict):
         return self
 
 
+def _default_fixed() -> dict[str, float | int | str | bool]:
+    return {"n_estimators": 300}
+
+
 def _default_space() -> dict[str, ParamRange]:
     return {
         "learning_rate": ParamRange(low=0.02, high=0.2, log=True),
@@ -128,7 +132,7 @@ class SearchSpec(_Strict):
     pruner: Literal["median", "none"] = "median"
     space: dict[str, ParamRange] = Field(default_factory=_default_space)
     #: fixed LightGBM parameters (not tuned), e.g. n_estimators.
-    fixed: dict[str, float | int | str | bool] = Field(default_factory=lambda: {"n_estimators": 300})
+    fixed: dict[str, float | int | str | bool] = Field(default_factory=_default_fixed)
 
 
 class ModelSpec(_Strict):
@@ -176,10 +180,24 @@ class TrainSpec(_Strict):
     #: where the spec was loaded from (set by :func:`load_spec`).
     path: Path | None = None
 
-    def with_overrides(self, *, trials: int | None = None, seed: int | None = None) -> TrainSpec:
-        """Copy with the CLI overrides (trial budget, seed) applied."""
-        search = self.search if trials is None else self.search.model_copy(update={"n_trials": trials})
-        return self.model_copy(update={"search": search, "seed": self.seed if seed is None else seed})
+    def with_overrides(
+        self,
+        *,
+        trials: int | None = None,
+        seed: int | None = None,
+        data_source: Path | str | None = None,
+    ) -> TrainSpec:
+        """Copy with the CLI overrides (trial budget, seed, data directory/file) applied."""
+        update: dict[str, Any] = {}
+        if trials is not None:
+            if trials < 1:
+                raise InputError("must be at least 1", path=str(self.path), field="search.n_trials")
+            update["search"] = self.search.model_copy(update={"n_trials": trials})
+        if seed is not None:
+            update["seed"] = seed
+        if data_source is not None:
+            update["data"] = self.data.model_copy(update={"source": Path(data_source)})
+        return self.model_copy(update=update) if update else self
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:

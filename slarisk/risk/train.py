@@ -62,6 +62,8 @@ class History:
     staffing: pd.DataFrame | None
     source: str
     lines: tuple[str, ...] = ()  # reconciliation lines (input = accepted + quarantined)
+    #: quarantined rows per input (``row, field, reason`` + raw values); logged to MLflow.
+    quarantine: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _load_canonical(spec: TrainSpec) -> History:
@@ -75,15 +77,22 @@ def _load_canonical(spec: TrainSpec) -> History:
             field="data.source",
         )
     t = load_tickets(src / spec.data.tickets)
-    lines = [t.summary()]
+    results = {"tickets": t}
     events = staffing = None
     if spec.data.events is not None:
-        e = load_events(src / spec.data.events)
-        events, lines = e.accepted, [*lines, e.summary()]
+        e = load_events(src / spec.data.events, known_ticket_ids=t.accepted[s.TICKET_ID])
+        events, results["events"] = e.accepted, e
     if spec.data.staffing is not None:
         st = load_staffing(src / spec.data.staffing)
-        staffing, lines = st.accepted, [*lines, st.summary()]
-    return History(t.accepted, events, staffing, str(src), tuple(lines))
+        staffing, results["staffing"] = st.accepted, st
+    return History(
+        t.accepted,
+        events,
+        staffing,
+        str(src),
+        tuple(r.summary() for r in results.values()),
+        {k: r.quarantined for k, r in results.items() if r.n_quarantined},
+    )
 
 
 def _load_servicenow(spec: TrainSpec) -> History:
@@ -92,7 +101,15 @@ def _load_servicenow(spec: TrainSpec) -> History:
 
     src = Path(spec.data.source)
     result = import_servicenow(read_table(src), str(src))
-    return History(result.tickets.accepted, result.events, None, str(src), tuple(result.lines()))
+    q = result.quarantine()
+    return History(
+        result.tickets.accepted,
+        result.events,
+        None,
+        str(src),
+        tuple(result.lines()),
+        {"servicenow": q} if len(q) else {},
+    )
 
 
 _IMPORTERS: dict[str, Callable[[TrainSpec], History]] = {
@@ -111,7 +128,14 @@ def load_history(spec: TrainSpec) -> History:
         ev = hist.events
         if ev is not None:
             ev = ev[ev[s.TICKET_ID].isin(keep)]
-        hist = History(t.reset_index(drop=True), ev, hist.staffing, hist.source, hist.lines)
+        hist = History(
+            t.reset_index(drop=True),
+            ev,
+            hist.staffing,
+            hist.source,
+            (*hist.lines, f"kept the earliest {n:,} tickets (data.max_tickets)"),
+            hist.quarantine,
+        )
     if hist.tickets.empty:
         raise InputError("no usable tickets in the data source", path=hist.source)
     return hist
@@ -281,8 +305,9 @@ def tune(
         storage=storage,
         study_name=study_name,
         direction="maximize" if obj in _MAXIMISE else "minimize",
-        sampler=optuna.samplers.TPESampler(seed=sampler_seed, n_startup_trials=min(
-            10, max(2, spec.search.n_trials // 3))),
+        sampler=optuna.samplers.TPESampler(
+            seed=sampler_seed, n_startup_trials=min(10, max(2, spec.search.n_trials // 3))
+        ),
         pruner=pruner,
     )
 
@@ -294,7 +319,13 @@ def tune(
         if log_trials:
             import mlflow
 
-            run = mlflow.start_run(run_name=f"trial-{trial.number:03d}", nested=True)
+            parent = mlflow.active_run()
+            run = mlflow.start_run(
+                experiment_id=parent.info.experiment_id if parent is not None else None,
+                run_name=f"trial-{trial.number:03d}",
+                nested=True,
+                tags={"optuna.study": study_name, "optuna.trial": str(trial.number)},
+            )
             mlflow.log_params({f"model.{k}": v for k, v in params.items()})
         try:
             for k, (fit, val) in enumerate(folds):
@@ -412,7 +443,7 @@ def _feature_options(spec: TrainSpec, backtest: Callable[..., Any]) -> dict[str,
     return opts
 
 
-def _finite(d: Mapping[str, Any]) -> dict[str, float]:
+def _finite(d: Mapping[Any, Any]) -> dict[str, float]:
     out = {}
     for k, v in d.items():
         try:
@@ -525,7 +556,9 @@ def train(
     fingerprint = data_fingerprint(history.tickets, history.events, history.staffing)
     stage("building landmarks and features")
     data = build_data(spec, history, policy)
-    train_mask, test_mask, cutoff = time_split(data.meta, spec.split.test_fraction, spec.split.purge)
+    train_mask, test_mask, cutoff = time_split(
+        data.meta, spec.split.test_fraction, spec.split.purge
+    )
     if len(np.unique(data.y[train_mask])) < 2 or len(np.unique(data.y[test_mask])) < 2:
         raise InputError(
             "the time-ordered split leaves one side without both outcomes (more data or another "
@@ -559,6 +592,8 @@ def train(
         if spec.path is not None and Path(spec.path).is_file():
             mlflow.log_artifact(str(spec.path), artifact_path="spec")
         mlflow.log_dict({"lines": list(history.lines), "fingerprint": fingerprint}, "data.json")
+        for kind, q in history.quarantine.items():
+            mlflow.log_text(q.to_csv(index=False), f"data/quarantine_{kind}.csv")
 
         stage(f"tuning: {spec.search.n_trials} trials")
         study = tune(
@@ -579,7 +614,9 @@ def train(
         mlflow.log_metrics(
             {
                 f"cv_{spec.search.objective}": float(study.best_value),
-                "trials_complete": float(sum(st == optuna.trial.TrialState.COMPLETE for st in states)),
+                "trials_complete": float(
+                    sum(st == optuna.trial.TrialState.COMPLETE for st in states)
+                ),
                 "trials_pruned": float(n_pruned),
             }
         )
@@ -606,9 +643,7 @@ def train(
                 "params": params,
             }
         )
-        overall = {
-            str(r["model"]): _finite(r) for r in report.overall.to_dict(orient="records")
-        }
+        overall = {str(r["model"]): _finite(r) for r in report.overall.to_dict(orient="records")}
         metrics = overall.pop("model")
         mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
         for base, vals in overall.items():
@@ -673,8 +708,21 @@ def train(
         if decision.promote:
             reg.set_champion(client, name, version, decision)
             card = _model_card(
-                spec, version, run_id, trained_at, history, fingerprint, data, train_mask,
-                test_mask, metrics, overall, by_age, params, decision, report,
+                spec,
+                version,
+                run_id,
+                trained_at,
+                history,
+                fingerprint,
+                data,
+                train_mask,
+                test_mask,
+                metrics,
+                overall,
+                by_age,
+                params,
+                decision,
+                report,
             )
             exported = reg.export_model(model, card, models_dir)
             mlflow.log_artifact(str(exported.card_path), artifact_path="model_card")
@@ -743,7 +791,10 @@ def _model_card(
         wide = by_age.pivot_table(index="landmark", columns="model", values=["roc_auc", "brier"])
         for age, row in wide.iterrows():
             ages.append(
-                {"age": float(age), **{f"{m}_{mdl}": float(row[(m, mdl)]) for m, mdl in row.index}}
+                {
+                    "age": float(str(age)),
+                    **{f"{m}_{mdl}": float(row[(m, mdl)]) for m, mdl in row.index},
+                }
             )
     imp = report.feature_importance
     return reg.ModelCard(

@@ -37,13 +37,21 @@ def _fail(message: str) -> None:
 
 def train_command(
     spec_path: Annotated[
-        Path, typer.Argument(metavar="SPEC", help="Training pipeline spec, e.g. pipelines/breach_risk.yaml.")
+        Path,
+        typer.Argument(
+            metavar="SPEC", help="Training pipeline spec, e.g. pipelines/breach_risk.yaml."
+        ),
     ],
     trials: Annotated[
-        int | None, typer.Option("--trials", min=1, help="Optuna trial budget (overrides the spec).")
+        int | None,
+        typer.Option("--trials", min=1, help="Optuna trial budget (overrides the spec)."),
     ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Random seed (overrides the spec).")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Data source (directory or file), overrides data.source."),
     ] = None,
     models_dir: Annotated[
         Path, typer.Option("--models-dir", help="Where the champion is exported.")
@@ -69,7 +77,7 @@ def train_command(
 
     console = Console(highlight=False)
     try:
-        spec = load_spec(spec_path).with_overrides(trials=trials, seed=seed)
+        spec = load_spec(spec_path).with_overrides(trials=trials, seed=seed, data_source=data)
     except SlariskError as exc:
         _fail(str(exc))
         return
@@ -88,7 +96,9 @@ def train_command(
         best = "" if ev.best_value is None else f"best {spec.search.objective} {ev.best_value:.4f}"
         progress.update(task, advance=1, status=f"{best}  (last: {ev.state.lower()})")
 
-    console.print(f"[bold]slarisk train[/] {spec_path}  seed {spec.seed}, {spec.search.n_trials} trials")
+    console.print(
+        f"[bold]slarisk train[/] {spec_path}  seed {spec.seed}, {spec.search.n_trials} trials"
+    )
     try:
         with progress:
             progress.start_task(task)
@@ -113,8 +123,10 @@ def print_result(result: TrainResult, console: Console) -> None:
     """Comparison table (model, baselines, champion) and the promotion decision."""
     from rich.table import Table
 
-    table = Table(title=f"Backtest ({result.metrics.get('rows', 0):,.0f} rows after the cutoff "
-                  f"{result.cutoff:%Y-%m-%d %H:%M} UTC)")
+    table = Table(
+        title=f"Backtest ({result.metrics.get('rows', 0):,.0f} rows after the cutoff "
+        f"{result.cutoff:%Y-%m-%d %H:%M} UTC)"
+    )
     table.add_column("model")
     for c in _COLUMNS:
         table.add_column(c, justify="right")
@@ -131,7 +143,7 @@ def print_result(result: TrainResult, console: Console) -> None:
         for c in wide.columns:
             age.add_column(str(c), justify="right")
         for idx, row in wide.iterrows():
-            age.add_row(f"{float(idx):g}", *(_fmt(float(v)) for v in row.to_numpy()))
+            age.add_row(f"{float(str(idx)):g}", *(_fmt(float(v)) for v in row.to_numpy()))
         console.print(age)
     d = result.decision
     verdict = "[bold green]promoted to champion[/]" if d.promote else "[bold yellow]not promoted[/]"

@@ -4,9 +4,17 @@ library's scored frame -> response rows. The scoring itself is
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from typing import Any
 
+import numpy as np
+import pandas as pd
+from fastapi import HTTPException
+
+from slarisk.data.schema import SEGMENT_COLUMNS
 from slarisk.service.champion import LoadedModel
+from slarisk.service.schemas import ScoreRequest
 from slarisk.service.settings import Settings
 
 
@@ -30,5 +38,130 @@ def load_champion_model(settings: Settings) -> LoadedModel:
     )
 
 
-def _unused(_: Any) -> None:  # placeholder until score_open_tickets exists
-    return None
+def _unprocessable(field: str, message: str) -> HTTPException:
+    return HTTPException(422, detail=f"{field}: {message}")
+
+
+def check_against_policy(body: ScoreRequest, policy: Any, now: datetime) -> None:
+    """Priorities and tiers known to the policy, unique ids, consistent times (422 otherwise)."""
+    priorities = set(policy.priorities)
+    tiers = set(policy.tiers)
+    default_tier = policy.default_tier
+    seen: set[str] = set()
+    for i, t in enumerate(body.tickets):
+        if t.priority not in priorities:
+            raise _unprocessable(
+                f"tickets[{i}].priority",
+                f"unknown priority {t.priority!r} (the policy has {list(policy.priorities)})",
+            )
+        if t.tier not in tiers and not (default_tier is not None and t.tier == "unknown"):
+            raise _unprocessable(
+                f"tickets[{i}].tier",
+                f"unknown tier {t.tier!r} (the policy has {list(policy.tiers)})",
+            )
+        if t.ticket_id in seen:
+            raise _unprocessable(f"tickets[{i}].ticket_id", f"duplicate ticket id {t.ticket_id!r}")
+        seen.add(t.ticket_id)
+        if t.created_at > now:
+            raise _unprocessable(f"tickets[{i}].created_at", "is after `now`")
+        if t.first_response_at is not None and not (t.created_at <= t.first_response_at <= now):
+            raise _unprocessable(
+                f"tickets[{i}].first_response_at", "must be between created_at and `now`"
+            )
+    for i, e in enumerate(body.events or ()):
+        if e.ticket_id not in seen:
+            raise _unprocessable(f"events[{i}].ticket_id", f"{e.ticket_id!r} is not in tickets")
+
+
+def _utc(values: list[datetime | None]) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(pd.to_datetime(values, utc=True)).as_unit("ns")  # type: ignore[arg-type]
+
+
+def request_frames(
+    body: ScoreRequest,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """Canonical open tickets, interval staffing and status events of a score request."""
+    tk = body.tickets
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": [t.ticket_id for t in tk],
+            "created_at": _utc([t.created_at for t in tk]),
+            "first_response_at": _utc([t.first_response_at for t in tk]),
+            "resolved_at": _utc([None] * len(tk)),
+            "priority": [t.priority for t in tk],
+            **{c: [getattr(t, c) for t in tk] for c in SEGMENT_COLUMNS},
+            "status": [t.status for t in tk],
+        }
+    )
+    staffing = None
+    if body.staffing:
+        st = body.staffing
+        staffing = pd.DataFrame(
+            {
+                "interval_start": _utc([r.interval_start for r in st]),
+                "interval_minutes": np.array([r.interval_minutes for r in st], dtype=np.int64),
+                "team": [r.team for r in st],
+                "agents": np.array([r.agents for r in st], dtype=np.float64),
+            }
+        )
+    events = None
+    if body.events:
+        ev = body.events
+        events = pd.DataFrame(
+            {
+                "ticket_id": [e.ticket_id for e in ev],
+                "at": _utc([e.at for e in ev]),
+                "status": [e.status for e in ev],
+            }
+        ).sort_values(["ticket_id", "at"], kind="stable", ignore_index=True)
+    return tickets, staffing, events
+
+
+def _floats(values: Any) -> list[float | None]:
+    arr = np.asarray(values, dtype=np.float64)
+    return [None if not math.isfinite(v) else v for v in arr.tolist()]
+
+
+def _iso(values: Any) -> list[str | None]:
+    arr = pd.DatetimeIndex(values).as_unit("ns").tz_convert("UTC").tz_localize(None).to_numpy()
+    out = np.datetime_as_string(arr, unit="s")
+    return [None if v == "NaT" else v + "Z" for v in out.tolist()]
+
+
+def score_items(scored: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of :func:`slarisk.risk.score.score_open_tickets` -> response items (vectorised)."""
+    n = len(scored)
+    if n == 0:
+        return []
+    r1, r2, r3 = (scored[f"reason_{k}"].tolist() for k in (1, 2, 3))
+    reasons = [[r for r in trio if r] for trio in zip(r1, r2, r3, strict=True)]
+    cols = {
+        "work_order": scored["work_order"].astype(np.int64).tolist(),
+        "ticket_id": scored["ticket_id"].astype(str).tolist(),
+        "metric": scored["metric"].astype(str).tolist(),
+        "priority": scored["priority"].astype(str).tolist(),
+        "tier": scored["tier"].astype(str).tolist(),
+        "breach_probability": _floats(scored["breach_probability"]),
+        "risk_band": scored["risk_band"].astype(str).tolist(),
+        "expected_cost": _floats(scored["expected_cost"]),
+        "due_at": _iso(scored["due_at"]),
+        "time_left_seconds": _floats(scored["time_left_seconds"]),
+        "elapsed_fraction": _floats(scored["elapsed_fraction"]),
+        "alert_level": scored["alert_level"].astype(np.int64).tolist(),
+        "reasons": reasons,
+    }
+    names = list(cols)
+    return [dict(zip(names, row, strict=True)) for row in zip(*cols.values(), strict=True)]
+
+
+def score_request(
+    model: Any, body: ScoreRequest, policy: Any, now: datetime
+) -> list[dict[str, Any]]:
+    """Score a request with :func:`slarisk.risk.score.score_open_tickets`; response items."""
+    from slarisk.risk.score import score_open_tickets
+
+    tickets, staffing, events = request_frames(body)
+    scored = score_open_tickets(
+        model, tickets, pd.Timestamp(now), policy, staffing=staffing, events=events
+    )
+    return score_items(scored)

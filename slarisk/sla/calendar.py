@@ -16,6 +16,7 @@ All times are int64 nanoseconds since the epoch (UTC); NaT is ``numpy.iinfo(int6
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from slarisk.sla.policy import CalendarSpec
 
 NAT = np.iinfo(np.int64).min
+_LOCK = threading.Lock()  # guards the calendars' table caches (the API serves threads)
 NS_PER_SECOND = 1_000_000_000
 NS_PER_MINUTE = 60 * NS_PER_SECOND
 NS_PER_DAY = 86_400 * NS_PER_SECOND
@@ -203,18 +205,18 @@ class BusinessCalendar:
         """An open-interval table valid at least over UTC [lo_ns, hi_ns] (cached by years)."""
         if self.always_open:
             return _ALWAYS_OPEN
-        for tab in self._cache.values():
-            if tab.covers(lo_ns, hi_ns):
-                return tab
-        y0 = datetime.fromtimestamp(lo_ns // NS_PER_SECOND, tz=UTC).year
-        y1 = datetime.fromtimestamp(hi_ns // NS_PER_SECOND, tz=UTC).year
-        if self._cache:  # widen an existing table rather than keep several
-            (c0, c1) = min(self._cache, key=lambda k: k[0])[0], max(k[1] for k in self._cache)
-            y0, y1 = min(y0, c0), max(y1, c1)
+        with _LOCK:
+            for tab in self._cache.values():
+                if tab.covers(lo_ns, hi_ns):
+                    return tab
+            y0 = datetime.fromtimestamp(lo_ns // NS_PER_SECOND, tz=UTC).year
+            y1 = datetime.fromtimestamp(hi_ns // NS_PER_SECOND, tz=UTC).year
+            for c0, c1 in self._cache:  # widen the existing table rather than keep several
+                y0, y1 = min(y0, c0), max(y1, c1)
+            tab = self._compile(y0, y1)
             self._cache.clear()
-        tab = self._compile(y0, y1)
-        self._cache[(y0, y1)] = tab
-        return tab
+            self._cache[(y0, y1)] = tab
+            return tab
 
     def _compile(self, y0: int, y1: int) -> OpenIntervals:
         """Open intervals for local dates around years [y0, y1]; valid over UTC years y0..y1."""

@@ -1,13 +1,46 @@
 """SLA policy as code: pydantic models of a policy YAML and `load_policy(path)`.
 
-A policy names its timezone, business-hours calendars, priorities and tiers, the targets per
-(tier, priority, metric), the statuses that pause a clock, the warning thresholds, a
-service-credit schedule and an exception register. See policies/default.yaml for an example
-and the models below for the format. Targets are written in business *hours* in YAML and
-exposed in *seconds* (`Target.seconds`) everywhere else.
+YAML format (policies/default.yaml is a complete example)::
 
-Validation is strict (unknown keys are errors); every error is a `slarisk.errors.InputError`
-naming the file and the field path, e.g. ``policies/x.yaml: targets[3].hours: must be > 0``.
+    name: default                      # required
+    description: free text             # optional
+    timezone: Europe/London            # IANA zone of every calendar
+    calendars:                         # named business-hours calendars
+      24x7: {always_open: true}        # round the clock (no other keys)
+      business:
+        hours:                         # weekday (mon..sun) -> ["HH:MM", "HH:MM"] local ranges,
+          mon: [["09:00", "12:30"], ["13:00", "17:00"]]   # several a day; "24:00" may end one;
+          tue: [["09:00", "17:00"]]    # quote the times; days not listed are closed
+        holidays: {country: GB, subdivision: ENG}   # `holidays` package (optional)
+        closed_dates: [2026-12-24]     # extra closed local dates (optional)
+    priorities: [P1, P2, P3, P4]
+    tiers: [gold, silver, bronze]
+    default_tier: bronze               # optional: tier of tickets whose tier is "unknown"
+    targets:                           # every tier x priority x metric must resolve
+      - {tier: "*", priority: P1, metric: first_response, hours: 0.5, calendar: 24x7,
+         goal: 0.95}                   # tier "*" = wildcard (the default); an exact tier wins
+    pause_statuses: [pending, on_hold] # statuses that stop the clock until the next event
+    warning_thresholds: [0.8, 0.9, 1.0]   # alert levels 80/90/100 (the default)
+    credits:                           # optional service-credit schedule
+      currency: GBP
+      monthly_fee: 10000               # default fee per customer and month
+      customer_fees: {acme: 25000}
+      bands:                           # credit_pct % of the fee when goal - attainment
+        - {shortfall_above: 0.0, credit_pct: 5}    # exceeds shortfall_above (fractions);
+        - {shortfall_above: 0.05, credit_pct: 10}  # the highest band exceeded applies
+      cap_pct: 25                      # cap per customer-month, % of the fee
+    exceptions:                        # optional register of excluded windows
+      - id: EX-1
+        start: "2026-03-02T00:00:00"   # ISO; naive = policy timezone
+        end: "2026-03-04T00:00:00"     # tickets created in [start, end) ...
+        scope: {region: [EMEA]}        # ... matching every listed field (customer, region,
+        reason: migration              #     tier, priority, service_type; empty = all)
+        approver: Head of Service      # are excluded from reports (clock column excluded_by)
+
+Targets are written in business *hours* in YAML and exposed in *seconds* (`Target.seconds`)
+everywhere else. Validation is strict (unknown keys are errors); every error is one
+`slarisk.errors.InputError` naming the file and the field path, e.g.
+``policies/x.yaml: targets[3].hours: must be > 0``.
 """
 
 from __future__ import annotations
@@ -15,6 +48,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -137,7 +171,7 @@ class CalendarSpec(_Strict):
     def _disjoint(cls, hours: dict[str, list[tuple[str, str]]]) -> dict[str, list[tuple[str, str]]]:
         for day, ranges in hours.items():
             spans = sorted((_parse_hhmm(a), _parse_hhmm(b), i) for i, (a, b) in enumerate(ranges))
-            for (_, b1, _), (a2, _, i2) in zip(spans, spans[1:], strict=False):
+            for (_, b1, _), (a2, _, i2) in pairwise(spans):
                 if a2 < b1:
                     raise ValueError(f"{day}[{i2}] overlaps another range of {day}")
         return hours
@@ -153,8 +187,9 @@ class CalendarSpec(_Strict):
 
     def weekly_minutes(self) -> tuple[tuple[tuple[int, int], ...], ...]:
         """Opening ranges per weekday (Monday first) in minutes since local midnight."""
+        hours: dict[str, list[tuple[str, str]]] = {str(k): v for k, v in self.hours.items()}
         return tuple(
-            tuple(sorted((_parse_hhmm(a), _parse_hhmm(b)) for a, b in self.hours.get(day, [])))
+            tuple(sorted((_parse_hhmm(a), _parse_hhmm(b)) for a, b in hours.get(day, [])))
             for day in WEEKDAYS
         )
 
@@ -211,7 +246,7 @@ class Credits(_Strict):
     @classmethod
     def _ascending(cls, bands: list[CreditBand]) -> list[CreditBand]:
         th = [b.shortfall_above for b in bands]
-        if any(b <= a for a, b in zip(th, th[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(th)):
             raise ValueError("shortfall_above must strictly increase from band to band")
         return bands
 
@@ -324,7 +359,7 @@ class Policy(_Strict):
     @field_validator("warning_thresholds")
     @classmethod
     def _thresholds(cls, v: list[float]) -> list[float]:
-        if not v or any(not 0 < x <= 10 for x in v) or any(b <= a for a, b in zip(v, v[1:])):
+        if not v or any(not 0 < x <= 10 for x in v) or any(b <= a for a, b in pairwise(v)):
             raise ValueError("must be a non-empty, strictly increasing list of fractions > 0")
         return v
 

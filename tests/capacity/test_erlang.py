@@ -106,6 +106,8 @@ def test_erlang_b_matches_recursion_and_extremes() -> None:
     assert np.allclose(erlang_b(ns, loads), expected, rtol=1e-10, atol=1e-300)
     assert erlang_b(0, 5.0) == 1.0
     assert erlang_b(5, 0.0) == 0.0
+    # textbook example: 30 lines offered 25 Erlangs lose about 5 % (table: 0.0526)
+    assert round(float(erlang_b(30, 25.0)), 4) == 0.0526
     big = erlang_b(2000, 1800.0)  # no overflow at large n
     assert np.isfinite(big) and 0 < big < 0.01
 

@@ -43,23 +43,44 @@ def base() -> dict:
 @pytest.mark.parametrize(
     ("edit", "field", "words"),
     [
-        (lambda d: d["classes"][0]["handle"].update(mean=-3), "classes[0:p1_gold_phone].handle.mean",
-         "greater than 0"),
-        (lambda d: d["classes"][1].update(colour="red"), "classes[1:p3_silver_email].colour",
-         "Extra inputs"),
+        (
+            lambda d: d["classes"][0]["handle"].update(mean=-3),
+            "classes[0:p1_gold_phone].handle.mean",
+            "greater than 0",
+        ),
+        (
+            lambda d: d["classes"][1].update(colour="red"),
+            "classes[1:p3_silver_email].colour",
+            "Extra inputs",
+        ),
         (lambda d: d.pop("horizon_hours"), "(top level)", "horizon_hours or horizon_days"),
-        (lambda d: d["staffing"]["teams"][0].update(serves=["nope"]), "(top level)",
-         "unknown class"),
+        (
+            lambda d: d["staffing"]["teams"][0].update(serves=["nope"]),
+            "(top level)",
+            "unknown class",
+        ),
         (lambda d: d["arrivals"].update(hourly_rates=[1, 2]), "arrivals", "exactly one of"),
-        (lambda d: d["classes"][0].update(touches={"dist": "fixed", "value": 2}),
-         "classes[0:p1_gold_phone]", "touches > 1 need mode: async"),
-        (lambda d: d["classes"][1].update(customer_wait=None), "classes[1:p3_silver_email]",
-         "customer_wait is required"),
-        (lambda d: d["staffing"]["shifts"][0].update(start="25:00"),
-         "staffing.shifts[0].start", "HH:MM"),
+        (
+            lambda d: d["classes"][0].update(touches={"dist": "fixed", "value": 2}),
+            "classes[0:p1_gold_phone]",
+            "touches > 1 need mode: async",
+        ),
+        (
+            lambda d: d["classes"][1].update(customer_wait=None),
+            "classes[1:p3_silver_email]",
+            "customer_wait is required",
+        ),
+        (
+            lambda d: d["staffing"]["shifts"][0].update(start="25:00"),
+            "staffing.shifts[0].start",
+            "HH:MM",
+        ),
         (lambda d: d.update(timezone="Mars/Olympus"), "timezone", "unknown timezone"),
-        (lambda d: d["classes"][0]["handle"].update(dist="weibull"),
-         "classes[0:p1_gold_phone].handle", "weibull"),
+        (
+            lambda d: d["classes"][0]["handle"].update(dist="weibull"),
+            "classes[0:p1_gold_phone].handle",
+            "weibull",
+        ),
     ],
 )
 def test_errors_name_file_and_field(tmp_path: Path, edit, field: str, words: str) -> None:
@@ -80,7 +101,7 @@ def test_policy_mismatch_names_the_class(tmp_path: Path) -> None:
     data = base()
     data["classes"][0]["tier"] = "platinum"
     data["policy"] = str(ROOT / "policies" / "default.yaml")
-    with pytest.raises(InputError, match="p1_gold_phone.*platinum"):
+    with pytest.raises(InputError, match=r"p1_gold_phone.*platinum"):
         compile_scenario(scenario_from_dict(data, path="x.yaml"))
 
 
@@ -103,9 +124,7 @@ def test_distributions_have_the_stated_means() -> None:
         ({"dist": "fixed", "value": 1.5, "unit": "days"}, 1.5 * 86400),
     ]
     for spec, mean in cases:
-        sc = scenario_from_dict(
-            {**base(), "classes": [{**base()["classes"][0], "handle": spec}]}
-        )
+        sc = scenario_from_dict({**base(), "classes": [{**base()["classes"][0], "handle": spec}]})
         x = sample_duration(sc.classes[0].handle, rng, 200_000)
         assert x.mean() == pytest.approx(mean, rel=0.02)
     geo = scenario_from_dict(base()).classes[1].touches

@@ -65,8 +65,10 @@ def minutes_after_start(ts: pd.Series) -> np.ndarray:
 
 
 def test_replay_fifo_exact_times(tmp_path: Path) -> None:
-    path = replay_file(tmp_path, [("x1", "0", "P1", "unknown"), ("x2", "5", "P1", "unknown"),
-                                  ("x3", "30", "P1", "unknown")])
+    path = replay_file(
+        tmp_path,
+        [("x1", "0", "P1", "unknown"), ("x2", "5", "P1", "unknown"), ("x3", "30", "P1", "unknown")],
+    )
     sc = scenario_from_dict(spec(arrivals={"replay": path}))
     res = simulate(sc, 1, seed=1)
     t = res.tickets.set_index("ticket_id")
@@ -84,8 +86,10 @@ def test_shift_end_is_non_preemptive(tmp_path: Path) -> None:
             horizon_hours=30,
             arrivals={"replay": path},
             classes=[{"name": "a", "priority": "P1", "share": 1, "handle": fixed(30)}],
-            staffing={"teams": [{"name": "agents"}],
-                      "shifts": [{"team": "agents", "agents": 1, "start": "08:00", "end": "09:00"}]},
+            staffing={
+                "teams": [{"name": "agents"}],
+                "shifts": [{"team": "agents", "agents": 1, "start": "08:00", "end": "09:00"}],
+            },
         )
     )
     res = simulate(sc, 1, seed=1)
@@ -102,8 +106,16 @@ def test_breaks_and_weekly_roster_change_agents_on_duty() -> None:
             horizon_hours=24,
             staffing={
                 "teams": [{"name": "agents"}],
-                "shifts": [{"team": "agents", "agents": 3, "start": "09:00", "end": "17:00",
-                            "break_start": "12:00", "break_end": "13:00"}],
+                "shifts": [
+                    {
+                        "team": "agents",
+                        "agents": 3,
+                        "start": "09:00",
+                        "end": "17:00",
+                        "break_start": "12:00",
+                        "break_end": "13:00",
+                    }
+                ],
             },
         )
     )
@@ -165,12 +177,19 @@ def test_async_touches_emit_pause_events_that_pause_sla_clocks() -> None:
         spec(
             policy=POLICY,
             horizon_hours=24,
-            classes=[{
-                "name": "mail", "priority": "P3", "tier": "silver", "channel": "email",
-                "share": 1, "mode": "async", "handle": fixed(5),
-                "touches": {"dist": "fixed", "value": 3},
-                "customer_wait": {"dist": "fixed", "value": 2, "unit": "hours"},
-            }],
+            classes=[
+                {
+                    "name": "mail",
+                    "priority": "P3",
+                    "tier": "silver",
+                    "channel": "email",
+                    "share": 1,
+                    "mode": "async",
+                    "handle": fixed(5),
+                    "touches": {"dist": "fixed", "value": 3},
+                    "customer_wait": {"dist": "fixed", "value": 2, "unit": "hours"},
+                }
+            ],
             staffing={"constant": {"agents": 3}},
         )
     )
@@ -185,8 +204,12 @@ def test_async_touches_emit_pause_events_that_pause_sla_clocks() -> None:
     from slarisk.sla.clock import compute_clocks
     from slarisk.sla.policy import load_policy
 
-    clocks = compute_clocks(done.drop(columns=["class"]), load_policy(POLICY), events=ev,
-                            now=pd.Timestamp(START) + pd.Timedelta(days=3))
+    clocks = compute_clocks(
+        done.drop(columns=["class"]),
+        load_policy(POLICY),
+        events=ev,
+        now=pd.Timestamp(START) + pd.Timedelta(days=3),
+    )
     res_clock = clocks[clocks["metric"] == "resolution"]
     assert (res_clock["paused_seconds"] > 0).any()
 
@@ -194,8 +217,14 @@ def test_async_touches_emit_pause_events_that_pause_sla_clocks() -> None:
 def test_priority_and_edf_dispatch(tmp_path: Path) -> None:
     """One agent busy until 10 min; P4 arrives at 1 min, P2 at 2 min. Priority and EDF both
     serve P2 first (shorter target); FIFO serves P4 first."""
-    path = replay_file(tmp_path, [("busy", "0", "P3", "silver"), ("low", "1", "P4", "silver"),
-                                  ("high", "2", "P2", "silver")])
+    path = replay_file(
+        tmp_path,
+        [
+            ("busy", "0", "P3", "silver"),
+            ("low", "1", "P4", "silver"),
+            ("high", "2", "P2", "silver"),
+        ],
+    )
     classes = [
         {"name": n, "priority": p, "tier": "silver", "share": 1, "handle": fixed(10)}
         for n, p in (("p2", "P2"), ("p3", "P3"), ("p4", "P4"))
@@ -220,10 +249,18 @@ def test_common_random_numbers_across_staffing_and_added_classes() -> None:
     np.testing.assert_array_equal(da.t, db.t)
     np.testing.assert_array_equal(da.handles, db.handles)
     # adding a class leaves the first class's arrivals and handle times unchanged
-    two = spec(classes=[
-        {"name": "a", "priority": "P1", "share": 1, "handle": fixed(10)},
-        {"name": "b", "priority": "P1", "share": 1, "handle": {"dist": "exponential", "mean": 3}},
-    ], arrivals={"hourly_rates": [12.0] * 168})
+    two = spec(
+        classes=[
+            {"name": "a", "priority": "P1", "share": 1, "handle": fixed(10)},
+            {
+                "name": "b",
+                "priority": "P1",
+                "share": 1,
+                "handle": {"dist": "exponential", "mean": 3},
+            },
+        ],
+        arrivals={"hourly_rates": [12.0] * 168},
+    )
     dc = draw_tickets(compile_scenario(scenario_from_dict(two)), seq)
     np.testing.assert_array_equal(dc.t[dc.cls == 0], da.t)
     # a different seed gives different arrivals
@@ -245,10 +282,16 @@ def test_spikes_and_added_customer() -> None:
             horizon_hours=48,
             arrivals={
                 "hourly_rates": [10.0] * 168,
-                "spikes": [{"start": "2026-11-02T10:00:00Z", "end": "2026-11-02T12:00:00Z",
-                            "multiplier": 3}],
-                "added_customers": [{"name": "acme", "tickets_per_week": 168 * 5,
-                                     "start": "2026-11-03T08:00:00Z"}],
+                "spikes": [
+                    {
+                        "start": "2026-11-02T10:00:00Z",
+                        "end": "2026-11-02T12:00:00Z",
+                        "multiplier": 3,
+                    }
+                ],
+                "added_customers": [
+                    {"name": "acme", "tickets_per_week": 168 * 5, "start": "2026-11-03T08:00:00Z"}
+                ],
             },
             staffing={"constant": {"agents": 20}},
         )
@@ -265,17 +308,32 @@ def test_spikes_and_added_customer() -> None:
 
 
 def test_credits_follow_the_policy_schedule() -> None:
-    classes = [{"name": "c", "priority": "P1", "tier": "gold", "channel": "phone", "share": 1,
-                "handle": {"dist": "exponential", "mean": 20}}]
-    under = scenario_from_dict(spec(policy=POLICY, classes=classes,
-                                    arrivals={"hourly_rates": [5.0] * 168}))
+    classes = [
+        {
+            "name": "c",
+            "priority": "P1",
+            "tier": "gold",
+            "channel": "phone",
+            "share": 1,
+            "handle": {"dist": "exponential", "mean": 20},
+        }
+    ]
+    under = scenario_from_dict(
+        spec(policy=POLICY, classes=classes, arrivals={"hourly_rates": [5.0] * 168})
+    )
     res = simulate(under, 2, seed=1)
     fr = res.attainment.set_index(["class", "metric"]).loc[("c", "first_response")]
     assert fr["attainment"] < 0.98 - 0.10  # heavily overloaded: big shortfall
     assert (res.credits["credit"] == 0.20 * 10000).all()  # shortfall > 0.10: the 20% band
     assert res.expected_credit()[0] == pytest.approx(2000.0)
-    easy = scenario_from_dict(spec(policy=POLICY, classes=classes, staffing={"constant": {"agents": 10}},
-                                   arrivals={"hourly_rates": [1.0] * 168}))
+    easy = scenario_from_dict(
+        spec(
+            policy=POLICY,
+            classes=classes,
+            staffing={"constant": {"agents": 10}},
+            arrivals={"hourly_rates": [1.0] * 168},
+        )
+    )
     assert simulate(easy, 2, seed=1).expected_credit()[0] == 0.0
 
 
@@ -295,17 +353,32 @@ small = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCh
 def test_conservation_and_no_negative_waits(
     agents: int, rate: float, patience: float | None, drain: bool, dispatch: str, seed: int
 ) -> None:
-    c1: dict[str, Any] = {"name": "a", "priority": "P1", "share": 1,
-                          "handle": {"dist": "exponential", "mean": 6}}
+    c1: dict[str, Any] = {
+        "name": "a",
+        "priority": "P1",
+        "share": 1,
+        "handle": {"dist": "exponential", "mean": 6},
+    }
     if patience is not None:
         c1["patience"] = {"dist": "exponential", "mean": patience}
-    c2 = {"name": "b", "priority": "P2", "share": 1, "mode": "async",
-          "handle": {"dist": "lognormal", "mean": 5, "sd": 3},
-          "touches": {"dist": "geometric", "mean": 1.5},
-          "customer_wait": {"dist": "exponential", "mean": 20}}
-    sc = scenario_from_dict(spec(classes=[c1, c2], arrivals={"hourly_rates": [rate] * 168},
-                                 staffing={"constant": {"agents": agents}}, drain=drain,
-                                 dispatch=dispatch))
+    c2 = {
+        "name": "b",
+        "priority": "P2",
+        "share": 1,
+        "mode": "async",
+        "handle": {"dist": "lognormal", "mean": 5, "sd": 3},
+        "touches": {"dist": "geometric", "mean": 1.5},
+        "customer_wait": {"dist": "exponential", "mean": 20},
+    }
+    sc = scenario_from_dict(
+        spec(
+            classes=[c1, c2],
+            arrivals={"hourly_rates": [rate] * 168},
+            staffing={"constant": {"agents": agents}},
+            drain=drain,
+            dispatch=dispatch,
+        )
+    )
     res = simulate(sc, 2, seed=seed)
     for _, s in res.summary.iterrows():
         assert s["arrived"] == s["served"] + s["abandoned"] + s["in_system"]
@@ -315,7 +388,9 @@ def test_conservation_and_no_negative_waits(
     np.testing.assert_array_equal(served, res.summary["served"])
     w = t["wait_seconds"].dropna()
     assert (w >= -1e-9).all()
-    assert (t["first_response_at"].dropna() >= t.loc[t["first_response_at"].notna(), "created_at"]).all()
+    assert (
+        t["first_response_at"].dropna() >= t.loc[t["first_response_at"].notna(), "created_at"]
+    ).all()
     both = t["resolved_at"].notna() & t["first_response_at"].notna()
     assert (t.loc[both, "resolved_at"] >= t.loc[both, "first_response_at"]).all()
     if drain:
@@ -329,10 +404,20 @@ def test_one_more_agent_never_increases_any_fifo_wait(agents: int, rho: float, s
     rate = rho * agents * 6.0  # per hour, mean handle 10 min
     waits = []
     for n in (agents, agents + 1):
-        sc = scenario_from_dict(spec(
-            classes=[{"name": "a", "priority": "P1", "share": 1,
-                      "handle": {"dist": "exponential", "mean": 10}}],
-            arrivals={"hourly_rates": [rate] * 168}, staffing={"constant": {"agents": n}}))
+        sc = scenario_from_dict(
+            spec(
+                classes=[
+                    {
+                        "name": "a",
+                        "priority": "P1",
+                        "share": 1,
+                        "handle": {"dist": "exponential", "mean": 10},
+                    }
+                ],
+                arrivals={"hourly_rates": [rate] * 168},
+                staffing={"constant": {"agents": n}},
+            )
+        )
         waits.append(simulate(sc, 1, seed=seed).tickets["wait_seconds"].to_numpy())
     assert len(waits[0]) == len(waits[1])
     assert (waits[1] <= waits[0] + 1e-6).all()
@@ -347,17 +432,54 @@ def test_more_agents_never_worsen_attainment_in_expectation(
     replications (common random numbers) must not get worse by more than noise."""
     rate = rho * agents * 6.0
     classes = [
-        {"name": "hi", "priority": "P1", "share": 1, "handle": {"dist": "exponential", "mean": 10},
-         "patience": {"dist": "exponential", "mean": 5}},
-        {"name": "lo", "priority": "P2", "share": 2, "handle": {"dist": "exponential", "mean": 10},
-         "patience": {"dist": "exponential", "mean": 15}},
+        {
+            "name": "hi",
+            "priority": "P1",
+            "share": 1,
+            "handle": {"dist": "exponential", "mean": 10},
+            "patience": {"dist": "exponential", "mean": 5},
+        },
+        {
+            "name": "lo",
+            "priority": "P2",
+            "share": 2,
+            "handle": {"dist": "exponential", "mean": 10},
+            "patience": {"dist": "exponential", "mean": 15},
+        },
     ]
     att = []
     for n in (agents, agents + 1):
-        sc = scenario_from_dict(spec(classes=classes, dispatch="priority", horizon_hours=24,
-                                     service_level_seconds=120,
-                                     arrivals={"hourly_rates": [rate] * 168},
-                                     staffing={"constant": {"agents": n}}))
+        sc = scenario_from_dict(
+            spec(
+                classes=classes,
+                dispatch="priority",
+                horizon_hours=24,
+                service_level_seconds=120,
+                arrivals={"hourly_rates": [rate] * 168},
+                staffing={"constant": {"agents": n}},
+            )
+        )
         a = simulate(sc, 4, seed=seed).attainment.set_index(["class", "metric"])
         att.append(a.loc[("ALL", "first_response"), "attainment"])
     assert att[1] >= att[0] - 0.01
+
+
+def test_roster_file_in_shift_form(tmp_path: Path) -> None:
+    t0 = pd.Timestamp(START)
+    shifts = pd.DataFrame(
+        {
+            "agent_id": ["ann", "bob"],
+            "team": "agents",
+            "start": [t0.isoformat(), (t0 + pd.Timedelta(hours=2)).isoformat()],
+            "end": [
+                (t0 + pd.Timedelta(hours=4)).isoformat(),
+                (t0 + pd.Timedelta(hours=6)).isoformat(),
+            ],
+            "break_start": [(t0 + pd.Timedelta(hours=1)).isoformat(), ""],
+            "break_end": [(t0 + pd.Timedelta(hours=1, minutes=30)).isoformat(), ""],
+        }
+    )
+    shifts.to_csv(tmp_path / "shifts.csv", index=False)
+    sc = scenario_from_dict(spec(staffing={"roster_file": "shifts.csv"}), base_dir=str(tmp_path))
+    levels = [(t / 3600, a) for t, _, a in compile_scenario(sc).staff_changes]
+    assert levels == [(0.0, 1), (1.0, 0), (1.5, 1), (2.0, 2), (4.0, 1), (6.0, 0)]

@@ -17,8 +17,20 @@ def test_simulate_with_compare_writes_report_and_records(tmp_path: Path) -> None
     out = tmp_path / "out"
     result = CliRunner().invoke(
         app,
-        ["simulate", TINY, "--replications", "2", "--seed", "3", "--compare", TINY,
-         "--format", "csv", "--out", str(out)],
+        [
+            "simulate",
+            TINY,
+            "--replications",
+            "2",
+            "--seed",
+            "3",
+            "--compare",
+            TINY,
+            "--format",
+            "csv",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "SLA attainment" in result.output
@@ -28,8 +40,18 @@ def test_simulate_with_compare_writes_report_and_records(tmp_path: Path) -> None
     assert "tiny_2" in page
     for label in ("tiny", "tiny_2"):
         tickets = pd.read_csv(out / label / "tickets.csv")
-        assert {"ticket_id", "created_at", "first_response_at", "resolved_at", "priority",
-                "tier", "channel", "customer", "status", "class"} <= set(tickets.columns)
+        assert {
+            "ticket_id",
+            "created_at",
+            "first_response_at",
+            "resolved_at",
+            "priority",
+            "tier",
+            "channel",
+            "customer",
+            "status",
+            "class",
+        } <= set(tickets.columns)
         assert set(tickets["replication"]) == {0, 1}
         assert (out / label / "kpis.csv").exists()
         att = pd.read_csv(out / label / "attainment.csv")
@@ -52,7 +74,5 @@ def test_simulate_parquet_records(tmp_path: Path) -> None:
 
 
 def test_unknown_format_exits_2(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["simulate", TINY, "--format", "xlsx", "--out", str(tmp_path)]
-    )
+    result = CliRunner().invoke(app, ["simulate", TINY, "--format", "xlsx", "--out", str(tmp_path)])
     assert result.exit_code == 2

@@ -190,3 +190,22 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, args: list[str], message: 
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_validate_shifts_to_intervals(tmp_path: Path) -> None:
+    src = tmp_path / "shifts.csv"
+    src.write_text(
+        "agent_id,team,start,end,break_start,break_end\n"
+        "a,desk,2024-03-04 09:00,2024-03-04 10:00,2024-03-04 09:30,2024-03-04 09:45\n"
+        "b,desk,2024-03-04 09:00,2024-03-04 09:30,,\n"
+    )
+    out = tmp_path / "staffing.csv"
+    code, text = _run(
+        "data", "validate", src, "--kind", "shifts", "--to-intervals", "30", "--out", out
+    )
+    assert code == 0, text
+    assert "input 2 = accepted 2 + quarantined 0" in text
+    back = read_table(out)
+    assert back["agents"].astype(float).tolist() == [2.0, 0.5]
+    code, text = _run("data", "validate", src, "--to-intervals", "30")
+    assert code == 2 and "--to-intervals: needs --kind shifts" in text

@@ -141,3 +141,43 @@ def make_history(seed: int = 0, days: int = 42, per_day: float = 160.0) -> Histo
 @pytest.fixture(scope="session")
 def small_history() -> History:
     return make_history(seed=1, days=42, per_day=135.0)
+
+
+@dataclass(frozen=True)
+class Trained:
+    history: History
+    data: object  # TrainingData
+    model: object  # RiskModel
+    now: pd.Timestamp
+    open_tickets: pd.DataFrame
+    closed: pd.DataFrame
+
+
+FAST_PARAMS = {"n_estimators": 120, "learning_rate": 0.08, "min_child_samples": 30}
+
+
+def open_snapshot(tickets: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    """The open queue at ``now`` as it was known then (later timestamps unknown)."""
+    q = tickets[(tickets["created_at"] <= now) & ~(tickets["resolved_at"] <= now)].copy()
+    q.loc[q["first_response_at"] > now, "first_response_at"] = pd.NaT
+    q["resolved_at"] = pd.NaT
+    q["status"] = "open"
+    return q.reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def trained(small_history: History) -> Trained:
+    """A model trained on the history up to a week before its end; the queue at a busy time."""
+    from slarisk.risk.landmarks import build_training_data
+    from slarisk.risk.model import fit_risk_model
+
+    h = small_history
+    end = h.tickets["created_at"].max()
+    cut = end - pd.Timedelta(days=7)
+    closed = h.tickets[h.tickets["created_at"] <= cut]
+    data = build_training_data(
+        closed, h.policy, events=h.events, staffing=h.staffing, now=cut
+    )
+    model = fit_risk_model(data, FAST_PARAMS, tickets=closed)
+    now = (cut + pd.Timedelta(days=2)).normalize() + pd.Timedelta(hours=15)
+    return Trained(h, data, model, now, open_snapshot(h.tickets, now), closed)

@@ -53,15 +53,26 @@ def test_overrides_replace_trials_and_seed_only() -> None:
     assert (out.search.n_trials, out.seed) == (3, 7)
     assert out.search.space == spec.search.space
     assert spec.with_overrides() == spec
+    moved = spec.with_overrides(data_source="elsewhere/history")
+    assert moved.data.source == Path("elsewhere/history")
+    assert moved.data.importer == spec.data.importer
+    with pytest.raises(InputError, match="search.n_trials"):
+        spec.with_overrides(trials=0)
 
 
 @pytest.mark.parametrize(
     ("patch", "field", "words"),
     [
-        ({"search": {"space": {"learning_rate": {"low": 0.5, "high": 0.1}}}},
-         "search.space.learning_rate", "below low"),
-        ({"search": {"space": {"lr": {"low": 0.0, "high": 1.0, "log": True}}}},
-         "search.space.lr", "low > 0"),
+        (
+            {"search": {"space": {"learning_rate": {"low": 0.5, "high": 0.1}}}},
+            "search.space.learning_rate",
+            "below low",
+        ),
+        (
+            {"search": {"space": {"lr": {"low": 0.0, "high": 1.0, "log": True}}}},
+            "search.space.lr",
+            "low > 0",
+        ),
         ({"split": {"test_fraction": 1.5}}, "split.test_fraction", "less than 1"),
         ({"landmarks": {"fractions": [0.0, 1.2]}}, "landmarks", "[0, 1)"),
         ({"landmarks": {"scheme": "every"}}, "landmarks", "every_hours"),
@@ -71,9 +82,7 @@ def test_overrides_replace_trials_and_seed_only() -> None:
         ({"promotion": {"metric": "accuracy"}}, "promotion.metric", "roc_auc"),
     ],
 )
-def test_errors_name_file_and_field(
-    tmp_path: Path, patch: dict, field: str, words: str
-) -> None:
+def test_errors_name_file_and_field(tmp_path: Path, patch: dict, field: str, words: str) -> None:
     path = _write(tmp_path, {**MINIMAL, **patch})
     with pytest.raises(InputError) as err:
         load_spec(path)

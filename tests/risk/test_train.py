@@ -100,8 +100,11 @@ def test_cli_missing_data_dir_is_one_line_exit_2(tmp_path: Path) -> None:
     spec = tmp_path / "s.yaml"
     spec.write_text(
         yaml.safe_dump(
-            {"name": "t", "data": {"source": str(tmp_path / "nope")},
-             "policy": str(ROOT / "policies" / "default.yaml")}
+            {
+                "name": "t",
+                "data": {"source": str(tmp_path / "nope")},
+                "policy": str(ROOT / "policies" / "default.yaml"),
+            }
         )
     )
     res = CliRunner().invoke(app, ["train", str(spec)], env={"COLUMNS": "200"})
@@ -161,13 +164,27 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
     # 1) CLI, 3 trials, seed 5: first model becomes the champion
     res = CliRunner().invoke(
         app,
-        ["train", str(spec_path), "--trials", "3", "--seed", "5",
-         "--models-dir", str(tmp_path / "models")],
+        [
+            "train",
+            str(spec_path),
+            "--trials",
+            "3",
+            "--seed",
+            "5",
+            "--models-dir",
+            str(tmp_path / "models"),
+        ],
         env={"COLUMNS": "200"},
     )
     assert res.exit_code == 0, res.output
-    for needle in ("promoted to champion", "no champion yet", "elapsed_rule", "logistic",
-                   "ROC AUC by landmark age", "exported"):
+    for needle in (
+        "promoted to champion",
+        "no champion yet",
+        "elapsed_rule",
+        "logistic",
+        "ROC AUC by landmark age",
+        "exported",
+    ):
         assert needle in res.output, needle
 
     # 2) library, same seed and data: same metrics, same model -> the champion is kept
@@ -183,8 +200,11 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
         output_format="list",
     )
     assert len(first) == 1
-    logged = {k.removeprefix("test_"): v for k, v in first[0].data.metrics.items()
-              if k.startswith("test_") and "_age_" not in k}
+    logged = {
+        k.removeprefix("test_"): v
+        for k, v in first[0].data.metrics.items()
+        if k.startswith("test_") and "_age_" not in k
+    }
     assert logged and logged == {k: v for k, v in result.metrics.items() if k in logged}
     assert result.champion_metrics is not None
     assert result.champion_metrics["roc_auc"] == result.metrics["roc_auc"]  # same backtest rows
@@ -209,7 +229,7 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
     assert (tmp_path / "mlruns" / "artifacts").is_dir()
 
     # registry: two versions, alias still on v1, decision tagged on v2
-    assert client.get_model_version_by_alias("slarisk-breach-risk", "champion").version == "1"
+    assert str(client.get_model_version_by_alias("slarisk-breach-risk", "champion").version) == "1"
     v2 = client.get_model_version("slarisk-breach-risk", "2")
     assert v2.tags["promotion.decision"] == "kept_champion"
     mv = client.get_model_version("slarisk-breach-risk", "1")
@@ -227,10 +247,10 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
     assert champ.metrics["roc_auc"] == result.metrics["roc_auc"]
     from_file = reg.load_champion(uri, tmp_path / "models", alias="challenger")
     assert (from_file.source, from_file.version) == ("file", "1")
-    X = result.report.predictions if result.report is not None else None
-    assert X is not None
     assert result.report is not None and result.report.model is not None
-    sample = result.report.model.metadata  # the model carries its training metadata
-    assert sample["data_fingerprint"] == result.data_fingerprint
+    test_rows = result.report.predictions
+    assert len(test_rows) == result.metrics["rows"]
+    meta = result.report.model.metadata  # the served model carries its training metadata
+    assert meta["data_fingerprint"] == result.data_fingerprint and meta["run_id"] == result.run_id
 
     assert _repo_mlruns() == before  # the repository's mlruns/ was never touched

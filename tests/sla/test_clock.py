@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-
 from pathlib import Path
 from typing import Any
 
@@ -99,11 +98,15 @@ def test_pauses_and_projection_of_a_running_pause(policy: Policy) -> None:
     ev = pd.DataFrame(
         {
             "ticket_id": ["p", "p", "q", "zzz"],
-            "at": [ts("2026-11-24 10:00"), ts("2026-11-24 12:00"), ts("2026-11-24 11:00"), ts(None)],
+            "at": [
+                ts("2026-11-24 10:00"),
+                ts("2026-11-24 12:00"),
+                ts("2026-11-24 11:00"),
+                ts("2026-11-24 09:30"),  # of an unknown ticket: ignored
+            ],
             "status": ["pending", "open", "on_hold", "pending"],
         }
     )
-    ev = ev[ev.ticket_id != "zzz"]
     out = compute_clocks(df, policy, ev, now=ts("2026-11-24 13:00"))
     p, q = clock_of(out, "p", "first_response"), clock_of(out, "q", "first_response")
     # bronze P3 first response: 8 business hours
@@ -117,8 +120,7 @@ def test_pauses_and_projection_of_a_running_pause(policy: Policy) -> None:
 def test_alert_levels_for_open_tickets_only(policy: Policy) -> None:
     # P1 first response is 30 minutes on the 24x7 calendar for bronze
     rows = [
-        {"ticket_id": f"m{i}", "created_at": "2026-11-24 12:00", "priority": "P1"}
-        for i in range(5)
+        {"ticket_id": f"m{i}", "created_at": "2026-11-24 12:00", "priority": "P1"} for i in range(5)
     ]
     df = tickets(*rows)
     now = ts("2026-11-24 12:30")
@@ -142,8 +144,8 @@ def test_first_response_falls_back_to_resolution(policy: Policy) -> None:
     )
     out = compute_clocks(df, policy, now=ts("2026-11-25 00:00"))
     fr = clock_of(out, "r", "first_response")
-    assert not fr.is_open and fr.elapsed_seconds == 20 * 60 and fr.stopped_at == ts(
-        "2026-11-24 09:20"
+    assert (
+        not fr.is_open and fr.elapsed_seconds == 20 * 60 and fr.stopped_at == ts("2026-11-24 09:20")
     )
 
 
@@ -309,3 +311,23 @@ def test_matches_reference(sc: dict[str, Any]) -> None:
             assert got.breached == want["breached"], where
             assert got.time_left_seconds == want["time_left_seconds"], where
             assert got.alert_level == want["alert_level"], where
+
+
+def test_bad_now_and_missing_tier_column(policy: Policy) -> None:
+    df = pd.DataFrame(
+        {"ticket_id": ["a"], "created_at": [ts("2026-11-24 09:00")], "priority": ["P3"]}
+    )
+    with pytest.raises(InputError, match="^now: not a timestamp"):
+        compute_clocks(df, policy, now="half past never")
+    out = compute_clocks(df, policy, now=ts("2026-11-24 10:00"))
+    assert out.tier.tolist() == ["bronze", "bronze"]  # no tier column: policy.default_tier
+    strict = policy.model_copy(update={"default_tier": None})
+    with pytest.raises(InputError, match="^tier: unknown value None"):
+        compute_clocks(df, strict, now=ts("2026-11-24 10:00"))
+
+
+def test_events_need_their_columns(policy: Policy) -> None:
+    df = tickets({"ticket_id": "a", "created_at": "2026-11-24 09:00", "priority": "P3"})
+    ev = pd.DataFrame({"ticket_id": ["a"], "when": [ts("2026-11-24 10:00")], "status": ["x"]})
+    with pytest.raises(InputError, match="^at: required column of status events"):
+        compute_clocks(df, policy, ev, now=ts("2026-11-24 12:00"))

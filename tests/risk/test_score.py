@@ -1,0 +1,163 @@
+"""Scoring an open queue: one row per running clock, bands, reasons, work order, CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from slarisk.cli import app
+from slarisk.risk.model import save_model
+from slarisk.risk.score import (
+    BREACHED_BAND,
+    SCORE_COLUMNS,
+    priority_weights,
+    score_open_tickets,
+)
+from slarisk.sla.clock import compute_clocks
+
+from .conftest import POLICY, Trained
+
+
+@pytest.fixture(scope="module")
+def scored(trained: Trained) -> pd.DataFrame:
+    t = trained
+    return score_open_tickets(
+        t.model, t.open_tickets, t.now, t.history.policy, staffing=t.history.staffing
+    )
+
+
+def test_one_row_per_running_clock(trained: Trained, scored: pd.DataFrame):
+    assert tuple(scored.columns) == SCORE_COLUMNS
+    clocks = compute_clocks(trained.open_tickets, trained.history.policy, now=trained.now)
+    running = clocks[clocks["is_open"]]
+    assert len(scored) == len(running) > 20
+    assert set(zip(scored["ticket_id"], scored["metric"], strict=True)) == set(
+        zip(running["ticket_id"], running["metric"], strict=True)
+    )
+    assert scored["breach_probability"].between(0, 1).all()
+
+
+def test_overdue_clocks_are_breached_and_others_banded(scored: pd.DataFrame):
+    over = scored["time_left_seconds"] <= 0
+    assert (scored.loc[over, "risk_band"] == BREACHED_BAND).all()
+    assert (scored.loc[over, "breach_probability"] == 1.0).all()
+    assert (scored.loc[over, "reason_1"] == "already past due").all()
+    rest = scored[~over]
+    p = rest["breach_probability"].to_numpy()
+    expected = np.select([p >= 0.8, p >= 0.5, p >= 0.2], ["critical", "high", "medium"], "low")
+    assert (rest["risk_band"].to_numpy() == expected).all()
+
+
+def test_reasons_are_readable_and_ranked(trained: Trained, scored: pd.DataFrame):
+    rest = scored[scored["risk_band"] != BREACHED_BAND]
+    assert (rest["reason_1"] != "").mean() > 0.9
+    assert rest["reason_1"].str.contains("=").mean() < 0.5  # templates, not raw names
+    joined = rest["reason_1"] + "; " + rest["reason_2"]
+    ok = [
+        r2 == "" or full.startswith(j)
+        for r2, full, j in zip(rest["reason_2"], rest["reasons"], joined, strict=True)
+    ]
+    assert all(ok)
+
+
+def test_work_order_follows_the_documented_rule(trained: Trained, scored: pd.DataFrame):
+    w = priority_weights(POLICY["priorities"])
+    assert w == {"P1": 4.0, "P2": 2.0, "P3": 1.0}
+    live = scored[scored["risk_band"] != BREACHED_BAND]
+    assert np.allclose(
+        live["expected_cost"], live["breach_probability"] * live["priority"].map(w)
+    )
+    per = scored.groupby("ticket_id").agg(
+        order=("work_order", "first"),
+        cost=("expected_cost", "sum"),
+        saveable=("risk_band", lambda b: (b != BREACHED_BAND).any()),
+    )
+    assert (scored.groupby("ticket_id")["work_order"].nunique() == 1).all()
+    per = per.sort_values("order")
+    assert sorted(per["order"]) == list(range(1, len(per) + 1))
+    # saveable tickets first, each by non-increasing expected cost
+    sv = per["saveable"].to_numpy()
+    assert not np.any(~sv[:-1] & sv[1:])
+    costs = per.loc[per["saveable"], "cost"].to_numpy()
+    assert np.all(np.diff(costs) <= 1e-12)
+    assert scored["work_order"].is_monotonic_increasing
+
+
+def test_risk_ranks_real_outcomes(trained: Trained, scored: pd.DataFrame):
+    """The open clocks' eventual outcomes: higher bands breach more often."""
+    from sklearn.metrics import roc_auc_score
+
+    h = trained.history
+    final = compute_clocks(
+        h.tickets[h.tickets["ticket_id"].isin(scored["ticket_id"])],
+        h.policy,
+        events=h.events,
+        now=h.tickets["created_at"].max(),
+    )
+    y = scored.merge(final[["ticket_id", "metric", "breached"]], on=["ticket_id", "metric"])
+    live = y[y["risk_band"] != BREACHED_BAND]
+    if live["breached"].nunique() == 2:
+        assert roc_auc_score(live["breached"], live["breach_probability"]) > 0.7
+
+
+def test_scoring_with_a_history_and_without_staffing(trained: Trained):
+    t = trained
+    out = score_open_tickets(
+        t.model, t.open_tickets.head(10), t.now, t.history.policy, history=t.closed
+    )
+    assert len(out) >= 10 and out["breach_probability"].between(0, 1).all()
+
+
+def test_score_cli_writes_the_ranked_table(trained: Trained, tmp_path):
+    t = trained
+    model_path = save_model(t.model, tmp_path / "m.pkl")
+    openq = tmp_path / "open.parquet"
+    t.open_tickets.to_parquet(openq)
+    staffing = tmp_path / "staffing.parquet"
+    t.history.staffing.to_parquet(staffing)
+    policy = tmp_path / "policy.yaml"
+    import yaml
+
+    policy.write_text(yaml.safe_dump(POLICY))
+    out = tmp_path / "scores.csv"
+    res = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "--model",
+            str(model_path),
+            str(openq),
+            "--policy",
+            str(policy),
+            "--staffing",
+            str(staffing),
+            "--now",
+            t.now.isoformat(),
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "accepted" in res.output and "scored" in res.output
+    table = pd.read_csv(out)
+    assert list(table.columns) == list(SCORE_COLUMNS)
+    assert table["work_order"].is_monotonic_increasing
+
+
+def test_score_cli_bad_model_path_is_one_line_error(trained: Trained, tmp_path):
+    openq = tmp_path / "open.csv"
+    trained.open_tickets.head(3).to_csv(openq, index=False)
+    policy = tmp_path / "policy.yaml"
+    import yaml
+
+    policy.write_text(yaml.safe_dump(POLICY))
+    res = CliRunner().invoke(
+        app,
+        ["score", "--model", str(tmp_path / "nope.pkl"), str(openq), "--policy", str(policy),
+         "--out", str(tmp_path / "o.csv")],
+    )
+    assert res.exit_code == 2
+    assert "model file not found" in res.output
+    assert "Traceback" not in res.output
