@@ -170,10 +170,13 @@ def run_loop(
     closed = set(holidays.country_holidays("GB", subdiv="ENG", years=range(2024, 2029)).keys())
     loop = LoopClock(closed)
     by_ticket: dict[str, list[tuple[datetime, str]]] = {}
+    tid: Any
+    at: Any
     for tid, at, status in events.itertuples(index=False):
         by_ticket.setdefault(tid, []).append((at.to_pydatetime(), status))
     now_dt = now.to_pydatetime()
     out = []
+    row: Any
     for row in tickets.itertuples(index=False):
         evs = sorted(by_ticket.get(row.ticket_id, []), key=lambda e: e[0])
         pauses = [

@@ -517,7 +517,8 @@ def estimate_staffing(
             / secs
         )
         if method == "available":
-            agents = agents - unavailable_agent_seconds(calls, edges, gap_seconds) / secs
+            unavailable = unavailable_agent_seconds(calls, edges, gap_seconds) / secs
+            agents = np.maximum(agents - unavailable, 0.0)
     elif method == "distinct":
         # an agent counts in every interval that any of its calls overlaps
         i0 = np.searchsorted(edges_ns, st_ns, side="right") - 1

@@ -36,8 +36,9 @@ def simulate_command(
     """Simulate a support centre scenario: attainment with 95% intervals, breaches, credits.
 
     Writes DIR/report.html (plots), DIR/<scenario>/tickets.<fmt> (canonical tickets + class,
-    wait, handle), events.<fmt> (customer-wait status events), kpis.csv, attainment.csv,
-    summary.csv. A bad scenario prints one line naming the file and field (exit code 2).
+    wait, handle), events.<fmt> (customer-wait status events), kpis.csv, team_kpis.csv,
+    attainment.csv, summary.csv, credits.csv. A bad scenario prints one line naming the file
+    and field (exit code 2).
     """
     from rich.console import Console
 
@@ -128,6 +129,7 @@ def _run(
             tickets.to_csv(folder / "tickets.csv", index=False)
             res.events.to_csv(folder / "events.csv", index=False)
         res.kpis.to_csv(folder / "kpis.csv", index=False)
+        res.team_kpis.to_csv(folder / "team_kpis.csv", index=False)
         res.attainment.to_csv(folder / "attainment.csv", index=False)
         res.summary.to_csv(folder / "summary.csv", index=False)
         res.credits.to_csv(folder / "credits.csv", index=False)

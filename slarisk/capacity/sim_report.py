@@ -104,6 +104,30 @@ def timeline_figure(
     return fig
 
 
+def team_figure(result: SimResult, label: str) -> Figure:
+    """Occupancy per team over time (mean across replications) of one scenario."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    tk = result.team_kpis
+    if len(tk):
+        g = tk.groupby(["team", "interval_start"], as_index=False)[["agents", "busy"]].mean()
+        for team, sub in g.groupby("team", sort=False):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                occ = np.where(sub["agents"] > 0, sub["busy"] / sub["agents"], np.nan)
+            x = sub["interval_start"].dt.tz_convert("UTC").dt.tz_localize(None)
+            ax.plot(x, occ, lw=1, label=str(team))
+    ax.set_ylabel(f"occupancy ({label})")
+    ax.set_xlabel("time (UTC)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    return fig
+
+
 def _fmt(x: float, pct: bool = True, unit: bool = True) -> str:
     """A fraction as a percentage (NaN -> en dash)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -172,6 +196,7 @@ def render_report(results: list[SimResult], labels: list[str], title: str = "Sim
             _png(timeline_figure(results, labels, "occupancy", "occupancy")),
         ),
         ("Agents rostered over time", _png(timeline_figure(results, labels, "agents", "agents"))),
+        (f"Occupancy by team ({labels[0]})", _png(team_figure(results[0], labels[0]))),
     ]
     seeds = ", ".join(f"{lab}: seed {r.seed}" for r, lab in zip(results, labels, strict=True))
     parts = [

@@ -57,8 +57,11 @@ class ReplicationRecords:
 class SimResult:
     """Flat records of all replications (every frame has a `replication` column).
 
-    tickets: canonical tickets + class, replication, wait_seconds, handle_seconds, touches,
-      abandoned_at, in_window; events: customer-wait status events (ticket_id, at, status);
+    tickets: canonical tickets (group = team of the last touch; abandoned tickets have
+      status "abandoned" and first_response_at = resolved_at = the abandonment time) + class,
+      replication, wait_seconds (to the first touch or abandonment), handle_seconds, touches
+      (done), abandoned, in_window (created in [warm-up, horizon), not backlog), backlog;
+    events: customer-wait status events (ticket_id, at, status);
     kpis: per interval (and replication) arrivals, queue, agents, busy, occupancy, answered,
       abandoned, service_level; team_kpis: per interval, replication and team: agents
       (rostered), busy, occupancy; outcomes: per replication, class and metric counts;

@@ -373,6 +373,8 @@ def find_call_files(directory: Path | str, months: Iterable[str] | None = None) 
             m = m.strip().lower()
             key = m
             if len(m) == 7 and m[4] == "-" and m[:4].isdigit() and m[5:].isdigit():
+                if not 1 <= int(m[5:]) <= 12:
+                    raise InputError(f"month {m!r} is not YYYY-MM", field="months")
                 key = f"{m[:4]}_{names[int(m[5:]) - 1]}"
             hit = [f for f in files if key in f.name.lower()]
             if not hit:
@@ -390,5 +392,10 @@ def restrict_months(
     """Calls whose local arrival month (``YYYY-MM``) is among ``months``."""
     local = calls["arrived_at"].dt.tz_convert(tz)
     ym = local.dt.year * 100 + local.dt.month
-    wanted = {int(m[:4]) * 100 + int(m[5:7]) for m in months}
+    wanted: set[int] = set()
+    for m in months:
+        m = m.strip()
+        if not (len(m) == 7 and m[4] == "-" and m[:4].isdigit() and m[5:].isdigit()):
+            raise InputError(f"month {m!r} is not YYYY-MM", field="months")
+        wanted.add(int(m[:4]) * 100 + int(m[5:7]))
     return calls[ym.isin(wanted)].reset_index(drop=True)

@@ -212,16 +212,15 @@ def validate_cmd(
         Kind.shifts: io.load_shifts,
     }
     t0 = time.perf_counter()
+    if to_intervals is not None and (kind != Kind.shifts or to_intervals <= 0):
+        raise _fail("--to-intervals: needs --kind shifts and a positive N")
     try:
         result = loaders[kind](source, source_tz=source_tz, timestamp_format=timestamp_format)
         lines = [result.summary()]
         accepted = result.accepted
         if to_intervals is not None:
             from slarisk.data.staffing import shifts_to_intervals
-            from slarisk.errors import InputError
 
-            if kind != Kind.shifts or to_intervals <= 0:
-                raise InputError("needs --kind shifts and a positive N", field="--to-intervals")
             accepted = shifts_to_intervals(accepted, to_intervals)
             lines.append(f"{len(accepted):,} staffing intervals of {to_intervals} min")
         if out is not None:

@@ -166,7 +166,14 @@ def import_servicenow(
     active = e.loc[e[s.STATUS] == FIRST_RESPONSE_STATE]
     t = pd.DataFrame(index=ids)
     t[s.CREATED_AT] = first["opened_at"]
-    t[s.FIRST_RESPONSE_AT] = active.groupby(s.TICKET_ID)[s.AT].min().reindex(ids)
+    first_active = active.groupby(s.TICKET_ID)[s.AT].min().reindex(ids)
+    opened = v.parse_timestamps(
+        first["opened_at"], source_tz=source_tz, fmt=TIMESTAMP_FORMAT, na_values=NA_VALUES
+    ).values
+    # The log sometimes records the move to "Active" minutes before the (edited) opened_at:
+    # the response then happened at opening, so the proxy is clamped to opened_at and counted.
+    early = (first_active < opened).fillna(False).to_numpy(dtype=bool)
+    t[s.FIRST_RESPONSE_AT] = first_active.where(~early, opened)
     t[s.RESOLVED_AT] = last["resolved_at"] if "resolved_at" in last.columns else np.nan
     t[s.PRIORITY] = first_text("priority").replace(PRIORITY_MAP)
     for col in s.SEGMENT_COLUMNS:
@@ -217,6 +224,8 @@ def import_servicenow(
     notes = (
         f"incidents in the log: {v.clean_strings(raw['number'], NA_VALUES).nunique():,}",
         f"tickets without an '{FIRST_RESPONSE_STATE}' event (first_response_at NaT): {no_active:,}",
+        f"tickets whose '{FIRST_RESPONSE_STATE}' event precedes opened_at "
+        f"(first response clamped to opening): {int(early.sum()):,}",
         f"tickets with source made_sla false: "
         f"{int((~tickets.accepted[s.SOURCE_MADE_SLA].astype(bool)).sum()):,}",
     )

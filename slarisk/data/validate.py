@@ -134,7 +134,10 @@ def check_timezone(tz: str, *, source: str = "", field: str = "source_timezone")
 
 def isin(values: pd.Series, members: Iterable[Any]) -> np.ndarray:
     """``values.isin(members)`` as a bool array, fast for many members (hash-table lookup)."""
-    pool = members if isinstance(members, pd.Series) else pd.Series(list(members), dtype=object)
+    if isinstance(members, pd.Series | pd.Index):
+        pool = pd.Series(members.astype("str"))
+    else:
+        pool = pd.Series([str(m) for m in members], dtype="str")
     index = pd.Index(pd.unique(pool))
     return np.asarray(index.get_indexer(pd.Index(values)) >= 0)
 
@@ -511,8 +514,7 @@ def validate_events(
         (s.STATUS, "missing status", status.isna().to_numpy()),
     ]
     if known_ticket_ids is not None:
-        known = pd.Index(pd.unique(pd.Series(list(known_ticket_ids), dtype="str")))
-        unknown = ids.notna().to_numpy() & ~isin(ids, known)
+        unknown = ids.notna().to_numpy() & ~isin(ids, known_ticket_ids)
         problems.append((s.TICKET_ID, "ticket_id not among the tickets", unknown))
     problems += _allowed_problems(clean, allowed)
     usable = ids.notna().to_numpy()

@@ -206,11 +206,15 @@ def backtest(
     random_state: int = 0,
     baselines: bool = True,
     tickets: pd.DataFrame | None = None,
+    exclude: Sequence[str] = (),
+    at_opening_only: bool = False,
 ) -> BacktestReport:
     """Train on the past, test on the future; compare the model with the baselines.
 
     Models: ``model`` (the calibrated LightGBM Pipeline), ``elapsed_rule`` and ``logistic``
     (one-hot LR on ticket attributes + metric + landmark age, standardised numerics excluded).
+    ``exclude`` / ``at_opening_only`` select the model's features (see
+    :func:`slarisk.risk.model.fit_risk_model`).
     """
     from slarisk.risk.model import (
         ElapsedFractionRule,
@@ -221,7 +225,14 @@ def backtest(
 
     train, test, cutoff = time_split(data.meta, test_fraction, purge)
     tr, te = data.subset(train), data.subset(test)
-    model = fit_risk_model(tr, params, random_state=random_state, tickets=tickets)
+    model = fit_risk_model(
+        tr,
+        params,
+        random_state=random_state,
+        tickets=tickets,
+        exclude=exclude,
+        at_opening_only=at_opening_only,
+    )
     preds: dict[str, np.ndarray] = {"model": model.predict_proba(te.X)}
     if baselines:
         rule = ElapsedFractionRule().fit(tr.X, tr.y)

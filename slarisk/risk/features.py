@@ -177,7 +177,7 @@ def as_categorical(values: Any) -> pd.Categorical:
     else:
         cat = pd.Categorical(pd.Series(values, copy=False))
     if len(cat.categories) and not isinstance(cat.categories[0], str):
-        cat = cat.rename_categories([str(c) for c in cat.categories])
+        cat = cat.rename_categories({c: str(c) for c in cat.categories})
     if (np.asarray(cat.codes) < 0).any():
         if s.UNKNOWN not in cat.categories:
             cat = cat.add_categories([s.UNKNOWN])
@@ -569,10 +569,10 @@ def build_context(
     )
 
 
-def _col(obs: pd.DataFrame, name: str, n: int) -> pd.Categorical:
+def _col(obs: pd.DataFrame, name: str, n: int) -> Any:
     if name in obs:
         return as_categorical(obs[name])
-    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[s.UNKNOWN])
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([s.UNKNOWN]))
 
 
 def _num(obs: pd.DataFrame, name: str, n: int) -> np.ndarray:

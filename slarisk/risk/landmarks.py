@@ -223,6 +223,16 @@ def calendar_info(policy: Policy, years: Sequence[int] | None = None) -> Calenda
     return CalendarInfo(timezone=policy.timezone, holidays=frozenset(days))
 
 
+def history_end(tickets: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.Timestamp:
+    """The latest timestamp of a history (created/first response/resolved, event times)."""
+    cols = [c for c in (s.CREATED_AT, s.FIRST_RESPONSE_AT, s.RESOLVED_AT) if c in tickets]
+    ends = [pd.Timestamp(tickets[c].max()) for c in cols]
+    if events is not None and len(events):
+        ends.append(pd.Timestamp(events[s.AT].max()))
+    ends = [e for e in ends if not pd.isna(e)]
+    return max(ends)
+
+
 def build_training_data(
     tickets: pd.DataFrame,
     policy: Policy,
@@ -234,8 +244,15 @@ def build_training_data(
     use_staffing: bool = True,
     **landmark_options: Any,
 ) -> TrainingData:
-    """Landmarks + features in one call (``landmark_options`` go to :func:`build_landmarks`)."""
+    """Landmarks + features in one call (``landmark_options`` go to :func:`build_landmarks`).
+
+    ``now`` (the end of the history, when outcomes are judged) defaults to the latest
+    timestamp in the tickets and events, not the wall clock.
+    """
     from slarisk.sla.clock import compute_clocks
+
+    if now is None:
+        now = history_end(tickets, events)
 
     clocks = compute_clocks(tickets, policy, events=events, now=now)
     lm = build_landmarks(tickets, policy, clocks=clocks, now=now, **landmark_options)

@@ -347,7 +347,7 @@ def render_model_card(card: ModelCard) -> str:
         ]
         for row in card.by_age:
             lines.append(
-                f"| {_fmt(row['age'])} | " + " | ".join(_fmt(row.get(k)) for k in keys) + " |"
+                f"| {float(row['age']):g} | " + " | ".join(_fmt(row.get(k)) for k in keys) + " |"
             )
     lines += ["", "## Parameters", "", "| parameter | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(card.params.items())]

@@ -9,8 +9,11 @@ Rules (documented, deterministic):
 - a clock already past due at ``now`` has probability 1 and band ``breached`` (nothing left to
   predict) with the reason "already past due";
 - risk band by probability: ``low`` < 0.2 <= ``medium`` < 0.5 <= ``high`` < 0.8 <= ``critical``;
-- reasons: the features with the largest positive LightGBM contributions (SHAP values, log-odds)
-  for that row, as readable strings, most important first;
+- reasons: the features with the largest positive contributions to the row's log-odds, as
+  readable strings, most important first. Contributions are the decision-path (Saabas)
+  attribution of the LightGBM trees (exactly additive: bias + sum = raw score); LightGBM's
+  ``pred_contrib`` (TreeSHAP, Shapley values) is available but far too slow for the
+  scoring-speed goal;
 - suggested work order, per ticket: tickets with a clock that can still be saved come first,
   ranked by expected breach cost = sum over its running, not yet breached clocks of
   probability x priority weight (weight 2^(k-1-rank) for the policy's k priorities listed
@@ -135,6 +138,7 @@ def top_reasons(
     features: pd.DataFrame,
     contributions: np.ndarray,
     k: int = 3,
+    X: np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """Per row, the ``k`` features pushing the risk up the most, as readable strings.
 
@@ -148,11 +152,15 @@ def top_reasons(
     positive = np.take_along_axis(contributions, order, axis=1) > 0
     prep = model.pipeline.named_steps["prep"]
     n_cat = len(prep.categorical_)
-    X = model.matrix(features)  # categorical codes + numerics, same columns as contributions
-    vals = np.round(np.take_along_axis(X, order, axis=1), 2)
-    codes, uniques = pd.MultiIndex.from_arrays([order.ravel(), vals.ravel()]).factorize()
+    if X is None:  # categorical codes + numerics, same columns as contributions
+        X = model.matrix(features)
+    vals = np.round(np.take_along_axis(X, order, axis=1), 2).ravel()
+    pairs = np.column_stack([order.ravel(), vals.view(np.int64)])
+    uniq, codes = np.unique(pairs, axis=0, return_inverse=True)
+    codes = codes.ravel()
     texts = []
-    for j, v in uniques:  # distinct (feature, value) pairs only
+    for j, bits in uniq:  # distinct (feature, value) pairs only
+        v = np.int64(bits).view(np.float64)
         name = names[int(j)]
         if int(j) < n_cat:
             cats = prep.categories_[name]
@@ -160,7 +168,7 @@ def top_reasons(
         else:
             value = float(v)
         texts.append(_reason_text(name, value))
-    text_arr = np.asarray(texts + [""], dtype=object)
+    text_arr = np.asarray([*texts, ""], dtype=object)
     idx = np.where(positive.ravel(), codes, len(texts)).reshape(n, k)
     return [text_arr[idx[:, i]] for i in range(k)]
 
@@ -195,7 +203,8 @@ def _workload(
     if recent is not None and len(recent):
         rc = pd.DatetimeIndex(recent[s.CREATED_AT]).as_unit("ns").asi8
         keep = (rc <= now_ns) & (rc > now_ns - 29 * 86_400 * 10**9)
-        keep &= ~recent[s.TICKET_ID].isin(open_tickets[s.TICKET_ID]).to_numpy()
+        open_ids = pd.Index(np.asarray(open_tickets[s.TICKET_ID], dtype=object))
+        keep &= open_ids.get_indexer(np.asarray(recent[s.TICKET_ID], dtype=object)) < 0
         # not in the open queue: closed by now (whatever the history says)
         created = np.concatenate([created, rc[keep]])
         resolved = np.concatenate([resolved, np.full(int(keep.sum()), now_ns - 1, np.int64)])
@@ -281,8 +290,9 @@ def score_open_tickets(
         history_clip_ns=clip,
     )
     features = build_features(obs, ctx, priorities=model.priorities)
-    proba, contrib = model.predict_with_contributions(features)
-    reasons = top_reasons(model, features, contrib, n_reasons)
+    X = model.matrix(features)
+    proba, contrib = model.predict_with_contributions(features, X)
+    reasons = top_reasons(model, features, contrib, n_reasons, X)
 
     time_left = run["time_left_seconds"].to_numpy(np.float64)
     overdue = run["breached"].to_numpy(bool) | (time_left <= 0)

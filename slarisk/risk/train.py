@@ -548,6 +548,7 @@ def train(
 
     t_start = time.perf_counter()
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
+    feature_opts = _feature_options(spec, backtest)  # fail before any work
     stage("loading data")
     policy = load_policy(spec.policy)
     history = load_history(spec)
@@ -630,7 +631,7 @@ def train(
             purge=spec.split.purge,
             random_state=model_seed,
             tickets=history.tickets,
-            **_feature_options(spec, backtest),
+            **feature_opts,
         )
         model = report.model
         assert model is not None

@@ -18,7 +18,16 @@ if TYPE_CHECKING:
 
     from slarisk.risk.train import TrainResult
 
-_COLUMNS = ("roc_auc", "pr_auc", "brier", "log_loss", "ece", "precision_top10", "recall_top10")
+#: backtest columns shown: metric key -> header.
+_COLUMNS = {
+    "roc_auc": "AUC",
+    "pr_auc": "PR AUC",
+    "brier": "Brier",
+    "log_loss": "log loss",
+    "ece": "ECE",
+    "precision_top10": "P@10%",
+    "recall_top10": "R@10%",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -120,30 +129,37 @@ def _fmt(v: float | None) -> str:
 
 
 def print_result(result: TrainResult, console: Console) -> None:
-    """Comparison table (model, baselines, champion) and the promotion decision."""
+    """Comparison table (model, baselines, champion), metrics by age, and the decision."""
     from rich.table import Table
 
     table = Table(
-        title=f"Backtest ({result.metrics.get('rows', 0):,.0f} rows after the cutoff "
-        f"{result.cutoff:%Y-%m-%d %H:%M} UTC)"
+        title=f"Backtest: {result.metrics.get('rows', 0):,.0f} rows after "
+        f"{result.cutoff:%Y-%m-%d %H:%M} UTC"
     )
     table.add_column("model")
-    for c in _COLUMNS:
-        table.add_column(c, justify="right")
-    rows = {f"new (v{result.version})": result.metrics, **result.baselines}
+    for header in _COLUMNS.values():
+        table.add_column(header, justify="right")
+    rows = {f"new v{result.version}": result.metrics, **result.baselines}
     if result.champion_metrics is not None:
-        rows[f"champion (v{result.decision.champion_version})"] = result.champion_metrics
+        rows[f"champion v{result.decision.champion_version}"] = result.champion_metrics
     for label, vals in rows.items():
         table.add_row(label, *(_fmt(vals.get(c)) for c in _COLUMNS))
     console.print(table)
     if len(result.by_age):
-        wide = result.by_age.pivot_table(index="landmark", columns="model", values="roc_auc")
-        age = Table(title="ROC AUC by landmark age")
+        wide = result.by_age.pivot_table(
+            index="landmark", columns="model", values=["roc_auc", "brier"]
+        )
+        models = [m for m in ("model", "elapsed_rule", "logistic") if ("roc_auc", m) in wide]
+        age = Table(title="By landmark age: AUC | Brier")
         age.add_column("age")
-        for c in wide.columns:
-            age.add_column(str(c), justify="right")
+        for metric in ("roc_auc", "brier"):
+            for m in models:
+                age.add_column(f"{_COLUMNS[metric]} {m}", justify="right")
         for idx, row in wide.iterrows():
-            age.add_row(f"{float(str(idx)):g}", *(_fmt(float(v)) for v in row.to_numpy()))
+            cells = [
+                _fmt(float(row[(metric, m)])) for metric in ("roc_auc", "brier") for m in models
+            ]
+            age.add_row(f"{float(str(idx)):g}", *cells)
         console.print(age)
     d = result.decision
     verdict = "[bold green]promoted to champion[/]" if d.promote else "[bold yellow]not promoted[/]"

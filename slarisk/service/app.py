@@ -52,6 +52,8 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 
 def _validation_message(err: dict[str, Any]) -> str:
+    if err.get("type") == "model_attributes_type" and tuple(err.get("loc", ())) == ("body",):
+        return "expected a JSON object (send it with Content-Type: application/json)"
     if err.get("type") == "json_invalid":
         reason = (err.get("ctx") or {}).get("error", "")
         return f"malformed JSON: {reason}".rstrip(": ")

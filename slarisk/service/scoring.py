@@ -117,38 +117,40 @@ def request_frames(
     return tickets, staffing, events
 
 
-def _floats(values: Any) -> list[float | None]:
-    arr = np.asarray(values, dtype=np.float64)
-    return [None if not math.isfinite(v) else v for v in arr.tolist()]
+def _floats(values: pd.Series) -> list[float | None]:
+    arr = values.to_numpy(dtype=np.float64)
+    out: list[float | None] = arr.tolist()
+    if not np.isfinite(arr).all():
+        out = [v if math.isfinite(v) else None for v in arr.tolist()]
+    return out
 
 
-def _iso(values: Any) -> list[str | None]:
-    arr = pd.DatetimeIndex(values).as_unit("ns").tz_convert("UTC").tz_localize(None).to_numpy()
-    out = np.datetime_as_string(arr, unit="s")
-    return [None if v == "NaT" else v + "Z" for v in out.tolist()]
+def _iso(values: pd.Series) -> list[str | None]:
+    """UTC timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` (vectorised), NaT as None."""
+    ns = pd.DatetimeIndex(values).as_unit("ns").asi8
+    text = np.datetime_as_string(ns.view("datetime64[ns]"), unit="s")
+    return [None if v == "NaT" else v + "Z" for v in text.tolist()]
 
 
 def score_items(scored: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of :func:`slarisk.risk.score.score_open_tickets` -> response items (vectorised)."""
-    n = len(scored)
-    if n == 0:
+    if len(scored) == 0:
         return []
     r1, r2, r3 = (scored[f"reason_{k}"].tolist() for k in (1, 2, 3))
-    reasons = [[r for r in trio if r] for trio in zip(r1, r2, r3, strict=True)]
-    cols = {
-        "work_order": scored["work_order"].astype(np.int64).tolist(),
-        "ticket_id": scored["ticket_id"].astype(str).tolist(),
-        "metric": scored["metric"].astype(str).tolist(),
-        "priority": scored["priority"].astype(str).tolist(),
-        "tier": scored["tier"].astype(str).tolist(),
+    cols: dict[str, list[Any]] = {
+        "work_order": scored["work_order"].tolist(),
+        "ticket_id": scored["ticket_id"].tolist(),
+        "metric": scored["metric"].tolist(),
+        "priority": scored["priority"].tolist(),
+        "tier": scored["tier"].tolist(),
         "breach_probability": _floats(scored["breach_probability"]),
-        "risk_band": scored["risk_band"].astype(str).tolist(),
+        "risk_band": scored["risk_band"].tolist(),
         "expected_cost": _floats(scored["expected_cost"]),
         "due_at": _iso(scored["due_at"]),
         "time_left_seconds": _floats(scored["time_left_seconds"]),
         "elapsed_fraction": _floats(scored["elapsed_fraction"]),
-        "alert_level": scored["alert_level"].astype(np.int64).tolist(),
-        "reasons": reasons,
+        "alert_level": scored["alert_level"].tolist(),
+        "reasons": [[r for r in trio if r] for trio in zip(r1, r2, r3, strict=True)],
     }
     names = list(cols)
     return [dict(zip(names, row, strict=True)) for row in zip(*cols.values(), strict=True)]

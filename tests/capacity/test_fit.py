@@ -336,3 +336,19 @@ def test_validate_fit_real_slice(shared_data: Path, tmp_path: Path) -> None:
     assert abs(1 - ratio[("available", "simulation")]) < abs(1 - ratio[("distinct", "simulation")])
     assert abs(1 - ratio[("available", "erlang_a")]) < abs(1 - ratio[("distinct", "erlang_a")])
     assert "base64" in F.validation_html(v)
+
+
+def test_staffing_invariants_on_a_log(tmp_path: Path) -> None:
+    """0 <= available <= span in every hour; a censoring-free KM is the empirical survival."""
+    from slarisk.data.calllog import load_call_log
+
+    _synthetic_log(tmp_path / "calls_1999_january.txt.gz", days=2, seed=3)
+    calls = load_call_log(tmp_path / "calls_1999_january.txt.gz").calls
+    est = {m: F.estimate_staffing(calls, 60, m)["agents"].to_numpy() for m in F.STAFFING_METHODS}
+    assert (est["available"] >= 0).all()
+    assert (est["available"] <= est["span"] + 1e-9).all()
+    assert est["available"].sum() < est["span"].sum()  # some gaps while callers waited
+    t = np.random.default_rng(0).exponential(60.0, 500).round()
+    km = F.kaplan_meier(t, np.ones(len(t), dtype=bool))
+    emp = [(t > x).mean() for x in km["time_seconds"]]
+    assert km["survival"].to_numpy() == pytest.approx(emp)

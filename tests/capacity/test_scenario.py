@@ -27,9 +27,9 @@ SHIPPED = sorted((ROOT / "simulations").glob("*.yaml"))
 def test_shipped_scenarios_load_and_compile(path: Path) -> None:
     sc = load_scenario(path)
     model = compile_scenario(sc)
-    assert model.policy is not None
-    assert model.class_rates.sum() > 0
     assert len(model.staff_changes) > 0
+    if sc.arrivals.replay is None:
+        assert model.class_rates.sum() > 0
 
 
 def test_the_three_example_scenarios_exist() -> None:

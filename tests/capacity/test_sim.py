@@ -75,6 +75,7 @@ def test_replay_fifo_exact_times(tmp_path: Path) -> None:
     np.testing.assert_allclose(minutes_after_start(t["first_response_at"]), [0, 10, 30])
     np.testing.assert_allclose(minutes_after_start(t["resolved_at"]), [10, 20, 40])
     np.testing.assert_allclose(t["wait_seconds"], [0, 300, 0])
+    assert (t["group"] == "agents").all()  # the team of the last touch
 
 
 def test_shift_end_is_non_preemptive(tmp_path: Path) -> None:
@@ -149,6 +150,11 @@ def test_roster_file_and_kpis(tmp_path: Path) -> None:
     np.testing.assert_allclose(k["agents"].to_numpy()[:8], [1, 1, 2, 2, 2, 1, 1, 1])
     assert (k["busy"] <= k["agents"] + 1 + 1e-9).all()  # an agent may finish after leaving
     assert ((k["occupancy"].dropna() >= 0) & (k["occupancy"].dropna() <= 2)).all()
+    sl = res.kpis["service_level"].dropna()
+    assert ((sl >= 0) & (sl <= 1)).all()
+    tk = res.team_kpis.groupby(["replication", "interval_start"])[["agents", "busy"]].sum()
+    np.testing.assert_allclose(tk["agents"].to_numpy(), res.kpis["agents"].to_numpy())
+    np.testing.assert_allclose(tk["busy"].to_numpy(), res.kpis["busy"].to_numpy())
 
 
 def test_backlog_is_served_first_in_created_order(tmp_path: Path) -> None:
@@ -338,7 +344,13 @@ def test_credits_follow_the_policy_schedule() -> None:
 
 
 # --- hypothesis properties ---------------------------------------------------------------------
-small = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every run (a simulation property must not flake in CI)
+small = settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @small
@@ -423,7 +435,9 @@ def test_one_more_agent_never_increases_any_fifo_wait(agents: int, rho: float, s
     assert (waits[1] <= waits[0] + 1e-6).all()
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(agents=st.integers(2, 5), rho=st.floats(0.7, 1.3), seed=st.integers(0, 10_000))
 def test_more_agents_never_worsen_attainment_in_expectation(
     agents: int, rho: float, seed: int

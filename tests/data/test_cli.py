@@ -77,13 +77,13 @@ def test_import_servicenow_adapter_and_validate_round_trip(tmp_path: Path) -> No
         tmp_path / "ev.csv",
     )
     assert code == 0, text
-    assert "tickets: input 4 = accepted 3 + quarantined 1" in text
+    assert "tickets: input 4 = accepted 4 + quarantined 0" in text
     assert (tmp_path / "sn.quarantine.csv").is_file()
     code, text = _run("data", "validate", out, "--out", tmp_path / "clean.parquet")
     assert code == 0, text
-    assert "input 3 = accepted 3 + quarantined 0" in text
+    assert "input 4 = accepted 4 + quarantined 0" in text
     code, text = _run("data", "validate", tmp_path / "ev.csv", "--kind", "events")
-    assert code == 0 and "events: input 10 = accepted 10 + quarantined 0" in text
+    assert code == 0 and "events: input 12 = accepted 12 + quarantined 0" in text
 
 
 def test_validate_strict_and_default_quarantine(

@@ -175,9 +175,7 @@ def trained(small_history: History) -> Trained:
     end = h.tickets["created_at"].max()
     cut = end - pd.Timedelta(days=7)
     closed = h.tickets[h.tickets["created_at"] <= cut]
-    data = build_training_data(
-        closed, h.policy, events=h.events, staffing=h.staffing, now=cut
-    )
+    data = build_training_data(closed, h.policy, events=h.events, staffing=h.staffing, now=cut)
     model = fit_risk_model(data, FAST_PARAMS, tickets=closed)
     now = (cut + pd.Timedelta(days=2)).normalize() + pd.Timedelta(hours=15)
     return Trained(h, data, model, now, open_snapshot(h.tickets, now), closed)

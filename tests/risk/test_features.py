@@ -51,7 +51,9 @@ def test_keyed_cumulative_matches_brute_force(events, queries, window):
 @settings(max_examples=40, deadline=None)
 @given(
     tickets=st.lists(
-        st.tuples(st.integers(0, 1000), st.one_of(st.none(), st.integers(1, 500)), st.sampled_from("AB")),
+        st.tuples(
+            st.integers(0, 1000), st.one_of(st.none(), st.integers(1, 500)), st.sampled_from("AB")
+        ),
         min_size=1,
         max_size=30,
     ),
@@ -69,7 +71,11 @@ def test_workload_backlog_and_arrivals_match_brute_force(tickets, queries):
     arr = wl.arrivals(q, 100 * S)
     for i, t in enumerate(q):
         for p in set(pri):
-            m = (pri == p) & (created <= t) & ~((resolved != np.iinfo(np.int64).min) & (resolved <= t))
+            m = (
+                (pri == p)
+                & (created <= t)
+                & ~((resolved != np.iinfo(np.int64).min) & (resolved <= t))
+            )
             assert back[p][i] == m.sum()
         assert arr[i] == ((created <= t) & (created > t - 100 * S)).sum()
 
@@ -177,4 +183,6 @@ def test_history_rates_count_only_outcomes_known_strictly_before_t():
     prior = (np.array([1, 2]) + 1) / (np.array([1, 2]) + 2)  # metric-level, all past
     glob = (np.array([1, 2]) + 10 * prior) / (np.array([1, 2]) + 10)
     assert np.allclose(X["hist_breach_rate_metric"], glob)
-    assert np.allclose(X["hist_breach_rate_category"], (np.array([1, 2]) + 10 * glob) / (np.array([1, 2]) + 10))
+    assert np.allclose(
+        X["hist_breach_rate_category"], (np.array([1, 2]) + 10 * glob) / (np.array([1, 2]) + 10)
+    )

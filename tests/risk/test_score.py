@@ -66,9 +66,7 @@ def test_work_order_follows_the_documented_rule(trained: Trained, scored: pd.Dat
     w = priority_weights(POLICY["priorities"])
     assert w == {"P1": 4.0, "P2": 2.0, "P3": 1.0}
     live = scored[scored["risk_band"] != BREACHED_BAND]
-    assert np.allclose(
-        live["expected_cost"], live["breach_probability"] * live["priority"].map(w)
-    )
+    assert np.allclose(live["expected_cost"], live["breach_probability"] * live["priority"].map(w))
     per = scored.groupby("ticket_id").agg(
         order=("work_order", "first"),
         cost=("expected_cost", "sum"),
@@ -155,8 +153,16 @@ def test_score_cli_bad_model_path_is_one_line_error(trained: Trained, tmp_path):
     policy.write_text(yaml.safe_dump(POLICY))
     res = CliRunner().invoke(
         app,
-        ["score", "--model", str(tmp_path / "nope.pkl"), str(openq), "--policy", str(policy),
-         "--out", str(tmp_path / "o.csv")],
+        [
+            "score",
+            "--model",
+            str(tmp_path / "nope.pkl"),
+            str(openq),
+            "--policy",
+            str(policy),
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
     )
     assert res.exit_code == 2
     assert "model file not found" in res.output

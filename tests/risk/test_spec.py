@@ -56,7 +56,7 @@ def test_overrides_replace_trials_and_seed_only() -> None:
     moved = spec.with_overrides(data_source="elsewhere/history")
     assert moved.data.source == Path("elsewhere/history")
     assert moved.data.importer == spec.data.importer
-    with pytest.raises(InputError, match="search.n_trials"):
+    with pytest.raises(InputError, match=r"search\.n_trials"):
         spec.with_overrides(trials=0)
 
 

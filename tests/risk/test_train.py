@@ -16,6 +16,7 @@ from slarisk.risk.train import data_fingerprint, model_params, time_folds
 from tests.risk.conftest import POLICY, make_history
 
 ROOT = Path(__file__).resolve().parents[2]
+MIN = {"name": "t", "data": {"source": "x"}, "policy": "p.yaml"}
 
 
 # ------------------------------------------------------------------------------------------
@@ -182,7 +183,7 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
         "no champion yet",
         "elapsed_rule",
         "logistic",
-        "ROC AUC by landmark age",
+        "By landmark age",
         "exported",
     ):
         assert needle in res.output, needle
@@ -254,3 +255,31 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
     assert meta["data_fingerprint"] == result.data_fingerprint and meta["run_id"] == result.run_id
 
     assert _repo_mlruns() == before  # the repository's mlruns/ was never touched
+
+
+def test_unsupported_feature_options_fail_before_any_work(tmp_path: Path) -> None:
+    import inspect
+
+    from slarisk.errors import InputError
+    from slarisk.risk.evaluate import backtest
+    from slarisk.risk.train import _feature_options
+
+    spec = parse_spec(
+        {
+            "name": "t",
+            "data": {"source": "x"},
+            "policy": "p.yaml",
+            "features": {"exclude": ["customer"], "at_opening_only": True},
+        },
+        "s.yaml",
+    )
+    params = inspect.signature(backtest).parameters
+    if "exclude" in params and "at_opening_only" in params:
+        assert _feature_options(spec, backtest) == {
+            "exclude": ("customer",),
+            "at_opening_only": True,
+        }
+    else:
+        with pytest.raises(InputError, match=r"s\.yaml: features\."):
+            _feature_options(spec, backtest)
+    assert _feature_options(parse_spec({**MIN, "name": "u"}, "u.yaml"), backtest) == {}

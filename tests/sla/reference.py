@@ -12,6 +12,7 @@ open minute = local date not closed, local weekday has a range holding the local
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -49,7 +50,7 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def _minus(a: int, b: int, holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _minus(a: int, b: int, holes: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Pieces of [a, b) not covered by any hole, in time order."""
     pieces = [(a, b)]
     for h0, h1 in holes:
@@ -66,7 +67,9 @@ def _minus(a: int, b: int, holes: list[tuple[int, int]]) -> list[tuple[int, int]
     return pieces
 
 
-def business_seconds(cal: RefCalendar, a: int, b: int, holes: list[tuple[int, int]] = ()) -> int:
+def business_seconds(
+    cal: RefCalendar, a: int, b: int, holes: Sequence[tuple[int, int]] = ()
+) -> int:
     """Open seconds in [a, b) outside `holes` (all whole UTC seconds)."""
     total = 0
     minute = a // 60
@@ -79,7 +82,7 @@ def business_seconds(cal: RefCalendar, a: int, b: int, holes: list[tuple[int, in
 
 
 def add_business_seconds(
-    cal: RefCalendar, start: int, budget: float, holes: list[tuple[int, int]] = ()
+    cal: RefCalendar, start: int, budget: float, holes: Sequence[tuple[int, int]] = ()
 ) -> float:
     """Earliest instant by which `budget` open seconds outside `holes` have passed since start."""
     if budget <= 0:
@@ -96,13 +99,15 @@ def add_business_seconds(
         minute += 1
 
 
-def pause_intervals(events: list[tuple[int, str]], pause_statuses: set[str]) -> list[tuple]:
+def pause_intervals(
+    events: list[tuple[int, str]], pause_statuses: set[str]
+) -> list[tuple[int, float]]:
     """(start, end) of each pause: from a pause-status event to the next event (or forever).
 
     Events at the same instant keep their given order (a stable sort by time).
     """
     events = sorted(events, key=lambda e: e[0])
-    out = []
+    out: list[tuple[int, float]] = []
     for i, (at, status) in enumerate(events):
         if status in pause_statuses:
             end = events[i + 1][0] if i + 1 < len(events) else math.inf
@@ -121,7 +126,7 @@ def reference_clock(
 ) -> dict[str, object]:
     """The clock of one ticket and metric (seconds; stop None = open, measured at now)."""
     is_open = stop is None
-    end = max(created, now if is_open else stop)
+    end = max(created, now if stop is None else stop)
     clipped = []
     for p0, p1 in pauses:
         a, b = max(p0, created), min(p1, end)

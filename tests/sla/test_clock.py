@@ -317,17 +317,17 @@ def test_bad_now_and_missing_tier_column(policy: Policy) -> None:
     df = pd.DataFrame(
         {"ticket_id": ["a"], "created_at": [ts("2026-11-24 09:00")], "priority": ["P3"]}
     )
-    with pytest.raises(InputError, match="^now: not a timestamp"):
+    with pytest.raises(InputError, match=r"^now: not a timestamp"):
         compute_clocks(df, policy, now="half past never")
     out = compute_clocks(df, policy, now=ts("2026-11-24 10:00"))
     assert out.tier.tolist() == ["bronze", "bronze"]  # no tier column: policy.default_tier
     strict = policy.model_copy(update={"default_tier": None})
-    with pytest.raises(InputError, match="^tier: unknown value None"):
+    with pytest.raises(InputError, match=r"^tier: unknown value None"):
         compute_clocks(df, strict, now=ts("2026-11-24 10:00"))
 
 
 def test_events_need_their_columns(policy: Policy) -> None:
     df = tickets({"ticket_id": "a", "created_at": "2026-11-24 09:00", "priority": "P3"})
     ev = pd.DataFrame({"ticket_id": ["a"], "when": [ts("2026-11-24 10:00")], "status": ["x"]})
-    with pytest.raises(InputError, match="^at: required column of status events"):
+    with pytest.raises(InputError, match=r"^at: required column of status events"):
         compute_clocks(df, policy, ev, now=ts("2026-11-24 12:00"))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 
+from slarisk.service import audit
 from slarisk.service.deps import GuardedRoute, StateDep, require
 from slarisk.service.routers import AUTH_ERRORS, BODY_ERRORS
 from slarisk.service.schemas import (
@@ -29,9 +30,21 @@ Caller = Annotated[Principal, Depends(require(SIMULATE))]
     summary="Submit a simulation; returns a job id to poll",
     responses={**AUTH_ERRORS, **BODY_ERRORS},
 )
-async def submit(body: SimulationRequest, state: StateDep, caller: Caller) -> JobAccepted:
+async def submit(
+    body: SimulationRequest, request: Request, state: StateDep, caller: Caller
+) -> JobAccepted:
     job_request = check_request(body, state.settings, state.policy)
     job = state.jobs.submit("simulation", job_request, caller.key_id)
+    audit.record(
+        state.store,
+        key_id=caller.key_id,
+        endpoint="simulations.submit",
+        model_version=None,
+        body=await request.body(),
+        n_items=body.replications,
+        outputs={"job_id": job.id, "scenario": str(body.scenario.get("name", ""))},
+        keep_body=state.settings.audit_store_inputs,
+    )
     return JobAccepted(id=job.id, status=job.status.value, href=f"/v1/simulations/{job.id}")
 
 
