@@ -130,6 +130,7 @@ def _in_process_ms(
 
     def layer() -> None:
         r = ScoreRequest.model_validate_json(body)
+        assert r.now is not None
         _json.dumps({"items": score_request(model, r, pol, r.now)})
 
     def library() -> None:

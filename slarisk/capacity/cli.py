@@ -136,6 +136,9 @@ def requirements_cmd(
         bool, typer.Option(help="Backlog: table is one period of a repeating pattern.")
     ] = False,
     tz: Annotated[str, typer.Option(help="Timezone of naive timestamps.")] = "UTC",
+    queue: Annotated[
+        list[str] | None, typer.Option("--queue", help="Only these queues (repeatable).")
+    ] = None,
 ) -> None:
     """Required agents per interval (Erlang C/A, or backlog-aware for hours-long targets)."""
     import numpy as np
@@ -156,6 +159,11 @@ def requirements_cmd(
         target_sl = 0.8
     try:
         df = load_volumes(volumes, tz=tz)
+        if queue:
+            unknown = sorted(set(queue) - set(df["queue"]))
+            if unknown:
+                _fail(f"{volumes}: --queue: unknown queue(s) {unknown}")
+            df = df.loc[df["queue"].isin(queue)].reset_index(drop=True)
         if aht is None and "aht" not in df.columns:
             _fail(f"{volumes}: no aht column; give --aht SECONDS")
         step = interval_minutes * 60.0 if interval_minutes else _infer_interval_seconds(df)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -160,9 +161,13 @@ class _Coder:
     def fit(cls, values: Any) -> _Coder:
         return cls(tuple(sorted(str(c) for c in as_categorical(values).categories)))
 
+    @cached_property
+    def index(self) -> pd.Index:
+        return pd.Index(self.categories, dtype=object)
+
     def codes(self, values: Any) -> np.ndarray:
         cat = as_categorical(values)
-        index = pd.Index(self.categories, dtype=object)
+        index = self.index
         lookup = np.asarray(index.get_indexer(cat.categories.astype(object)), dtype=np.int64)
         return lookup[np.asarray(cat.codes, dtype=np.int64)]
 
@@ -491,11 +496,16 @@ class CalendarInfo:
     timezone: str = "UTC"
     holidays: frozenset[date] = frozenset()
 
-    def holiday_days(self) -> np.ndarray:
-        """Holidays as sorted int64 days since the epoch."""
+    @cached_property
+    def holiday_days_array(self) -> np.ndarray:
+        """Holidays as sorted int64 days since the epoch (computed once)."""
         return np.sort(
             np.array([np.datetime64(d, "D").astype(np.int64) for d in self.holidays], np.int64)
         )
+
+    def holiday_days(self) -> np.ndarray:
+        """Holidays as sorted int64 days since the epoch."""
+        return self.holiday_days_array
 
 
 def _calendar_features(t_ns: np.ndarray, cal: CalendarInfo) -> dict[str, np.ndarray]:

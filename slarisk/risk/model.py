@@ -18,6 +18,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -459,6 +460,25 @@ class RiskModel:
     history: HistoryIndex | None = None
     recent_tickets: pd.DataFrame | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def recent_arrays(self) -> dict[str, Any]:
+        """``recent_tickets`` as arrays for the scoring path (computed once per model):
+        ``created`` (ns), ``priority``/``group`` (object), ``ids`` (an index of ticket ids)."""
+        from slarisk.data import schema as s
+
+        r = self.recent_tickets
+        if r is None or not len(r):
+            return {}
+        n = len(r)
+        return {
+            "created": pd.DatetimeIndex(r[s.CREATED_AT]).as_unit("ns").asi8,
+            "priority": np.asarray(r[s.PRIORITY], dtype=object),
+            "group": np.asarray(r[s.GROUP], dtype=object)
+            if s.GROUP in r
+            else np.full(n, s.UNKNOWN, dtype=object),
+            "ids": pd.Index(np.asarray(r[s.TICKET_ID], dtype=object)),
+        }
 
     @property
     def feature_names(self) -> list[str]:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,6 +94,37 @@ def configure_mlflow(cfg: TrackingConfig) -> None:
         db.parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(cfg.tracking_uri)
     mlflow.set_registry_uri(cfg.tracking_uri)
+
+
+@contextmanager
+def using_uri(uri: str) -> Iterator[None]:
+    """Point MLflow tracking and registry at ``uri`` for the block, then restore the
+    process-wide URIs as they were (one training or load does not redirect later MLflow use)."""
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved = (
+        getattr(tracking_utils, "_tracking_uri", None),
+        getattr(registry_utils, "_registry_uri", None),
+    )
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        if hasattr(tracking_utils, "_tracking_uri"):
+            tracking_utils._tracking_uri = saved[0]
+        if hasattr(registry_utils, "_registry_uri"):
+            registry_utils._registry_uri = saved[1]
+
+
+@contextmanager
+def mlflow_uris(cfg: TrackingConfig) -> Iterator[None]:
+    """:func:`using_uri` for a training: also creates the local store directories."""
+    configure_mlflow(cfg)
+    with using_uri(cfg.tracking_uri):
+        yield
 
 
 def ensure_experiment(name: str, cfg: TrackingConfig) -> str:
@@ -434,9 +466,8 @@ def _load_from_registry(uri: str, name: str, alias: str) -> Champion | None:
     except Exception:
         return None
     model_uri = f"models:/{name}@{alias}"
-    mlflow.set_registry_uri(uri)
-    mlflow.set_tracking_uri(uri)
-    model = mlflow.sklearn.load_model(model_uri)
+    with using_uri(uri):
+        model = mlflow.sklearn.load_model(model_uri)
     metrics: dict[str, float] = {}
     trained_at = None
     if mv.run_id:

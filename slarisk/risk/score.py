@@ -185,13 +185,28 @@ def priority_weights(priorities: Sequence[str]) -> dict[str, float]:
     return {p: float(2 ** (k - 1 - i)) for i, p in enumerate(priorities)}
 
 
+def _recent_arrays(recent: pd.DataFrame) -> dict[str, Any]:
+    n = len(recent)
+    return {
+        "created": pd.DatetimeIndex(recent[s.CREATED_AT]).as_unit("ns").asi8,
+        "priority": np.asarray(recent[s.PRIORITY], dtype=object),
+        "group": np.asarray(recent[s.GROUP], dtype=object)
+        if s.GROUP in recent
+        else np.full(n, s.UNKNOWN, dtype=object),
+        "ids": pd.Index(np.asarray(recent[s.TICKET_ID], dtype=object)),
+    }
+
+
 def _workload(
     open_tickets: pd.DataFrame,
-    recent: pd.DataFrame | None,
+    recent: dict[str, Any],
     now_ns: int,
     priorities: Sequence[str],
 ) -> tuple[WorkloadIndex, GroupBacklogIndex]:
-    """Open tickets (the queue at ``now``) plus recent closed tickets (arrival counts only)."""
+    """Open tickets (the queue at ``now``) plus recent closed tickets (arrival counts only).
+
+    ``recent``: arrays of :func:`_recent_arrays` (or ``RiskModel.recent_arrays``).
+    """
     created = pd.DatetimeIndex(open_tickets[s.CREATED_AT]).as_unit("ns").asi8
     resolved = np.full(len(created), _NAT, dtype=np.int64)
     pri = np.asarray(open_tickets[s.PRIORITY], dtype=object)
@@ -200,21 +215,17 @@ def _workload(
         if s.GROUP in open_tickets
         else np.full(len(created), s.UNKNOWN, dtype=object)
     )
-    if recent is not None and len(recent):
-        rc = pd.DatetimeIndex(recent[s.CREATED_AT]).as_unit("ns").asi8
+    if recent:
+        rc = recent["created"]
         keep = (rc <= now_ns) & (rc > now_ns - 29 * 86_400 * 10**9)
-        open_ids = pd.Index(np.asarray(open_tickets[s.TICKET_ID], dtype=object))
-        keep &= open_ids.get_indexer(np.asarray(recent[s.TICKET_ID], dtype=object)) < 0
+        # tickets of the open queue are counted once, from the queue
+        pos = recent["ids"].get_indexer(np.asarray(open_tickets[s.TICKET_ID], dtype=object))
+        keep[pos[pos >= 0]] = False
         # not in the open queue: closed by now (whatever the history says)
         created = np.concatenate([created, rc[keep]])
         resolved = np.concatenate([resolved, np.full(int(keep.sum()), now_ns - 1, np.int64)])
-        pri = np.concatenate([pri, np.asarray(recent[s.PRIORITY], dtype=object)[keep]])
-        rg = (
-            np.asarray(recent[s.GROUP], dtype=object)[keep]
-            if s.GROUP in recent
-            else np.full(int(keep.sum()), s.UNKNOWN, dtype=object)
-        )
-        grp = np.concatenate([grp, rg])
+        pri = np.concatenate([pri, recent["priority"][keep]])
+        grp = np.concatenate([grp, recent["group"][keep]])
     pri = np.where(pd.isna(pri), s.UNKNOWN, pri)
     grp = np.where(pd.isna(grp), s.UNKNOWN, grp)
     return (
@@ -253,6 +264,8 @@ def score_open_tickets(
     run = clocks[clocks["is_open"].to_numpy(bool)]
     run = run.reset_index(drop=True)
     n = len(run)
+    if n == 0:  # nothing running: an empty table with the documented columns
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
     t = open_tickets.set_index(s.TICKET_ID)
     ids = run[s.TICKET_ID]
 
@@ -271,7 +284,7 @@ def score_open_tickets(
         src = run[col] if col in run else (t[col].reindex(ids) if col in t else None)
         obs[col] = s.UNKNOWN if src is None else src.to_numpy()
 
-    recent = history if history is not None else model.recent_tickets
+    recent = _recent_arrays(history) if history is not None else model.recent_arrays
     workload, group_backlog = _workload(open_tickets, recent, now_ns, model.priorities)
     if history is not None:
         hist_clocks = compute_clocks(history, policy, now=now_ts)
@@ -343,30 +356,21 @@ def _join(reasons: list[np.ndarray]) -> np.ndarray:
 
 
 def _work_order(out: pd.DataFrame, weight: np.ndarray, overdue: np.ndarray) -> np.ndarray:
-    """1-based rank of each row's ticket (see the module docstring)."""
+    """1-based rank of each row's ticket (see the module docstring); numpy only."""
+    codes, uniq = pd.factorize(np.asarray(out[s.TICKET_ID], dtype=object))
+    k = len(uniq)
     due = pd.DatetimeIndex(out["due_at"]).as_unit("ns").asi8
-    frame = pd.DataFrame(
-        {
-            "id": out[s.TICKET_ID].to_numpy(),
-            "cost": out["expected_cost"].to_numpy(),
-            "saveable": ~overdue,
-            "weight": weight,
-            "due": np.where(overdue, np.iinfo(np.int64).max, due),
-            "due_any": due,
-        }
-    )
-    g = frame.groupby("id", sort=False).agg(
-        cost=("cost", "sum"),
-        saveable=("saveable", "any"),
-        weight=("weight", "max"),
-        due=("due", "min"),
-        due_any=("due_any", "min"),
-    )
-    g["due"] = np.where(g["saveable"], g["due"], g["due_any"])
-    g = g.sort_values(
-        ["saveable", "cost", "weight", "due"],
-        ascending=[False, False, False, True],
-        kind="stable",
-    )
-    rank = pd.Series(np.arange(1, len(g) + 1), index=g.index)
-    return rank.reindex(frame["id"]).to_numpy(np.int64)
+    big = np.iinfo(np.int64).max
+    cost = np.bincount(codes, weights=out["expected_cost"].to_numpy(np.float64), minlength=k)
+    saveable = np.bincount(codes, weights=(~overdue).astype(np.float64), minlength=k) > 0
+    w = np.zeros(k)
+    np.maximum.at(w, codes, weight)
+    due_live = np.full(k, big, dtype=np.int64)
+    np.minimum.at(due_live, codes, np.where(overdue, big, due))
+    due_any = np.full(k, big, dtype=np.int64)
+    np.minimum.at(due_any, codes, due)
+    tie_due = np.where(saveable, due_live, due_any)
+    order = np.lexsort((tie_due, -w, -cost, ~saveable))  # last key is the primary one
+    rank = np.empty(k, dtype=np.int64)
+    rank[order] = np.arange(1, k + 1)
+    return rank[codes]

@@ -574,160 +574,162 @@ def train(
 
     cfg = reg.tracking_config(tracking_uri, mlruns_dir)
     stage(f"tracking at {cfg.tracking_uri}")
-    reg.configure_mlflow(cfg)
-    exp_id = reg.ensure_experiment(spec.tracking.experiment, cfg)
-    client = MlflowClient(tracking_uri=cfg.tracking_uri, registry_uri=cfg.tracking_uri)
-    name = spec.tracking.registered_model
+    with reg.mlflow_uris(cfg):
+        exp_id = reg.ensure_experiment(spec.tracking.experiment, cfg)
+        client = MlflowClient(tracking_uri=cfg.tracking_uri, registry_uri=cfg.tracking_uri)
+        name = spec.tracking.registered_model
 
-    with mlflow.start_run(experiment_id=exp_id, run_name=f"{spec.name}-{trained_at}") as run:
-        run_id = run.info.run_id
-        mlflow.set_tags(
-            {
-                "slarisk.spec": spec.name,
-                "slarisk.trained_at": trained_at,
-                "slarisk.data_fingerprint": fingerprint,
-                "slarisk.data_source": history.source,
-            }
-        )
-        mlflow.log_params(_spec_params(spec))
-        if spec.path is not None and Path(spec.path).is_file():
-            mlflow.log_artifact(str(spec.path), artifact_path="spec")
-        mlflow.log_dict({"lines": list(history.lines), "fingerprint": fingerprint}, "data.json")
-        for kind, q in history.quarantine.items():
-            mlflow.log_text(q.to_csv(index=False), f"data/quarantine_{kind}.csv")
-
-        stage(f"tuning: {spec.search.n_trials} trials")
-        study = tune(
-            spec,
-            data,
-            train_mask,
-            storage=cfg.optuna_storage,
-            study_name=f"{spec.name}-{run_id}",
-            on_trial=on_trial,
-        )
-        import optuna
-
-        states = [t.state for t in study.trials]
-        n_pruned = sum(st == optuna.trial.TrialState.PRUNED for st in states)
-        best = dict(study.best_params)
-        params = model_params(spec, best)
-        mlflow.log_params({f"model.{k}": v for k, v in params.items()})
-        mlflow.log_metrics(
-            {
-                f"cv_{spec.search.objective}": float(study.best_value),
-                "trials_complete": float(
-                    sum(st == optuna.trial.TrialState.COMPLETE for st in states)
-                ),
-                "trials_pruned": float(n_pruned),
-            }
-        )
-
-        stage("backtest of the best parameters against the baselines")
-        _, model_seed = _trial_seed(spec.seed)
-        report = backtest(
-            data,
-            params,
-            test_fraction=spec.split.test_fraction,
-            purge=spec.split.purge,
-            random_state=model_seed,
-            tickets=history.tickets,
-            **feature_opts,
-        )
-        model = report.model
-        assert model is not None
-        model.metadata.update(
-            {
-                "spec": spec.name,
-                "run_id": run_id,
-                "trained_at": trained_at,
-                "data_fingerprint": fingerprint,
-                "params": params,
-            }
-        )
-        overall = {str(r["model"]): _finite(r) for r in report.overall.to_dict(orient="records")}
-        metrics = overall.pop("model")
-        mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
-        for base, vals in overall.items():
-            mlflow.log_metrics({f"baseline_{base}_{k}": v for k, v in vals.items()})
-        by_age = report.by_age
-        for rec in by_age.to_dict(orient="records"):
-            if rec.get("model") == "model":
-                age = f"{float(rec['landmark']):g}"
-                mlflow.log_metrics(
-                    {
-                        f"test_age_{age}_{k}": float(rec[k])
-                        for k in ("roc_auc", "brier", "ece")
-                        if k in rec and math.isfinite(float(rec[k]))
-                    }
-                )
-        _log_png(report.reliability_png, "plots/reliability.png")
-        _log_png(_importance_png(report.feature_importance), "plots/feature_importance.png")
-        mlflow.log_dict(
-            {str(k): float(v) for k, v in report.feature_importance.items()},
-            "feature_importance.json",
-        )
-        mlflow.log_text(report.overall.to_csv(index=False), "backtest/overall.csv")
-        mlflow.log_text(by_age.to_csv(index=False), "backtest/by_age.csv")
-        if len(report.by_segment):
-            mlflow.log_text(report.by_segment.to_csv(index=False), "backtest/by_segment.csv")
-
-        stage("registering the model")
-        test_data = data.subset(test_mask)
-        info = reg.log_risk_model(model, test_data.X)
-        champ_metrics, champ_version, champ_error = _champion_on_backtest(
-            client, name, test_data.X, test_data.y
-        )
-        version = reg.register_version(
-            info.model_uri, name, tags={"run_id": run_id, "data_fingerprint": fingerprint}
-        )
-        rule = reg.PromotionRule(
-            spec.promotion.metric, spec.promotion.min_delta, spec.promotion.max_ece
-        )
-        decision = reg.decide_promotion(
-            metrics,
-            champ_metrics,
-            rule,
-            champion_version=champ_version,
-            champion_error=champ_error,
-        )
-        if force_promote and not decision.promote:
-            decision = reg.PromotionDecision(
-                True,
-                f"forced (--force-promote); rule said: {decision.reason}",
-                decision.metric,
-                decision.new_value,
-                decision.champion_value,
-                decision.champion_version,
+        with mlflow.start_run(experiment_id=exp_id, run_name=f"{spec.name}-{trained_at}") as run:
+            run_id = run.info.run_id
+            mlflow.set_tags(
+                {
+                    "slarisk.spec": spec.name,
+                    "slarisk.trained_at": trained_at,
+                    "slarisk.data_fingerprint": fingerprint,
+                    "slarisk.data_source": history.source,
+                }
             )
-        mlflow.set_tags(decision.as_tags())
-        mlflow.set_tag("slarisk.model_version", version)
-        if champ_metrics is not None:
-            mlflow.log_metrics({f"champion_{k}": v for k, v in _finite(champ_metrics).items()})
-        for key, value in decision.as_tags().items():
-            client.set_model_version_tag(name, version, key, value)
-        exported = None
-        if decision.promote:
-            reg.set_champion(client, name, version, decision)
-            card = _model_card(
+            mlflow.log_params(_spec_params(spec))
+            if spec.path is not None and Path(spec.path).is_file():
+                mlflow.log_artifact(str(spec.path), artifact_path="spec")
+            mlflow.log_dict({"lines": list(history.lines), "fingerprint": fingerprint}, "data.json")
+            for kind, q in history.quarantine.items():
+                mlflow.log_text(q.to_csv(index=False), f"data/quarantine_{kind}.csv")
+
+            stage(f"tuning: {spec.search.n_trials} trials")
+            study = tune(
                 spec,
-                version,
-                run_id,
-                trained_at,
-                history,
-                fingerprint,
                 data,
                 train_mask,
-                test_mask,
-                metrics,
-                overall,
-                by_age,
-                params,
-                decision,
-                report,
+                storage=cfg.optuna_storage,
+                study_name=f"{spec.name}-{run_id}",
+                on_trial=on_trial,
             )
-            exported = reg.export_model(model, card, models_dir)
-            mlflow.log_artifact(str(exported.card_path), artifact_path="model_card")
-        mlflow.log_metric("train_seconds", time.perf_counter() - t_start)
+            import optuna
+
+            states = [t.state for t in study.trials]
+            n_pruned = sum(st == optuna.trial.TrialState.PRUNED for st in states)
+            best = dict(study.best_params)
+            params = model_params(spec, best)
+            mlflow.log_params({f"model.{k}": v for k, v in params.items()})
+            mlflow.log_metrics(
+                {
+                    f"cv_{spec.search.objective}": float(study.best_value),
+                    "trials_complete": float(
+                        sum(st == optuna.trial.TrialState.COMPLETE for st in states)
+                    ),
+                    "trials_pruned": float(n_pruned),
+                }
+            )
+
+            stage("backtest of the best parameters against the baselines")
+            _, model_seed = _trial_seed(spec.seed)
+            report = backtest(
+                data,
+                params,
+                test_fraction=spec.split.test_fraction,
+                purge=spec.split.purge,
+                random_state=model_seed,
+                tickets=history.tickets,
+                **feature_opts,
+            )
+            model = report.model
+            assert model is not None
+            model.metadata.update(
+                {
+                    "spec": spec.name,
+                    "run_id": run_id,
+                    "trained_at": trained_at,
+                    "data_fingerprint": fingerprint,
+                    "params": params,
+                }
+            )
+            overall = {
+                str(r["model"]): _finite(r) for r in report.overall.to_dict(orient="records")
+            }
+            metrics = overall.pop("model")
+            mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+            for base, vals in overall.items():
+                mlflow.log_metrics({f"baseline_{base}_{k}": v for k, v in vals.items()})
+            by_age = report.by_age
+            for rec in by_age.to_dict(orient="records"):
+                if rec.get("model") == "model":
+                    age = f"{float(rec['landmark']):g}"
+                    mlflow.log_metrics(
+                        {
+                            f"test_age_{age}_{k}": float(rec[k])
+                            for k in ("roc_auc", "brier", "ece")
+                            if k in rec and math.isfinite(float(rec[k]))
+                        }
+                    )
+            _log_png(report.reliability_png, "plots/reliability.png")
+            _log_png(_importance_png(report.feature_importance), "plots/feature_importance.png")
+            mlflow.log_dict(
+                {str(k): float(v) for k, v in report.feature_importance.items()},
+                "feature_importance.json",
+            )
+            mlflow.log_text(report.overall.to_csv(index=False), "backtest/overall.csv")
+            mlflow.log_text(by_age.to_csv(index=False), "backtest/by_age.csv")
+            if len(report.by_segment):
+                mlflow.log_text(report.by_segment.to_csv(index=False), "backtest/by_segment.csv")
+
+            stage("registering the model")
+            test_data = data.subset(test_mask)
+            info = reg.log_risk_model(model, test_data.X)
+            champ_metrics, champ_version, champ_error = _champion_on_backtest(
+                client, name, test_data.X, test_data.y
+            )
+            version = reg.register_version(
+                info.model_uri, name, tags={"run_id": run_id, "data_fingerprint": fingerprint}
+            )
+            rule = reg.PromotionRule(
+                spec.promotion.metric, spec.promotion.min_delta, spec.promotion.max_ece
+            )
+            decision = reg.decide_promotion(
+                metrics,
+                champ_metrics,
+                rule,
+                champion_version=champ_version,
+                champion_error=champ_error,
+            )
+            if force_promote and not decision.promote:
+                decision = reg.PromotionDecision(
+                    True,
+                    f"forced (--force-promote); rule said: {decision.reason}",
+                    decision.metric,
+                    decision.new_value,
+                    decision.champion_value,
+                    decision.champion_version,
+                )
+            mlflow.set_tags(decision.as_tags())
+            mlflow.set_tag("slarisk.model_version", version)
+            if champ_metrics is not None:
+                mlflow.log_metrics({f"champion_{k}": v for k, v in _finite(champ_metrics).items()})
+            for key, value in decision.as_tags().items():
+                client.set_model_version_tag(name, version, key, value)
+            exported = None
+            if decision.promote:
+                reg.set_champion(client, name, version, decision)
+                card = _model_card(
+                    spec,
+                    version,
+                    run_id,
+                    trained_at,
+                    history,
+                    fingerprint,
+                    data,
+                    train_mask,
+                    test_mask,
+                    metrics,
+                    overall,
+                    by_age,
+                    params,
+                    decision,
+                    report,
+                )
+                exported = reg.export_model(model, card, models_dir)
+                mlflow.log_artifact(str(exported.card_path), artifact_path="model_card")
+            mlflow.log_metric("train_seconds", time.perf_counter() - t_start)
 
     return TrainResult(
         run_id=run_id,

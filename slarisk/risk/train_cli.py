@@ -85,6 +85,8 @@ def train_command(
     from slarisk.risk.train import TrialEvent, train
 
     console = Console(highlight=False)
+    if not console.is_terminal:  # logs and CI: room for the comparison tables
+        console = Console(highlight=False, width=max(console.width, 120))
     try:
         spec = load_spec(spec_path).with_overrides(trials=trials, seed=seed, data_source=data)
     except SlariskError as exc:

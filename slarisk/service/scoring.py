@@ -5,7 +5,7 @@ library's scored frame -> response rows. The scoring itself is
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -73,8 +73,19 @@ def check_against_policy(body: ScoreRequest, policy: Any, now: datetime) -> None
             raise _unprocessable(f"events[{i}].ticket_id", f"{e.ticket_id!r} is not in tickets")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NAT = np.iinfo(np.int64).min
+
+
 def _utc(values: list[datetime | None]) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(pd.to_datetime(values, utc=True)).as_unit("ns")  # type: ignore[arg-type]
+    """Aware datetimes (None = NaT) -> ``datetime64[ns, UTC]`` (microsecond precision)."""
+    ns = np.fromiter(
+        (_NAT if v is None else ((v - _EPOCH) // _MICROSECOND) * 1000 for v in values),
+        dtype=np.int64,
+        count=len(values),
+    )
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
 
 
 def request_frames(

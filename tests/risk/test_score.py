@@ -108,6 +108,12 @@ def test_scoring_with_a_history_and_without_staffing(trained: Trained):
     assert len(out) >= 10 and out["breach_probability"].between(0, 1).all()
 
 
+def test_empty_queue_gives_an_empty_table(trained: Trained):
+    t = trained
+    out = score_open_tickets(t.model, t.open_tickets.head(0), t.now, t.history.policy)
+    assert len(out) == 0 and tuple(out.columns) == SCORE_COLUMNS
+
+
 def test_score_cli_writes_the_ranked_table(trained: Trained, tmp_path):
     t = trained
     model_path = save_model(t.model, tmp_path / "m.pkl")

@@ -7,12 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from slarisk.service.app import create_app
 from slarisk.service.schemas import ScoreRequest, SimulationRequest, StaffingRequest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = {"score": ScoreRequest, "simulation": SimulationRequest, "staffing": StaffingRequest}
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "score": ScoreRequest,
+    "simulation": SimulationRequest,
+    "staffing": StaffingRequest,
+}
 
 
 def test_openapi_matches_committed_file() -> None:

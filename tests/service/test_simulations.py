@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from typing import Any
 
 import pytest
 
-from slarisk.service.jobs import INTERRUPTED, JobRunner, JobStatus
+from slarisk.service.jobs import INTERRUPTED, SHUTDOWN, JobRunner, JobStatus
 from slarisk.service.store import Store
 from tests.service.conftest import SCENARIO, Service, ServiceFactory
 
@@ -157,3 +158,32 @@ def test_failing_handler_fails_the_job(tmp_path: Any) -> None:
         assert got.error == "internal error: ZeroDivisionError"
     finally:
         runner.shutdown()
+
+
+def test_shutdown_cancels_a_running_job(tmp_path: Any) -> None:
+    """A clean shutdown stops a running job at its next progress report: failed, with why."""
+    store = Store(tmp_path / "jobs.db")
+    runner = JobRunner(store)
+    started = threading.Event()
+
+    def endless(req: dict[str, Any], progress: Any) -> dict[str, Any]:
+        started.set()
+        while True:
+            progress(0.5)
+            time.sleep(0.01)
+
+    runner.register("endless", endless)
+    job = runner.submit("endless", {}, "k")
+    assert started.wait(10)
+    runner.shutdown()
+    got = runner.get(job.id)
+    assert got is not None and got.status == JobStatus.failed and got.error == SHUTDOWN
+
+
+def test_submission_is_audited(service: Service) -> None:
+    from slarisk.service import audit
+
+    r = _submit(service, {"scenario": SCENARIO, "replications": 1}, role="sales")
+    rec = audit.recent(service.store, 1)[0]
+    assert rec.endpoint == "simulations.submit" and rec.key_id == service.key_ids["sales"]
+    assert rec.outputs["job_id"] == r.json()["id"] and rec.n_items == 1
