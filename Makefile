@@ -14,8 +14,27 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+DEMO := demo_out
+HIST := $(DEMO)/history
+SLA := $(BIN)/slarisk
+export COLUMNS ?= 110
+
+# The main job end to end on built-in synthetic data (no ../shared needed).
 demo: $(STAMP)
-	$(BIN)/slarisk demo --out demo_out
+	@echo "== 1. Synthetic 8-week desk history (tickets, status events, staffing, open snapshot)"
+	$(SLA) data generate --scenario simulations/baseline.yaml --weeks 8 --seed 7 --out $(HIST)
+	@echo "== 2. Import a help-desk export through a YAML mapping (no code needed)"
+	$(SLA) data import --mapping mappings/zendesk.yaml tests/data/fixtures/zendesk_tickets.csv --out $(DEMO)/zendesk_tickets.parquet
+	@echo "== 3. SLA compliance report (Wilson intervals, credits, exclusions) and live status"
+	$(SLA) sla report --policy policies/default.yaml --tickets $(HIST)/tickets.parquet --events $(HIST)/events.parquet --by tier,month --format html --out $(DEMO)/sla_report.html
+	$(SLA) sla status --policy policies/default.yaml --tickets $(HIST)/open_tickets.parquet --events $(HIST)/events.parquet --now "$$($(BIN)/python -c 'import json;print(json.load(open("$(HIST)/manifest.json"))["now"])')" --top 8
+	@echo "== 4. Staffing: typical-week volumes, Erlang A for calls, backlog-aware for e-mail"
+	$(SLA) data volumes $(HIST)/tickets.parquet --week --out $(DEMO)/volumes_week.csv
+	$(SLA) capacity requirements $(DEMO)/volumes_week.csv --queue phone --queue chat --method erlang-a --patience 600 --target-sl 0.8 --within 60 --shrinkage 0.3 --max-occupancy 0.85 --out $(DEMO)/requirements_calls.csv
+	$(SLA) capacity requirements $(DEMO)/volumes_week.csv --queue email --queue portal --method backlog --target-hours 8 --shrinkage 0.3 --cyclic --out $(DEMO)/requirements_async.csv
+	@echo "== 5. Simulation: baseline vs holiday peak (common random numbers, 95% intervals)"
+	$(SLA) simulate simulations/baseline.yaml --compare simulations/holiday_peak.yaml --replications 4 --workers 2 --out $(DEMO)/simulation
+	@echo "== done: open $(DEMO)/sla_report.html and $(DEMO)/simulation/report.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -68,6 +68,8 @@ BASE_NUMERIC_FEATURES: tuple[str, ...] = (
     "is_holiday",
     "backlog_total",
     "backlog_same_priority",
+    "backlog_overdue",
+    "overdue_share",
     "arrivals_1h",
     "arrivals_24h",
     "arrivals_1h_ratio",
@@ -248,6 +250,31 @@ class WorkloadIndex:
         c = self.all_created
         return (
             np.searchsorted(c, t_ns, side="right") - np.searchsorted(c, t_ns - window_ns, "right")
+        ).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class OverdueIndex:
+    """Open tickets already past their nominal resolution due time, at t.
+
+    overdue(t) = #(due <= t) - #(max(due, resolved) <= t): tickets due by t minus those of
+    them resolved by t. The nominal due (created + target on the calendar) is known at creation.
+    """
+
+    due: np.ndarray  # sorted ns
+    done: np.ndarray  # sorted ns: max(due, resolved); unresolved tickets are left out
+
+    @classmethod
+    def from_arrays(cls, due: np.ndarray, resolved: np.ndarray) -> OverdueIndex:
+        ok = due != _NAT
+        d, r = due[ok], resolved[ok]
+        res = r != _NAT
+        return cls(np.sort(d), np.sort(np.maximum(d[res], r[res])))
+
+    def count(self, t_ns: np.ndarray) -> np.ndarray:
+        return (
+            np.searchsorted(self.due, t_ns, side="right")
+            - np.searchsorted(self.done, t_ns, side="right")
         ).astype(np.float64)
 
 
@@ -538,6 +565,7 @@ class FeatureContext:
     workload: WorkloadIndex
     history: HistoryIndex | None = None
     group_backlog: GroupBacklogIndex | None = None
+    overdue: OverdueIndex | None = None
     staffing: StaffingIndex | None = None
     calendar: CalendarInfo = CalendarInfo()
     #: clip history queries to this time (ns): scoring with a history that ends earlier.
@@ -550,11 +578,13 @@ def build_context(
     staffing: pd.DataFrame | None = None,
     calendar: CalendarInfo | None = None,
     priorities: Sequence[str] | None = None,
+    resolution_due: np.ndarray | None = None,
 ) -> FeatureContext:
     """Index the ticket universe (created/resolved), outcomes and staffing once.
 
     ``priorities`` (highest first, e.g. the policy's) orders the queue-position features;
-    by default sorted names.
+    by default sorted names. ``resolution_due``: nominal resolution due time (int64 ns, aligned
+    with ``tickets``) for the overdue-backlog features.
     """
     created = _ns(tickets[s.CREATED_AT])
     resolved = (
@@ -573,6 +603,9 @@ def build_context(
         group_backlog=GroupBacklogIndex.from_arrays(
             created, resolved, group, tickets[s.PRIORITY], prio
         ),
+        overdue=OverdueIndex.from_arrays(np.asarray(resolution_due, np.int64), resolved)
+        if resolution_due is not None
+        else None,
         history=HistoryIndex.build(outcomes) if outcomes is not None and len(outcomes) else None,
         staffing=StaffingIndex.build(staffing) if staffing is not None and len(staffing) else None,
         calendar=calendar or CalendarInfo(),
@@ -632,6 +665,12 @@ def build_features(
         same += np.where(_is(pri, p), v, 0.0)
     out["backlog_total"] = total
     out["backlog_same_priority"] = same
+    if context.overdue is not None:
+        out["backlog_overdue"] = context.overdue.count(t)
+        out["overdue_share"] = out["backlog_overdue"] / (total + 1.0)
+    else:
+        out["backlog_overdue"] = np.full(n, np.nan)
+        out["overdue_share"] = np.full(n, np.nan)
     a1 = wl.arrivals(t, HOUR_NS)
     a24 = wl.arrivals(t, DAY_NS)
     prev = sum(wl.arrivals(t - k * WEEK_NS, HOUR_NS) for k in range(1, 5)) / 4.0

@@ -223,6 +223,21 @@ def calendar_info(policy: Policy, years: Sequence[int] | None = None) -> Calenda
     return CalendarInfo(timezone=policy.timezone, holidays=frozenset(days))
 
 
+def resolution_due(tickets: pd.DataFrame, clocks: pd.DataFrame, policy: Policy) -> np.ndarray:
+    """Nominal resolution due time per ticket (created + target on its calendar, no pauses),
+    int64 ns aligned with ``tickets`` (NaT = int64 min when the ticket has no target)."""
+    c = clocks[clocks["metric"] == "resolution"]
+    created = _ns(tickets[s.CREATED_AT])
+    out = np.full(len(tickets), np.iinfo(np.int64).min, dtype=np.int64)
+    pos = pd.Index(tickets[s.TICKET_ID]).get_indexer(c[s.TICKET_ID])
+    target = c["target_seconds"].to_numpy(np.float64)
+    ok = (pos >= 0) & np.isfinite(target)
+    out[pos[ok]] = _add_business(
+        policy, c["calendar"].astype(str).to_numpy()[ok], created[pos[ok]], target[ok]
+    )
+    return out
+
+
 def history_end(tickets: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.Timestamp:
     """The latest timestamp of a history (created/first response/resolved, event times)."""
     cols = [c for c in (s.CREATED_AT, s.FIRST_RESPONSE_AT, s.RESOLVED_AT) if c in tickets]
@@ -257,6 +272,7 @@ def build_training_data(
     clocks = compute_clocks(tickets, policy, events=events, now=now)
     lm = build_landmarks(tickets, policy, clocks=clocks, now=now, **landmark_options)
     outcomes = outcomes_from_clocks(clocks, tickets) if use_history else None
+    due = resolution_due(tickets, clocks, policy)
     cal = calendar_info(policy)
     ctx = build_context(
         tickets,
@@ -264,6 +280,7 @@ def build_training_data(
         staffing=staffing if use_staffing else None,
         calendar=cal,
         priorities=policy.priorities,
+        resolution_due=due,
     )
     priorities = tuple(policy.priorities)
     X = build_features(lm, ctx, priorities=priorities)

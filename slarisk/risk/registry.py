@@ -84,14 +84,19 @@ def _sqlite_path(uri: str) -> Path | None:
     return Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
 
 
-def configure_mlflow(cfg: TrackingConfig) -> None:
-    """Point MLflow (tracking and registry) at ``cfg``; creates the local directories."""
-    import mlflow
-
+def prepare_store(cfg: TrackingConfig) -> None:
+    """Create the local directories of ``cfg`` (mlruns dir, SQLite file's parent)."""
     cfg.mlruns_dir.mkdir(parents=True, exist_ok=True)
     db = _sqlite_path(cfg.tracking_uri)
     if db is not None:
         db.parent.mkdir(parents=True, exist_ok=True)
+
+
+def configure_mlflow(cfg: TrackingConfig) -> None:
+    """Point MLflow (tracking and registry) at ``cfg`` for the rest of the process."""
+    import mlflow
+
+    prepare_store(cfg)
     mlflow.set_tracking_uri(cfg.tracking_uri)
     mlflow.set_registry_uri(cfg.tracking_uri)
 
@@ -122,7 +127,7 @@ def using_uri(uri: str) -> Iterator[None]:
 @contextmanager
 def mlflow_uris(cfg: TrackingConfig) -> Iterator[None]:
     """:func:`using_uri` for a training: also creates the local store directories."""
-    configure_mlflow(cfg)
+    prepare_store(cfg)
     with using_uri(cfg.tracking_uri):
         yield
 

@@ -35,6 +35,7 @@ from slarisk.risk.features import (
     FeatureContext,
     GroupBacklogIndex,
     HistoryIndex,
+    OverdueIndex,
     StaffingIndex,
     WorkloadIndex,
     build_features,
@@ -96,6 +97,8 @@ REASON_TEMPLATES: dict[str, str] = {
     "is_holiday": "public holiday",
     "backlog_total": "{v:.0f} open tickets in the queue",
     "backlog_same_priority": "{v:.0f} open tickets of the same priority",
+    "backlog_overdue": "{v:.0f} open tickets already past due",
+    "overdue_share": "{v:.0%} of the queue already past due",
     "arrivals_1h": "{v:.0f} arrivals in the last hour",
     "arrivals_24h": "{v:.0f} arrivals in the last 24 h",
     "arrivals_1h_ratio": "arrivals last hour at {v:.1f}x the usual",
@@ -234,6 +237,20 @@ def _workload(
     )
 
 
+def _overdue(run: pd.DataFrame, obs: pd.DataFrame, policy: Policy) -> OverdueIndex:
+    """Overdue index of the open queue: nominal resolution due of its running clocks."""
+    from slarisk.risk.landmarks import _add_business
+
+    res = (run["metric"] == "resolution").to_numpy()
+    due = _add_business(
+        policy,
+        run["calendar"].astype(str).to_numpy()[res],
+        obs[s.CREATED_AT].to_numpy(np.int64)[res],
+        run["target_seconds"].to_numpy(np.float64)[res],
+    )
+    return OverdueIndex.from_arrays(due, np.full(len(due), _NAT, dtype=np.int64))
+
+
 def score_open_tickets(
     model: RiskModel,
     open_tickets: pd.DataFrame,
@@ -297,6 +314,7 @@ def score_open_tickets(
     ctx = FeatureContext(
         workload=workload,
         group_backlog=group_backlog,
+        overdue=_overdue(run, obs, policy),
         history=hist,
         staffing=StaffingIndex.build(staffing) if staffing is not None and len(staffing) else None,
         calendar=model.calendar,

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from slarisk.service import audit
 from slarisk.service.champion import LoadedModel
+from slarisk.service.schemas import ScoreResponse
 from tests.service.conftest import Service, ServiceFactory
 from tests.service.model_fixture import tiny_loaded_model
 
@@ -51,6 +52,7 @@ def test_scores_every_running_clock(scoring: Service) -> None:
     r = _score(scoring, BODY)
     assert r.status_code == 200, r.text
     out = r.json()
+    ScoreResponse.model_validate(out)  # the hand-built JSON keeps to the published schema
     assert out["model_version"] == "test-1"
     assert out["scored_at"] == NOW and out["n_tickets"] == 3
     clocks = {(i["ticket_id"], i["metric"]) for i in out["items"]}
@@ -230,6 +232,7 @@ def test_property_valid_batches_score(make_service: ServiceFactory, body: dict[s
     )
     r = _score(service, body)
     assert r.status_code == 200, r.text
+    ScoreResponse.model_validate(r.json())
     items = r.json()["items"]
     ids = {t["ticket_id"] for t in body["tickets"]}
     unanswered = {t["ticket_id"] for t in body["tickets"] if "first_response_at" not in t}
