@@ -15,6 +15,7 @@ MLflow is imported inside the functions (it takes seconds to import).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -244,11 +245,22 @@ def log_risk_model(model: RiskModel, features_example: pd.DataFrame) -> Any:
 
     Returns MLflow's ``ModelInfo``.
     """
-    import mlflow.sklearn
     from mlflow.models import infer_signature
 
     example = features_example.head(5).reset_index(drop=True)
     signature = infer_signature(example, model.predict_proba(example))
+    sk_log = logging.getLogger("mlflow.sklearn")
+    level = sk_log.level
+    sk_log.setLevel(logging.ERROR)  # the pickle-format warning: expected, see below
+    try:
+        return _log_sklearn(model, example, signature)
+    finally:
+        sk_log.setLevel(level)
+
+
+def _log_sklearn(model: RiskModel, example: pd.DataFrame, signature: Any) -> Any:
+    import mlflow.sklearn
+
     return mlflow.sklearn.log_model(
         sk_model=model,
         name="model",

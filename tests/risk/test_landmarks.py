@@ -13,6 +13,7 @@ from slarisk.risk.landmarks import (
     build_landmarks,
     build_training_data,
     calendar_info,
+    resolution_due,
 )
 from slarisk.sla.clock import compute_clocks
 
@@ -114,6 +115,8 @@ def test_no_leakage_features_at_t_unchanged_when_the_future_is_deleted(hist, day
         outcomes=outcomes_from_clocks(tc, tk),
         staffing=st,
         calendar=calendar_info(hist.policy),
+        priorities=hist.policy.priorities,
+        resolution_due=resolution_due(tk, tc, hist.policy),
     )
     known = (full.meta["at"] <= t).to_numpy()
     assert known.sum() > 500 and (~known).sum() > 500
@@ -131,3 +134,4 @@ def test_no_leakage_features_at_t_unchanged_when_the_future_is_deleted(hist, day
     assert after["backlog_total"].gt(0).mean() > 0.5
     assert after["agents_now"].notna().all()
     assert after["hist_n_category"].gt(0).mean() > 0.5
+    assert after["backlog_overdue"].gt(0).any()
