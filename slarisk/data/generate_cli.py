@@ -34,6 +34,9 @@ def generate_cmd(
         float, typer.Option(help="Holiday spike volume multiplier (1 = no spike).")
     ] = 1.5,
     spike_days: Annotated[float, typer.Option(help="Length of the holiday spike, days.")] = 4.0,
+    daily_volume_sd: Annotated[
+        float, typer.Option(help="Day-to-day volume noise (sd of a mean-1 lognormal factor).")
+    ] = 0.15,
     growth: Annotated[
         float, typer.Option(help="Volume growth over the history (0.05 = 5%).")
     ] = 0.0,
@@ -55,6 +58,7 @@ def generate_cmd(
             understaffed_days=understaffed_days,
             spike_multiplier=spike_multiplier,
             spike_days=spike_days,
+            daily_volume_sd=daily_volume_sd,
             growth=growth,
             volume_multiplier=volume,
         )

@@ -8,6 +8,8 @@ desks are spoiled:
   ``absence_rate`` (the day's roster is thinned by the absent fraction);
 - a few understaffed days (default one per fortnight, weekdays only): every team loses a
   fraction drawn from ``understaffed_cut``;
+- day-to-day demand noise: each day's arrivals x a lognormal factor with mean 1 and
+  standard deviation ``daily_volume_sd`` (busy days happen, as they do);
 - a holiday volume spike: arrivals x ``spike_multiplier`` for ``spike_days`` days;
 - volume growth: arrivals grow linearly by ``growth`` over the history (weekly steps), on top
   of the scenario's volume times ``volume_multiplier``.
@@ -58,7 +60,8 @@ class Imperfections:
     understaffed_cut: tuple[float, float] = (0.35, 0.55)
     spike_days: float = 4.0
     spike_multiplier: float = 1.5
-    spike_at: float = 0.6  # spike start as a fraction of the horizon
+    spike_at: float = 0.4  # spike start as a fraction of the horizon
+    daily_volume_sd: float = 0.15
     growth: float = 0.0
     volume_multiplier: float = 1.0
     interval_minutes: int = 30
@@ -71,6 +74,8 @@ class Imperfections:
             raise InputError(
                 "understaffed_cut must satisfy 0 <= lo <= hi < 1", field="understaffed_cut"
             )
+        if self.daily_volume_sd < 0:
+            raise InputError("daily_volume_sd must be >= 0", field="daily_volume_sd")
         if self.spike_multiplier < 0 or self.spike_days < 0:
             raise InputError("spike_multiplier and spike_days must be >= 0", field="spike")
         if 1440 % self.interval_minutes:
@@ -253,6 +258,19 @@ def generate_history(
             }
         )
         exclude = {str(d.date()) for d in pd.date_range(s0, s1, freq="D")}
+    if imp.daily_volume_sd > 0:
+        sigma2 = math.log1p(imp.daily_volume_sd**2)  # lognormal with mean 1 and that sd
+        factors = rng.lognormal(-sigma2 / 2, math.sqrt(sigma2), size=days)
+        day0 = start.tz_convert(sc.timezone).normalize()
+        for d, factor in enumerate(factors):
+            spikes.append(
+                {
+                    "name": f"daily_noise_d{d + 1}",
+                    "start": (day0 + pd.Timedelta(days=d)).tz_convert("UTC").to_pydatetime(),
+                    "end": (day0 + pd.Timedelta(days=d + 1)).tz_convert("UTC").to_pydatetime(),
+                    "multiplier": float(factor),
+                }
+            )
     if imp.growth and weeks > 1:
         for w in range(weeks):
             spikes.append(

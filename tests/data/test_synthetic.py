@@ -158,3 +158,24 @@ def test_cli_generate(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no.yaml" in r.output and "Traceback" not in r.output
     with pytest.raises(InputError, match="weeks"):
         generate_history(BASELINE, weeks=0)
+
+
+def test_daily_volume_noise_spreads_daily_totals() -> None:
+    """Busy and quiet days: daily totals vary more than Poisson noise alone allows."""
+    calm = Imperfections(
+        absence_rate=0.0, understaffed_days=0, spike_multiplier=1.0, daily_volume_sd=0.0
+    )
+    flat = generate_history(BASELINE, weeks=2, seed=5, imperfections=calm)
+    noisy_imp = Imperfections(
+        absence_rate=0.0, understaffed_days=0, spike_multiplier=1.0, daily_volume_sd=0.3
+    )
+    noisy = generate_history(BASELINE, weeks=2, seed=5, imperfections=noisy_imp)
+
+    def weekday_cv(h) -> float:  # type: ignore[no-untyped-def]
+        per_day = h.tickets.set_index("created_at").resample("D").size()
+        per_day = per_day[per_day.index.day_of_week < 5]  # weekdays share one profile
+        return float(per_day.std() / per_day.mean())
+
+    assert weekday_cv(noisy) > weekday_cv(flat) + 0.1
+    with pytest.raises(InputError):
+        Imperfections(daily_volume_sd=-0.1)
