@@ -34,7 +34,11 @@ demo: $(STAMP)
 	$(SLA) capacity requirements $(DEMO)/volumes_week.csv --queue email --queue portal --method backlog --target-hours 8 --shrinkage 0.3 --cyclic --out $(DEMO)/requirements_async.csv
 	@echo "== 5. Simulation: baseline vs holiday peak (common random numbers, 95% intervals)"
 	$(SLA) simulate simulations/baseline.yaml --compare simulations/holiday_peak.yaml --replications 4 --workers 2 --out $(DEMO)/simulation
-	@echo "== done: open $(DEMO)/sla_report.html and $(DEMO)/simulation/report.html"
+	@echo "== 6. Breach-risk model: landmarks, Optuna (small budget), MLflow registry, champion export"
+	$(SLA) train pipelines/breach_risk.yaml --data $(HIST) --trials 3
+	@echo "== 7. Score the open queue with the champion: probability, reasons, work order"
+	$(SLA) score --model champion $(HIST)/open_tickets.parquet --policy policies/default.yaml --staffing $(HIST)/staffing.parquet --history $(HIST)/tickets.parquet --events $(HIST)/events.parquet --now "$$($(BIN)/python -c 'import json;print(json.load(open("$(HIST)/manifest.json"))["now"])')" --out $(DEMO)/scores.csv
+	@echo "== done: open $(DEMO)/sla_report.html and $(DEMO)/simulation/report.html; scores in $(DEMO)/scores.csv"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
@@ -47,8 +51,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+# Start the HTTP service on 127.0.0.1:8000; trains the demo model first if there is no champion.
 serve: $(STAMP)
-	$(BIN)/slarisk serve
+	@test -f models/slarisk-breach-risk.pkl || { \
+	  $(SLA) data generate --scenario simulations/baseline.yaml --weeks 8 --seed 7 --out $(HIST) && \
+	  $(SLA) train pipelines/breach_risk.yaml --data $(HIST) --trials 3; }
+	$(SLA) serve
 
 api-spec: $(STAMP)
 	$(BIN)/slarisk api-spec --out api/openapi.json
