@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import typer
 import yaml
+from pydantic import BaseModel
 
 from slarisk.cli import app
 
@@ -175,3 +176,76 @@ def test_every_yaml_snippet_in_the_format_docs_parses() -> None:
                 assert isinstance(doc, dict), f"{path.name}: a yaml block is not a mapping"
                 if path == SCENARIOS_MD and info == "yaml" and "staffing" in doc:
                     Staffing.model_validate(doc["staffing"])  # staffing snippets are valid
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces -> hyphens."""
+    return re.sub(r"[^\w\- ]", "", _heading_text(heading).lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", [CLI_MD, POLICY_MD, SCENARIOS_MD], ids=lambda p: p.name)
+def test_relative_links_and_anchors_resolve(doc: Path) -> None:
+    text = doc.read_text(encoding="utf-8")
+    bad = []
+    for m in re.finditer(r"\]\(([^)\s#]*)(?:#([^)\s]+))?\)", text):
+        target, anchor = m.group(1), m.group(2)
+        if target.startswith(("http://", "https://", "mailto:")):
+            continue
+        path = (doc.parent / target) if target else doc
+        if not path.exists():
+            bad.append(m.group(0))
+        elif anchor and path.suffix == ".md":
+            body = path.read_text(encoding="utf-8")
+            fenced = [(f.start(), f.end()) for f in _FENCE.finditer(body)]
+            slugs = {
+                _slug(h.group(2))
+                for h in _HEADING.finditer(body)
+                if not any(a <= h.start() < b for a, b in fenced)
+            }
+            if anchor not in slugs:
+                bad.append(m.group(0))
+    assert not bad, f"{doc.name}: broken links {bad}"
+
+
+def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
+    """`root` and every pydantic model reachable through its field annotations."""
+    from typing import get_args
+
+    seen: list[type[BaseModel]] = []
+
+    def visit(tp: Any) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if tp in seen:
+                return
+            seen.append(tp)
+            for info in tp.model_fields.values():
+                visit(info.annotation)
+        for arg in get_args(tp):
+            visit(arg)
+
+    visit(root)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("doc", "root"),
+    [
+        (POLICY_MD, "slarisk.sla.policy:Policy"),
+        (SCENARIOS_MD, "slarisk.capacity.scenario:Scenario"),
+    ],
+    ids=["policy", "scenario"],
+)
+def test_every_format_key_is_documented(doc: Path, root: str) -> None:
+    import importlib
+
+    module, name = root.split(":")
+    models = _models(getattr(importlib.import_module(module), name))
+    assert len(models) >= 5
+    text = doc.read_text(encoding="utf-8")
+    missing = [
+        f"{m.__name__}.{field}"
+        for m in models
+        for field, info in m.model_fields.items()
+        if not info.exclude and f"`{field}`" not in text
+    ]
+    assert not missing, f"{doc.name} does not document the key(s) {missing}"

@@ -208,13 +208,15 @@ def backtest(
     tickets: pd.DataFrame | None = None,
     exclude: Sequence[str] = (),
     at_opening_only: bool = False,
+    attributes: Sequence[str] = (),
 ) -> BacktestReport:
     """Train on the past, test on the future; compare the model with the baselines.
 
     Models: ``model`` (the calibrated LightGBM Pipeline), ``elapsed_rule`` and ``logistic``
     (one-hot LR on ticket attributes + metric + landmark age, standardised numerics excluded).
-    ``exclude`` / ``at_opening_only`` select the model's features (see
-    :func:`slarisk.risk.model.fit_risk_model`).
+    ``exclude`` / ``at_opening_only`` / ``attributes`` select the model's features (see
+    :func:`slarisk.risk.model.fit_risk_model`); the logistic baseline gets the same categorical
+    columns.
     """
     from slarisk.risk.model import (
         ElapsedFractionRule,
@@ -232,6 +234,7 @@ def backtest(
         tickets=tickets,
         exclude=exclude,
         at_opening_only=at_opening_only,
+        attributes=attributes,
     )
     preds: dict[str, np.ndarray] = {"model": model.predict_proba(te.X)}
     if baselines:

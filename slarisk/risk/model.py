@@ -533,9 +533,13 @@ def numeric_feature_columns(
     return [c for c in cols if c not in drop]
 
 
-def categorical_feature_columns(exclude: Sequence[str] = ()) -> list[str]:
-    """Categorical feature columns of the breach model (minus ``exclude``)."""
-    return [c for c in CATEGORICAL_FEATURES if c not in set(exclude)]
+def categorical_feature_columns(
+    exclude: Sequence[str] = (), attributes: Sequence[str] = ()
+) -> list[str]:
+    """Categorical feature columns of the breach model (minus ``exclude``), plus the extra
+    ticket ``attributes`` (source columns such as ServiceNow's impact or urgency)."""
+    base = [c for c in CATEGORICAL_FEATURES if c not in set(exclude)]
+    return base + [c for c in attributes if c not in base and c not in set(exclude)]
 
 
 def fit_risk_model(
@@ -546,17 +550,18 @@ def fit_risk_model(
     tickets: pd.DataFrame | None = None,
     exclude: Sequence[str] = (),
     at_opening_only: bool = False,
+    attributes: Sequence[str] = (),
     pipeline: Pipeline | None = None,
 ) -> RiskModel:
     """Fit the Pipeline on a (time-ordered) training set and wrap it as a :class:`RiskModel`.
 
     ``pipeline`` (unfitted, e.g. from :func:`make_pipeline` with tuned parameters) overrides
-    ``params``/``exclude``. ``tickets`` (the ticket universe) supplies the recent arrivals used
+    ``params``/``exclude``/``attributes`` (extra categorical columns already in ``data.X``). ``tickets`` (the ticket universe) supplies the recent arrivals used
     when scoring without a history; by default the landmark set's tickets are used.
     """
     pipe = pipeline or make_pipeline(
         params,
-        categorical=categorical_feature_columns(exclude),
+        categorical=categorical_feature_columns(exclude, attributes),
         numeric=numeric_feature_columns(data.priorities, exclude, at_opening_only),
         random_state=random_state,
     )

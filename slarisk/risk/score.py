@@ -138,14 +138,16 @@ def _reason_text(name: str, value: Any) -> str:
 
 def top_reasons(
     model: RiskModel,
-    features: pd.DataFrame,
+    features: pd.DataFrame | None,
     contributions: np.ndarray,
     k: int = 3,
     X: np.ndarray | None = None,
+    cache: dict[tuple[int, int], str] | None = None,
 ) -> list[np.ndarray]:
     """Per row, the ``k`` features pushing the risk up the most, as readable strings.
 
-    Vectorised: strings are formatted once per distinct (feature, rounded value) pair.
+    Vectorised: strings are formatted once per distinct (feature, rounded value) pair (and
+    kept in ``cache``, keyed by feature index and the value's bits, when one is given).
     Rows with fewer than ``k`` positive contributions get empty strings.
     """
     n, f = contributions.shape
@@ -156,21 +158,42 @@ def top_reasons(
     prep = model.pipeline.named_steps["prep"]
     n_cat = len(prep.categorical_)
     if X is None:  # categorical codes + numerics, same columns as contributions
+        if features is None:
+            raise ValueError("top_reasons needs the feature frame or its matrix X")
         X = model.matrix(features)
     vals = np.round(np.take_along_axis(X, order, axis=1), 2).ravel()
-    pairs = np.column_stack([order.ravel(), vals.view(np.int64)])
-    uniq, codes = np.unique(pairs, axis=0, return_inverse=True)
-    codes = codes.ravel()
-    texts = []
-    for j, bits in uniq:  # distinct (feature, value) pairs only
+    bits_all = vals.view(np.int64)
+
+    def text(j: int, bits: int) -> str:
         v = np.int64(bits).view(np.float64)
-        name = names[int(j)]
-        if int(j) < n_cat:
+        name = names[j]
+        if j < n_cat:
             cats = prep.categories_[name]
             value: Any = cats[int(v)] if np.isfinite(v) and 0 <= int(v) < len(cats) else "other"
         else:
             value = float(v)
-        texts.append(_reason_text(name, value))
+        return _reason_text(name, value)
+
+    if cache is not None and n * k <= 4096:  # small batches: a dict of formatted texts
+        flat = []
+        for j, bits, pos in zip(
+            order.ravel().tolist(), bits_all.tolist(), positive.ravel().tolist(), strict=True
+        ):
+            if not pos:
+                flat.append("")
+                continue
+            t = cache.get((j, bits))
+            if t is None:
+                if len(cache) > 100_000:
+                    cache.clear()
+                t = cache[(j, bits)] = text(j, bits)
+            flat.append(t)
+        grid = np.asarray(flat, dtype=object).reshape(n, k)
+        return [grid[:, i].copy() for i in range(k)]
+    pairs = np.column_stack([order.ravel(), bits_all])
+    uniq, codes = np.unique(pairs, axis=0, return_inverse=True)
+    codes = codes.ravel()
+    texts = [text(int(j), int(bits)) for j, bits in uniq]  # distinct pairs only
     text_arr = np.asarray([*texts, ""], dtype=object)
     idx = np.where(positive.ravel(), codes, len(texts)).reshape(n, k)
     return [text_arr[idx[:, i]] for i in range(k)]
@@ -262,6 +285,7 @@ def score_open_tickets(
     *,
     clocks: pd.DataFrame | None = None,
     n_reasons: int = 3,
+    fast: bool = True,
 ) -> pd.DataFrame:
     """Risk of every running SLA clock of the open tickets at ``now`` (columns
     :data:`SCORE_COLUMNS`, sorted by work order).
@@ -270,11 +294,66 @@ def score_open_tickets(
     tickets (canonical) for arrival norms and rolling breach rates (default: the aggregates
     carried by the model, as of the end of its training data); ``events``: status events of the
     open tickets (pauses). ``clocks`` may be passed when already computed.
-    """
-    from slarisk.sla.clock import compute_clocks
 
+    ``fast``: use the array path of :mod:`slarisk.risk.fastscore` when it applies (no
+    ``history``, ``events`` or ``clocks``; same results); ``False`` forces the general path.
+    """
     now_ts = pd.Timestamp(now)
     now_ts = now_ts.tz_localize("UTC") if now_ts.tz is None else now_ts.tz_convert("UTC")
+    now_ns = int(now_ts.value)
+    if (
+        fast
+        and history is None
+        and clocks is None
+        and (events is None or len(events) == 0)
+        and len(open_tickets)
+    ):
+        from slarisk.risk import fastscore
+
+        try:
+            arrays = fastscore.score_arrays(
+                model,
+                fastscore.tickets_from_frame(open_tickets),
+                now_ns,
+                policy,
+                staffing=fastscore.staffing_from_frame(staffing)
+                if staffing is not None and len(staffing)
+                else None,
+                n_reasons=n_reasons,
+            )
+        except fastscore.Fallback:
+            pass
+        else:
+            return scores_frame(arrays)
+    return _score_general(
+        model, open_tickets, now_ts, policy, staffing, history, events, clocks, n_reasons
+    )
+
+
+def scores_frame(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The score table from the columns of :func:`slarisk.risk.fastscore.score_arrays`."""
+    cols: dict[str, Any] = dict(arrays)
+    cols["due_at"] = pd.DatetimeIndex(
+        np.asarray(arrays["due_at"], dtype=np.int64).view("datetime64[ns]")
+    ).tz_localize("UTC")
+    return pd.DataFrame({c: cols[c] for c in SCORE_COLUMNS})
+
+
+def _score_general(
+    model: RiskModel,
+    open_tickets: pd.DataFrame,
+    now_ts: pd.Timestamp,
+    policy: Policy,
+    staffing: pd.DataFrame | None,
+    history: pd.DataFrame | None,
+    events: pd.DataFrame | None,
+    clocks: pd.DataFrame | None,
+    n_reasons: int,
+) -> pd.DataFrame:
+    """The general path: clocks by :func:`compute_clocks`, features by
+    :func:`build_features` on frames (any history, events, precomputed clocks)."""
+    from slarisk.sla.clock import compute_clocks
+
     now_ns = int(now_ts.value)
     if clocks is None:
         clocks = compute_clocks(open_tickets, policy, events=events, now=now_ts)

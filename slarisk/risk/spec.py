@@ -52,6 +52,10 @@ class LandmarkSpec(_Strict):
     #: ``clock``: breach from the policy's SLA clocks; ``source_made_sla``: the source's own
     #: verdict (ServiceNow ``made_sla`` false = breach).
     label: Literal["clock", "source_made_sla"] = "clock"
+    #: right censoring at the end of the history: ``due`` keeps a ticket only if its nominal
+    #: due time has passed (its outcome is settled whatever it is); ``known`` keeps every
+    #: outcome already known, which over-represents quickly met tickets among the newest ones.
+    censoring: Literal["due", "known"] = "due"
 
     @model_validator(mode="after")
     def _check(self) -> LandmarkSpec:
@@ -69,6 +73,9 @@ class FeatureSpec(_Strict):
 
     #: feature columns to drop (e.g. ``customer`` when it is high-cardinality noise).
     exclude: tuple[str, ...] = ()
+    #: extra ticket columns used as categorical features (e.g. ServiceNow's ``impact``,
+    #: ``urgency``, ``subcategory``); scoring then needs these columns on the open tickets.
+    attributes: tuple[str, ...] = ()
     #: use staffing features (needs ``data.staffing``).
     staffing: bool = True
     #: use rolling history features (breach rates known before t).
@@ -138,7 +145,14 @@ class SearchSpec(_Strict):
 class ModelSpec(_Strict):
     """Final model options."""
 
-    calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
+    #: calibrator of the raw LightGBM score, fitted on the latest ``calibration_fraction`` of
+    #: the time-ordered training rows: ``blend`` (mean of isotonic and sigmoid; steadiest on
+    #: our backtests), ``isotonic``, ``sigmoid`` or ``none``.
+    calibration: Literal["blend", "isotonic", "sigmoid", "none"] = "blend"
+    calibration_fraction: float = Field(default=0.2, gt=0.0, lt=0.5)
+    #: refit the trees on all training rows after fitting the calibrator (the calibrator then
+    #: maps the refitted model's scores): the trees see the newest rows too.
+    refit_full: bool = False
     #: LightGBM threads (1 is fastest on small data and on a busy machine; fixed for
     #: reproducibility).
     num_threads: int = Field(default=1, ge=1)

@@ -171,7 +171,23 @@ def build_data(spec: TrainSpec, history: History, policy: Policy) -> TrainingDat
         max_per_ticket=lm.max_per_ticket,
         metrics=lm.metrics,
         label=lm.label,
+        censoring=lm.censoring,
     )
+    if spec.features.attributes:
+        from slarisk.risk.features import as_categorical
+
+        missing = [c for c in spec.features.attributes if c not in history.tickets]
+        if missing:
+            raise InputError(
+                f"ticket column(s) not in the data: {missing}",
+                path=history.source,
+                field="features.attributes",
+            )
+        t = history.tickets.set_index(s.TICKET_ID)
+        ids = data.meta[s.TICKET_ID]
+        for col in spec.features.attributes:  # a handful of columns
+            vals = t[col].reindex(ids).astype(object).where(lambda v: v.notna(), s.UNKNOWN)
+            data.X[col] = as_categorical(vals.astype(str).to_numpy())
     if len(data.y) == 0 or len(np.unique(data.y)) < 2:
         raise InputError(
             f"the landmark set has {len(data.y)} rows and needs both breached and met outcomes",
@@ -230,6 +246,8 @@ def model_params(spec: TrainSpec, tuned: Mapping[str, Any]) -> dict[str, Any]:
         **spec.search.fixed,
         **tuned,
         "calibration": spec.model.calibration,
+        "calibration_fraction": spec.model.calibration_fraction,
+        "refit_full": spec.model.refit_full,
         "n_jobs": spec.model.num_threads,
     }
 
@@ -331,7 +349,9 @@ def tune(
             for k, (fit, val) in enumerate(folds):
                 pipe = make_pipeline(
                     params,
-                    categorical=categorical_feature_columns(spec.features.exclude),
+                    categorical=categorical_feature_columns(
+                        spec.features.exclude, spec.features.attributes
+                    ),
                     numeric=numeric_feature_columns(
                         data.priorities, spec.features.exclude, spec.features.at_opening_only
                     ),
@@ -423,24 +443,14 @@ class TrainResult:
     report: BacktestReport | None = field(default=None, repr=False)
 
 
-def _feature_options(spec: TrainSpec, backtest: Callable[..., Any]) -> dict[str, Any]:
-    """``exclude`` / ``at_opening_only`` for the backtest when the spec sets them."""
-    import inspect
-
-    opts: dict[str, Any] = {}
-    if spec.features.exclude:
-        opts["exclude"] = tuple(spec.features.exclude)
-    if spec.features.at_opening_only:
-        opts["at_opening_only"] = True
-    accepted = inspect.signature(backtest).parameters
-    missing = [k for k in opts if k not in accepted]
-    if missing:
-        raise InputError(
-            f"this version of slarisk.risk.evaluate.backtest does not support {missing}",
-            path=str(spec.path),
-            field=f"features.{missing[0]}",
-        )
-    return opts
+def _feature_options(spec: TrainSpec) -> dict[str, Any]:
+    """``exclude`` / ``at_opening_only`` / ``attributes`` for :func:`slarisk.risk.evaluate.
+    backtest` (and the tuning folds), from the spec's ``features`` section."""
+    return {
+        "exclude": tuple(spec.features.exclude),
+        "at_opening_only": spec.features.at_opening_only,
+        "attributes": tuple(spec.features.attributes),
+    }
 
 
 def _finite(d: Mapping[Any, Any]) -> dict[str, float]:
@@ -508,9 +518,12 @@ def _spec_params(spec: TrainSpec) -> dict[str, Any]:
         "landmarks.every_hours": spec.landmarks.every_hours,
         "landmarks.metrics": ",".join(spec.landmarks.metrics),
         "landmarks.label": spec.landmarks.label,
+        "landmarks.censoring": spec.landmarks.censoring,
         "features.history": spec.features.history,
         "features.staffing": spec.features.staffing,
         "features.exclude": ",".join(spec.features.exclude),
+        "features.attributes": ",".join(spec.features.attributes),
+        "features.at_opening_only": spec.features.at_opening_only,
         "split.test_fraction": spec.split.test_fraction,
         "split.folds": spec.split.folds,
         "split.fold_fraction": spec.split.fold_fraction,
@@ -548,7 +561,7 @@ def train(
 
     t_start = time.perf_counter()
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
-    feature_opts = _feature_options(spec, backtest)  # fail before any work
+    feature_opts = _feature_options(spec)
     stage("loading data")
     policy = load_policy(spec.policy)
     history = load_history(spec)
@@ -820,7 +833,7 @@ def _model_card(
         params=params,
         decision=("promoted: " if decision.promote else "kept champion: ") + decision.reason,
         seed=spec.seed,
-        feature_names=[str(c) for c in data.X.columns],
+        feature_names=list(report.model.feature_names) if report.model else [],
         top_features=reg.feature_importance_table(
             [str(i) for i in imp.index], imp.to_numpy().tolist()
         ),

@@ -167,14 +167,92 @@ def score_items(scored: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*cols.values(), strict=True)]
 
 
+def _ns_list(values: list[datetime | None]) -> np.ndarray:
+    """Aware datetimes (None = NaT) -> int64 UTC ns (microsecond precision)."""
+    return np.fromiter(
+        (_NAT if v is None else ((v - _EPOCH) // _MICROSECOND) * 1000 for v in values),
+        dtype=np.int64,
+        count=len(values),
+    )
+
+
+def request_arrays(body: ScoreRequest) -> tuple[Any, Any]:
+    """Open tickets and staffing of a request as the fast path's columns (no DataFrames)."""
+    from slarisk.risk.fastscore import StaffingArrays, TicketArrays
+
+    tk = body.tickets
+    tickets = TicketArrays(
+        ticket_id=[t.ticket_id for t in tk],
+        created_ns=_ns_list([t.created_at for t in tk]),
+        first_response_ns=_ns_list([t.first_response_at for t in tk]),
+        resolved_ns=np.full(len(tk), _NAT, dtype=np.int64),
+        priority=[t.priority for t in tk],
+        segments={c: [getattr(t, c) for t in tk] for c in SEGMENT_COLUMNS},
+    )
+    staffing = None
+    if body.staffing:
+        st = body.staffing
+        staffing = StaffingArrays(
+            start_ns=_ns_list([r.interval_start for r in st]),
+            minutes=np.array([r.interval_minutes for r in st], dtype=np.int64),
+            team=[r.team for r in st],
+            agents=np.array([r.agents for r in st], dtype=np.float64),
+        )
+    return tickets, staffing
+
+
+def _float_list(arr: np.ndarray) -> list[float | None]:
+    arr = np.asarray(arr, dtype=np.float64)
+    out: list[float | None] = arr.tolist()
+    if not np.isfinite(arr).all():
+        out = [v if math.isfinite(v) else None for v in out]
+    return out
+
+
+def array_items(cols: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """Columns of :func:`slarisk.risk.fastscore.score_arrays` -> response items."""
+    due = np.asarray(cols["due_at"], dtype=np.int64)
+    text = np.datetime_as_string(due.view("datetime64[ns]"), unit="s").tolist()
+    r1, r2, r3 = (cols[f"reason_{k}"].tolist() for k in (1, 2, 3))
+    out: dict[str, list[Any]] = {
+        "work_order": cols["work_order"].tolist(),
+        "ticket_id": cols["ticket_id"].tolist(),
+        "metric": cols["metric"].tolist(),
+        "priority": cols["priority"].tolist(),
+        "tier": cols["tier"].tolist(),
+        "breach_probability": _float_list(cols["breach_probability"]),
+        "risk_band": cols["risk_band"].tolist(),
+        "expected_cost": _float_list(cols["expected_cost"]),
+        "due_at": [None if v == "NaT" else v + "Z" for v in text],
+        "time_left_seconds": _float_list(cols["time_left_seconds"]),
+        "elapsed_fraction": _float_list(cols["elapsed_fraction"]),
+        "alert_level": cols["alert_level"].tolist(),
+        "reasons": [[r for r in trio if r] for trio in zip(r1, r2, r3, strict=True)],
+    }
+    names = list(out)
+    return [dict(zip(names, row, strict=True)) for row in zip(*out.values(), strict=True)]
+
+
 def score_request(
     model: Any, body: ScoreRequest, policy: Any, now: datetime
 ) -> list[dict[str, Any]]:
-    """Score a request with :func:`slarisk.risk.score.score_open_tickets`; response items."""
+    """Score a request: the fast array path of :mod:`slarisk.risk.fastscore` when it applies
+    (no status events), else :func:`slarisk.risk.score.score_open_tickets` on frames; both give
+    the same results. Returns the response items."""
+    from slarisk.risk import fastscore
     from slarisk.risk.score import score_open_tickets
 
-    tickets, staffing, events = request_frames(body)
+    if not body.events:
+        tickets, staffing = request_arrays(body)
+        now_ns = int(((now - _EPOCH) // _MICROSECOND) * 1000)
+        try:
+            cols = fastscore.score_arrays(model, tickets, now_ns, policy, staffing=staffing)
+        except fastscore.Fallback:
+            pass
+        else:
+            return array_items(cols)
+    tickets_df, staffing_df, events = request_frames(body)
     scored = score_open_tickets(
-        model, tickets, pd.Timestamp(now), policy, staffing=staffing, events=events
+        model, tickets_df, pd.Timestamp(now), policy, staffing=staffing_df, events=events
     )
     return score_items(scored)

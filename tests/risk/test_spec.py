@@ -44,6 +44,8 @@ def test_minimal_spec_gets_defaults() -> None:
     assert spec.search.objective == "log_loss"
     assert set(spec.search.space) >= {"learning_rate", "num_leaves"}
     assert spec.model.num_threads == 1
+    assert spec.model.calibration == "blend"
+    assert spec.landmarks.censoring == "due"
     assert spec.seed == 42
 
 
@@ -80,6 +82,8 @@ def test_overrides_replace_trials_and_seed_only() -> None:
         ({"data": {"source": "x", "colour": "red"}}, "data.colour", "unknown field"),
         ({"search": {"n_trials": 0}}, "search.n_trials", "greater than or equal to 1"),
         ({"promotion": {"metric": "accuracy"}}, "promotion.metric", "roc_auc"),
+        ({"model": {"calibration": "platt"}}, "model.calibration", "blend"),
+        ({"landmarks": {"censoring": "never"}}, "landmarks.censoring", "due"),
     ],
 )
 def test_errors_name_file_and_field(tmp_path: Path, patch: dict, field: str, words: str) -> None:

@@ -77,9 +77,14 @@ def test_model_params_merge_fixed_tuned_and_threads() -> None:
     assert p == {
         "n_estimators": 300,
         "learning_rate": 0.1,
-        "calibration": "isotonic",
+        "calibration": "blend",
+        "calibration_fraction": 0.2,
+        "refit_full": False,
         "n_jobs": 1,
     }
+    spec = parse_spec({**MIN, "model": {"calibration": "sigmoid", "refit_full": True}})
+    p = model_params(spec, {})
+    assert (p["calibration"], p["refit_full"], p["n_jobs"]) == ("sigmoid", True, 1)
 
 
 def test_cli_bad_spec_is_one_line_exit_2(tmp_path: Path) -> None:
@@ -261,29 +266,33 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
     assert _repo_mlruns() == before  # the repository's mlruns/ was never touched
 
 
-def test_unsupported_feature_options_fail_before_any_work(tmp_path: Path) -> None:
-    import inspect
-
-    from slarisk.errors import InputError
+def test_feature_options_reach_tuning_and_backtest() -> None:
+    """features.exclude / at_opening_only select the model's columns in the folds and the fit."""
     from slarisk.risk.evaluate import backtest
-    from slarisk.risk.train import _feature_options
+    from slarisk.risk.landmarks import build_training_data
+    from slarisk.risk.model import AGE_FEATURES
+    from slarisk.risk.train import _feature_options, time_folds, tune
+    from slarisk.sla.policy import policy_from_dict
 
     spec = parse_spec(
         {
-            "name": "t",
-            "data": {"source": "x"},
-            "policy": "p.yaml",
-            "features": {"exclude": ["customer"], "at_opening_only": True},
+            **MIN,
+            "features": {"exclude": ["customer", "hour"], "at_opening_only": True},
+            "split": {"folds": 1, "fold_fraction": 0.3},
+            "search": {"n_trials": 1, "fixed": {"n_estimators": 10}},
         },
         "s.yaml",
     )
-    params = inspect.signature(backtest).parameters
-    if "exclude" in params and "at_opening_only" in params:
-        assert _feature_options(spec, backtest) == {
-            "exclude": ("customer",),
-            "at_opening_only": True,
-        }
-    else:
-        with pytest.raises(InputError, match=r"s\.yaml: features\."):
-            _feature_options(spec, backtest)
-    assert _feature_options(parse_spec({**MIN, "name": "u"}, "u.yaml"), backtest) == {}
+    opts = _feature_options(spec)
+    assert opts == {"exclude": ("customer", "hour"), "at_opening_only": True, "attributes": ()}
+    h = make_history(seed=2, days=10, per_day=120.0)
+    data = build_training_data(h.tickets, policy_from_dict(POLICY), staffing=h.staffing)
+    rep = backtest(data, {"n_estimators": 10}, baselines=False, **opts)
+    assert rep.model is not None
+    names = set(rep.model.feature_names)
+    assert not names & {"customer", "hour", *AGE_FEATURES}
+    assert {"priority", "backlog_total"} <= names
+    train = (data.meta["created_at"] < data.meta["created_at"].quantile(0.7)).to_numpy()
+    assert time_folds(data.meta, train, 1, 0.3, True)
+    study = tune(spec, data, train, storage=None, study_name="t", log_trials=False)
+    assert len(study.trials) == 1

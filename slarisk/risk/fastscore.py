@@ -1,0 +1,789 @@
+"""The fast scoring path: the same outputs as the general path of
+:func:`slarisk.risk.score.score_open_tickets`, computed on numpy arrays only.
+
+At scoring time every observation is taken at the same instant ``now``, so most features are
+per-request scalars (calendar, arrivals, staffing, backlog) or per-key lookups (backlog by
+priority and group, history by metric/category/group); only the clock features vary per row.
+Everything that does not depend on the request is prepared once per model
+(:class:`FastModel`: category encoders as dicts, the recent arrivals sorted, the decision-path
+contribution table, the calibrator as ``numpy.interp``/``expit``) and once per policy
+(:class:`PolicyTables`: targets, calendars and alert levels as lookup arrays).
+
+Clocks are computed directly on the calendars' cumulative open-time tables (no pauses: a
+request with status events takes the general path). Only clocks not yet past due go through
+the model (a past-due clock has probability 1 and the reason "already past due" anyway).
+The general path stays the reference: ``tests/risk/test_score.py`` checks that both agree.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from slarisk.data import schema as s
+from slarisk.risk.features import (
+    DAY_NS,
+    HOUR_NS,
+    STAFF_HORIZON_NS,
+    WEEK_NS,
+    WINDOW_NS,
+    StaffingIndex,
+    _calendar_features,
+    _Steps,
+)
+
+if TYPE_CHECKING:
+    from slarisk.risk.model import RiskModel
+    from slarisk.sla.policy import Policy
+
+NAT = np.iinfo(np.int64).min
+_RECENT_NS = 29 * DAY_NS  # recent closed tickets kept for the arrival counts (as _workload)
+#: below this many live clocks, contributions are a dense gather (no sparse set-up cost).
+_DENSE_ROWS = 48
+
+
+class Fallback(Exception):
+    """The request needs the general path (unusual input, or an error it reports better)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TicketArrays:
+    """Open tickets as columns: ids, int64 UTC ns times (NaT = int64 min), attribute values
+    (sequences of str; None or NaN = missing -> "unknown")."""
+
+    ticket_id: Sequence[Any]
+    created_ns: np.ndarray
+    first_response_ns: np.ndarray
+    resolved_ns: np.ndarray
+    priority: Sequence[Any]
+    segments: dict[str, Sequence[Any]]  # SEGMENT_COLUMNS present (tier, region, ...)
+
+    def __len__(self) -> int:
+        return len(self.created_ns)
+
+
+@dataclass(frozen=True)
+class StaffingArrays:
+    """Interval-form staffing as columns (start in UTC ns, minutes, team, agents)."""
+
+    start_ns: np.ndarray
+    minutes: np.ndarray
+    team: Sequence[Any]
+    agents: np.ndarray
+    team_codes: tuple[np.ndarray, list[str]] | None = None  # factorized ``team`` when known
+
+
+def _ns_of(col: pd.Series) -> np.ndarray | None:
+    """int64 UTC ns of a datetime column (naive = UTC), or None when it is not one."""
+    arr = col.array
+    if isinstance(arr, pd.arrays.DatetimeArray):
+        if arr.unit != "ns":
+            arr = arr.as_unit("ns")
+        return np.asarray(arr.asi8)
+    return None
+
+
+def tickets_from_frame(tickets: pd.DataFrame) -> TicketArrays:
+    """Columns of a canonical open-ticket frame (raises :class:`Fallback` when unusual)."""
+    for col in (s.TICKET_ID, s.CREATED_AT, s.PRIORITY):
+        if col not in tickets.columns:
+            raise Fallback(col)
+    n = len(tickets)
+    times = []
+    for col in (s.CREATED_AT, s.FIRST_RESPONSE_AT, s.RESOLVED_AT):
+        if col in tickets.columns:
+            ns = _ns_of(tickets[col])
+            if ns is None:
+                raise Fallback(col)  # strings etc.: the general path parses and reports
+        else:
+            ns = np.full(n, NAT, dtype=np.int64)
+        times.append(ns)
+    return TicketArrays(
+        ticket_id=tickets[s.TICKET_ID].tolist(),
+        created_ns=times[0],
+        first_response_ns=times[1],
+        resolved_ns=times[2],
+        priority=tickets[s.PRIORITY].tolist(),
+        segments={c: tickets[c].tolist() for c in s.SEGMENT_COLUMNS if c in tickets.columns},
+    )
+
+
+def staffing_from_frame(staffing: pd.DataFrame) -> StaffingArrays:
+    """Columns of an interval-form staffing frame (raises :class:`Fallback` when unusual)."""
+    ns = _ns_of(staffing[s.INTERVAL_START])
+    if ns is None:
+        raise Fallback(s.INTERVAL_START)
+    codes, uniques = pd.factorize(staffing[s.TEAM])
+    names = [u if isinstance(u, str) else str(u) for u in uniques]
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(names), codes)
+        names.append(s.UNKNOWN)
+    return StaffingArrays(
+        start_ns=ns,
+        minutes=staffing[s.INTERVAL_MINUTES].to_numpy(np.int64),
+        team=np.asarray(names, dtype=object)[codes],
+        agents=staffing[s.AGENTS].to_numpy(np.float64),
+        team_codes=(np.asarray(codes, dtype=np.intp), names),
+    )
+
+
+def _is_missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT
+
+
+def _factor(values: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
+    """(codes, names) of values as strings (missing -> "unknown"), first-seen order."""
+    if len(values) <= 4096:
+        index = {v: i for i, v in enumerate(dict.fromkeys(values))}
+        if all(type(u) is str for u in index):  # the common case: plain strings
+            return np.fromiter(map(index.__getitem__, values), np.intp, len(values)), list(index)
+    if len(values) > 256:
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+        names = [u if isinstance(u, str) else str(u) for u in uniques]
+        if (codes < 0).any():
+            codes = np.where(codes < 0, len(names), codes)
+            names.append(s.UNKNOWN)
+    else:
+        seen: dict[Any, int] = {}
+        out = []
+        for v in values:
+            key = s.UNKNOWN if _is_missing(v) else v
+            c = seen.get(key)
+            if c is None:
+                c = seen[key] = len(seen)
+            out.append(c)
+        codes = np.asarray(out, dtype=np.intp)
+        names = [k if isinstance(k, str) else str(k) for k in seen]
+    if len(set(names)) != len(names):  # e.g. 1 and "1", or "unknown" and a missing value
+        uniq = list(dict.fromkeys(names))
+        remap = np.asarray([uniq.index(x) for x in names], dtype=np.intp)
+        codes, names = remap[codes], uniq
+    return np.asarray(codes, dtype=np.intp), names
+
+
+# --------------------------------------------------------------------------------------------
+# Per-policy and per-model tables (built once, cached)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PolicyTables:
+    """Targets, calendars, alert levels and priority weights of a policy as arrays."""
+
+    metrics: tuple[str, ...]
+    priorities: dict[str, int]
+    tiers: dict[str, int]
+    tier_names: tuple[str, ...]
+    default_tier: int | None
+    tgt_ns: np.ndarray  # (tier, priority, metric) int64
+    cal_idx: np.ndarray  # (tier, priority, metric) -> index in cal_names
+    cal_names: tuple[str, ...]
+    levels: np.ndarray
+    thresholds: np.ndarray
+    weights: np.ndarray  # per priority code
+
+
+_POLICY_CACHE: dict[int, tuple[Any, PolicyTables]] = {}
+_LOCK = threading.Lock()
+
+
+def policy_tables(policy: Policy) -> PolicyTables:
+    """The :class:`PolicyTables` of ``policy`` (cached by identity)."""
+    hit = _POLICY_CACHE.get(id(policy))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    from slarisk.sla.policy import METRICS
+
+    from slarisk.risk.score import priority_weights
+
+    cal_names = tuple(sorted(policy.calendars))
+    shape = (len(policy.tiers), len(policy.priorities), len(METRICS))
+    tgt = np.zeros(shape, dtype=np.int64)
+    cal = np.zeros(shape, dtype=np.intp)
+    for i, tr in enumerate(policy.tiers):
+        for j, pr in enumerate(policy.priorities):
+            for k, metric in enumerate(METRICS):
+                t = policy.target_for(tr, pr, metric)
+                tgt[i, j, k] = round(t.seconds * 1_000_000_000)
+                cal[i, j, k] = cal_names.index(t.calendar)
+    w = priority_weights(policy.priorities)
+    tables = PolicyTables(
+        metrics=tuple(METRICS),
+        priorities={p: j for j, p in enumerate(policy.priorities)},
+        tiers={t: i for i, t in enumerate(policy.tiers)},
+        tier_names=tuple(policy.tiers),
+        default_tier=(
+            policy.tiers.index(policy.default_tier) if policy.default_tier is not None else None
+        ),
+        tgt_ns=tgt,
+        cal_idx=cal,
+        cal_names=cal_names,
+        levels=np.array([0, *policy.alert_levels], dtype=np.int64),
+        thresholds=np.asarray(policy.warning_thresholds, dtype=float),
+        weights=np.asarray([w[p] for p in policy.priorities], dtype=np.float64),
+    )
+    with _LOCK:
+        if len(_POLICY_CACHE) > 16:
+            _POLICY_CACHE.clear()
+        _POLICY_CACHE[id(policy)] = (policy, tables)
+    return tables
+
+
+@dataclass
+class FastModel:
+    """What the fast path needs from a :class:`~slarisk.risk.model.RiskModel`, as arrays."""
+
+    model: RiskModel
+    categorical: tuple[str, ...]
+    numeric: tuple[str, ...]
+    cat_codes: dict[str, dict[str, float]]  # per categorical column: value -> code
+    recent_created: np.ndarray  # sorted int64 ns
+    recent_created_raw: np.ndarray  # in the recent table's order
+    recent_ids: dict[Any, int]
+    recent_group: np.ndarray  # code into recent_group_names, recent table's order
+    recent_group_names: list[str]
+    recent_rank: np.ndarray  # index in model.priorities (k: other)
+    dense_table: np.ndarray  # (total leaves, features) decision-path contributions
+    calibrator: Any  # raw score -> probability (None: clf.calibrate)
+    hist_cache: dict[tuple[int, str, str, str], tuple[float, ...]] = field(default_factory=dict)
+    reason_cache: dict[tuple[int, int], str] = field(default_factory=dict)
+    calendar_cache: dict[int, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def clf(self) -> Any:
+        return self.model.pipeline.named_steps["clf"]
+
+
+_MODEL_CACHE: dict[int, tuple[weakref.ref[Any], Any, FastModel]] = {}
+
+
+def fast_model(model: RiskModel) -> FastModel:
+    """The :class:`FastModel` of ``model`` (built at first use, cached while it lives)."""
+    clf = model.pipeline.named_steps["clf"]
+    hit = _MODEL_CACHE.get(id(model))
+    if hit is not None and hit[0]() is model and hit[1] is clf.booster_:
+        return hit[2]
+    fm = _build_fast_model(model)
+    with _LOCK:
+        for key in [k for k, v in _MODEL_CACHE.items() if v[0]() is None]:
+            del _MODEL_CACHE[key]
+        _MODEL_CACHE[id(model)] = (weakref.ref(model), clf.booster_, fm)
+    return fm
+
+
+def _build_fast_model(model: RiskModel) -> FastModel:
+    prep = model.pipeline.named_steps["prep"]
+    clf = model.pipeline.named_steps["clf"]
+    if not hasattr(clf, "leaf_table_"):
+        raise Fallback("model without decision-path table")
+    cat_codes = {
+        c: {str(v): float(i) for i, v in enumerate(prep.categories_[c])} for c in prep.categorical_
+    }
+    r = model.recent_arrays
+    if r:
+        created = np.asarray(r["created"], dtype=np.int64)
+        ids = {v: i for i, v in enumerate(r["ids"])}
+        grp = np.where(pd.isna(r["group"]), s.UNKNOWN, r["group"])
+        gcodes, gnames = _factor(list(grp))
+        pri = np.where(pd.isna(r["priority"]), s.UNKNOWN, r["priority"])
+        rank_of = {p: i for i, p in enumerate(model.priorities)}
+        k = len(model.priorities)
+        rank = np.asarray([rank_of.get(str(p), k) for p in pri], dtype=np.intp)
+    else:
+        created = np.zeros(0, np.int64)
+        ids, gcodes, gnames, rank = {}, np.zeros(0, np.intp), [], np.zeros(0, np.intp)
+    return FastModel(
+        model=model,
+        categorical=tuple(prep.categorical_),
+        numeric=tuple(prep.numeric_),
+        cat_codes=cat_codes,
+        recent_created=np.sort(created),
+        recent_created_raw=created,
+        recent_ids=ids,
+        recent_group=gcodes,
+        recent_group_names=gnames,
+        recent_rank=rank,
+        dense_table=np.asarray(clf.leaf_table_.toarray()),
+        calibrator=_fast_calibrator(clf),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces
+# --------------------------------------------------------------------------------------------
+_STAFFING_CACHE: dict[bytes, StaffingIndex] = {}
+
+
+def staffing_index(st: StaffingArrays) -> StaffingIndex:
+    """:meth:`StaffingIndex.build` on arrays (same construction, without pandas); cached by
+    content (a digest of the arrays), so a roster sent again is not indexed again."""
+    import hashlib
+
+    start = np.ascontiguousarray(st.start_ns, dtype=np.int64)
+    minutes = np.ascontiguousarray(st.minutes, dtype=np.int64)
+    agents = np.ascontiguousarray(st.agents, dtype=np.float64)
+    codes, names = st.team_codes if st.team_codes is not None else _factor(st.team)
+    codes = np.ascontiguousarray(codes, dtype=np.intp)
+    h = hashlib.blake2b(digest_size=20)
+    for a in (start, minutes, agents, codes):
+        h.update(a.tobytes())
+    h.update("\x00".join(names).encode())
+    key = h.digest()
+    hit = _STAFFING_CACHE.get(key)
+    if hit is not None:
+        return hit
+    end = start + minutes * 60 * 10**9
+    per_team = {}
+    for name in sorted(set(names)):
+        m = np.isin(codes, [i for i, x in enumerate(names) if x == name])
+        per_team[name] = _Steps.build(start[m], end[m], agents[m])
+    bounds = np.unique(np.concatenate([start, end]))
+    mids = bounds[:-1]
+    tot = np.zeros(len(mids))
+    for steps in per_team.values():
+        tot += steps.at(mids)
+    index = StaffingIndex(_Steps.build(mids, bounds[1:], tot), per_team)
+    with _LOCK:
+        if len(_STAFFING_CACHE) >= 8:
+            _STAFFING_CACHE.clear()
+        _STAFFING_CACHE[key] = index
+    return index
+
+
+def _count(sorted_vals: np.ndarray, lo: int, hi: int) -> int:
+    """#values in (lo, hi] of a sorted array."""
+    return int(np.searchsorted(sorted_vals, hi, "right") - np.searchsorted(sorted_vals, lo, "right"))
+
+
+def _count_unsorted(vals: np.ndarray, lo: int, hi: int) -> int:
+    return int(np.count_nonzero((vals > lo) & (vals <= hi)))
+
+
+def _fast_calibrator(clf: Any) -> Any:
+    """The calibrator as ``numpy.interp`` (isotonic) and ``expit`` (sigmoid), or None.
+
+    Used only when it reproduces ``clf.calibrate`` on a probe of raw scores (checked here, once
+    per model); otherwise scoring calls ``clf.calibrate`` itself.
+    """
+    from scipy.special import expit
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
+    cal = getattr(clf, "calibrator_", None)
+    if not isinstance(cal, dict) or set(cal) != {"isotonic", "sigmoid"}:
+        return None
+    iso, sig = cal["isotonic"], cal["sigmoid"]
+    if iso is not None and (type(iso) is not IsotonicRegression or iso.out_of_bounds != "clip"):
+        return None
+    if sig is not None and (type(sig) is not LogisticRegression or sig.coef_.shape != (1, 1)):
+        return None
+    if iso is None and sig is None:
+        return None
+    xs = np.asarray(iso.X_thresholds_, np.float64) if iso is not None else None
+    ys = np.asarray(iso.y_thresholds_, np.float64) if iso is not None else None
+    a = float(sig.coef_[0, 0]) if sig is not None else 0.0
+    b = float(sig.intercept_[0]) if sig is not None else 0.0
+
+    def calibrate(raw: np.ndarray) -> np.ndarray:
+        parts = []
+        if xs is not None and ys is not None:
+            parts.append(np.interp(raw, xs, ys))
+        if sig is not None:
+            parts.append(expit(raw * a + b))
+        return parts[0] if len(parts) == 1 else 0.5 * (parts[0] + parts[1])
+
+    probe = np.concatenate([np.linspace(-12.0, 12.0, 241), xs if xs is not None else []])
+    if not np.allclose(calibrate(probe), clf.calibrate(probe), rtol=0.0, atol=1e-12):
+        return None
+    return calibrate
+
+
+# --------------------------------------------------------------------------------------------
+# The fast path
+# --------------------------------------------------------------------------------------------
+def score_arrays(
+    model: RiskModel,
+    tickets: TicketArrays,
+    now_ns: int,
+    policy: Policy,
+    staffing: StaffingArrays | StaffingIndex | None = None,
+    n_reasons: int = 3,
+) -> dict[str, np.ndarray]:
+    """Scores of every running clock, as columns of :data:`slarisk.risk.score.SCORE_COLUMNS`
+    (``due_at`` as int64 UTC ns), sorted by work order then due time.
+
+    Raises :class:`Fallback` when the input needs the general path (which reports errors).
+    """
+    from slarisk.risk.score import BREACHED_BAND, SCORE_COLUMNS, _risk_band, top_reasons
+    from slarisk.sla.clock import _table_for
+
+    pt = policy_tables(policy)
+    fm = fast_model(model)
+    n = len(tickets)
+    created = np.asarray(tickets.created_ns, dtype=np.int64)
+    if n == 0 or (created == NAT).any():
+        raise Fallback("empty or missing created_at")
+    ids = tickets.ticket_id
+    if len(set(ids)) != n:
+        raise Fallback("duplicate ids")
+
+    # --- ticket attributes: codes per ticket ----------------------------------------------
+    p_codes, p_names = _factor(tickets.priority)
+    p_pol = np.asarray([pt.priorities.get(p, -1) for p in p_names], dtype=np.intp)
+    if (p_pol < 0).any():
+        raise Fallback("unknown priority")
+    p_code = p_pol[p_codes]
+    tier_vals = tickets.segments.get(s.TIER)
+    if tier_vals is None:
+        if pt.default_tier is None:
+            raise Fallback("no tier")
+        t_code = np.full(n, pt.default_tier, dtype=np.intp)
+    else:
+        tc, tn = _factor(tier_vals)
+        lut = []
+        for name in tn:
+            if pt.default_tier is not None and name in ("unknown", ""):
+                lut.append(pt.default_tier)
+            else:
+                lut.append(pt.tiers.get(name, -1))
+        t_lut = np.asarray(lut, dtype=np.intp)
+        if (t_lut < 0).any():
+            raise Fallback("unknown tier")
+        t_code = t_lut[tc]
+
+    # --- running clocks (ticket-major, first_response before resolution) --------------------
+    fr = np.asarray(tickets.first_response_ns, dtype=np.int64)
+    res = np.asarray(tickets.resolved_ns, dtype=np.int64)
+    stop_fr = np.where(fr == NAT, res, fr)
+    open_mat = np.column_stack([stop_fr == NAT, res == NAT])
+    flat = np.flatnonzero(open_mat.ravel())
+    if flat.size == 0:
+        raise Fallback("nothing running")
+    tix = flat // 2
+    mk = flat % 2
+    m = len(flat)
+    c_row = created[tix]
+    end = np.maximum(now_ns, c_row)
+    budget = pt.tgt_ns[t_code[tix], p_code[tix], mk]
+    cal = pt.cal_idx[t_code[tix], p_code[tix], mk]
+    elapsed = np.zeros(m, dtype=np.int64)
+    due = np.zeros(m, dtype=np.int64)
+    for c in np.unique(cal):
+        sel = np.flatnonzero(cal == c)
+        tab = _table_for(
+            policy,
+            pt.cal_names[c],
+            int(c_row[sel].min()),
+            int(end[sel].max()),
+            int(budget[sel].max()),
+        )
+        f_c = tab.cumulative(c_row[sel])
+        elapsed[sel] = tab.cumulative(end[sel]) - f_c
+        due[sel] = np.maximum(c_row[sel], tab.inverse(f_c + budget[sel]))
+    target_s = budget / 1_000_000_000
+    elapsed_s = elapsed / 1_000_000_000
+    fraction = elapsed / budget
+    alert = pt.levels[np.searchsorted(pt.thresholds, fraction * (1 + 1e-12), side="right")]
+    time_left = target_s - elapsed_s
+    overdue = (elapsed > budget) | (time_left <= 0)
+    live = np.flatnonzero(~overdue)
+    nl = len(live)
+
+    # --- the ticket's attribute strings per running clock -----------------------------------
+    cat_vals: dict[str, tuple[np.ndarray, list[str]]] = {}  # per column: (code per ticket, names)
+    cat_vals[s.PRIORITY] = (p_codes, p_names)
+    cat_vals[s.TIER] = (t_code, list(pt.tier_names))
+    for col in s.SEGMENT_COLUMNS:
+        if col == s.TIER:
+            continue
+        vals = tickets.segments.get(col)
+        cat_vals[col] = _factor(vals) if vals is not None else (np.zeros(n, np.intp), [s.UNKNOWN])
+
+    X = np.empty((nl, len(fm.categorical) + len(fm.numeric)), dtype=np.float64)
+    if nl:
+        lt = tix[live]
+        for j, col in enumerate(fm.categorical):
+            lut_map = fm.cat_codes[col]
+            if col == "metric":
+                codes_m = np.asarray([lut_map.get(x, np.nan) for x in pt.metrics])
+                X[:, j] = codes_m[mk[live]]
+            else:
+                codes_t, names = cat_vals[col]
+                lut_c = np.asarray([lut_map.get(x, np.nan) for x in names], dtype=np.float64)
+                X[:, j] = lut_c[codes_t[lt]]
+        num = _numeric_features(
+            fm, pt, tickets, cat_vals, now_ns, created, tix, mk, live, target_s, elapsed_s,
+            due, budget, cal, staffing,
+        )  # fmt: skip
+        k0 = len(fm.categorical)
+        for j, name in enumerate(fm.numeric):
+            X[:, k0 + j] = num[name]
+        proba_live, contrib = _predict(fm, X)
+        reasons_live = top_reasons(model, None, contrib, n_reasons, X, cache=fm.reason_cache)
+    else:
+        proba_live = np.zeros(0)
+        reasons_live = [np.zeros(0, dtype=object) for _ in range(min(n_reasons, X.shape[1]))]
+
+    proba = np.ones(m)
+    proba[live] = proba_live
+    band = np.full(m, BREACHED_BAND, dtype=object)
+    band[live] = _risk_band(proba_live)
+    reasons = []
+    for i, r in enumerate(reasons_live):
+        full = np.full(m, "already past due" if i == 0 else "", dtype=object)
+        full[live] = r
+        reasons.append(full)
+    w = pt.weights[p_code[tix]]
+    cost = np.where(overdue, 0.0, proba * w)
+
+    # --- work order (see slarisk.risk.score) ------------------------------------------------
+    running_tix, codes = np.unique(tix, return_inverse=True)  # ticket order = first appearance
+    k = len(running_tix)
+    big = np.iinfo(np.int64).max
+    tcost = np.bincount(codes, weights=cost, minlength=k)
+    saveable = np.bincount(codes, weights=(~overdue).astype(np.float64), minlength=k) > 0
+    tw = np.zeros(k)
+    np.maximum.at(tw, codes, w)
+    due_live = np.full(k, big, dtype=np.int64)
+    np.minimum.at(due_live, codes, np.where(overdue, big, due))
+    due_any = np.full(k, big, dtype=np.int64)
+    np.minimum.at(due_any, codes, due)
+    tie_due = np.where(saveable, due_live, due_any)
+    order = np.lexsort((tie_due, -tw, -tcost, ~saveable))
+    rank = np.empty(k, dtype=np.int64)
+    rank[order] = np.arange(1, k + 1)
+    work_order = rank[codes]
+
+    srt = np.lexsort((due, work_order))
+    ids_arr = np.asarray(ids, dtype=object)
+    joined = reasons[0] if reasons else np.full(m, "", dtype=object)
+    for r in reasons[1:]:
+        joined = np.where(r == "", joined, joined + "; " + r)
+    out: dict[str, np.ndarray] = {
+        "work_order": work_order,
+        s.TICKET_ID: ids_arr[tix],
+        "metric": np.asarray(pt.metrics, dtype=object)[mk],
+        s.PRIORITY: np.asarray(p_names, dtype=object)[p_codes[tix]],
+        s.TIER: np.asarray(pt.tier_names, dtype=object)[t_code[tix]],
+        "breach_probability": proba,
+        "risk_band": band,
+        "expected_cost": cost,
+        "due_at": due,
+        "time_left_seconds": time_left,
+        "elapsed_fraction": fraction,
+        "alert_level": alert.astype(np.int64),
+        "reasons": joined,
+    }
+    for i in range(3):
+        out[f"reason_{i + 1}"] = reasons[i] if i < len(reasons) else np.full(m, "", dtype=object)
+    return {c: out[c][srt] for c in SCORE_COLUMNS}
+
+
+def _predict(fm: FastModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(calibrated probability, decision-path contributions) of the live rows."""
+    clf = fm.clf
+    if len(X) > _DENSE_ROWS:
+        raw, contrib = clf.path_contributions(X)
+    else:
+        leaves = np.asarray(
+            clf.booster_.predict(X, pred_leaf=True, num_threads=1), dtype=np.int64
+        ).reshape(len(X), -1)
+        idx = leaves + clf.leaf_offset_[: leaves.shape[1]]
+        contrib = fm.dense_table[idx].sum(axis=1)
+        raw = clf.bias_ + contrib.sum(axis=1)
+    proba = fm.calibrator(raw) if fm.calibrator is not None else clf.calibrate(raw)
+    return np.asarray(proba, dtype=np.float64), contrib
+
+
+def _numeric_features(
+    fm: FastModel,
+    pt: PolicyTables,
+    tickets: TicketArrays,
+    cat_vals: dict[str, tuple[np.ndarray, list[str]]],
+    now_ns: int,
+    created: np.ndarray,
+    tix: np.ndarray,
+    mk: np.ndarray,
+    live: np.ndarray,
+    target_s: np.ndarray,
+    elapsed_s: np.ndarray,
+    due: np.ndarray,
+    budget: np.ndarray,
+    cal: np.ndarray,
+    staffing: StaffingArrays | StaffingIndex | None,
+) -> dict[str, Any]:
+    """The numeric features of :func:`slarisk.risk.features.build_features` for the live
+    clocks, all observed at ``now`` (scalars where a feature is the same for every row)."""
+    model = fm.model
+    nl = len(live)
+    lt = tix[live]
+    t = now_ns
+    out: dict[str, Any] = {}
+    tgt = target_s[live]
+    ela = elapsed_s[live]
+    age = (t - created[lt]) / 1e9
+    out["age_hours"] = age / 3600.0
+    out["target_hours"] = tgt / 3600.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["elapsed_fraction"] = ela / tgt
+    out["business_left_hours"] = (tgt - ela) / 3600.0
+    d = due[live]
+    out["wall_left_hours"] = np.where(d == NAT, np.nan, (d - t) / 3.6e12)
+    calf = fm.calendar_cache.get(t)
+    if calf is None:
+        feats = _calendar_features(np.array([t], dtype=np.int64), model.calendar)
+        calf = {name: float(v[0]) for name, v in feats.items()}
+        if len(fm.calendar_cache) > 1000:
+            fm.calendar_cache.clear()
+        fm.calendar_cache[t] = calf
+    out.update(calf)
+
+    # workload: the open queue (every input row) plus the model's recent closed tickets
+    p_codes, p_names = cat_vals[s.PRIORITY]
+    in_queue = created <= t
+    back = np.bincount(p_codes[in_queue], minlength=len(p_names)).astype(np.float64)
+    total = float(back.sum())
+    out["backlog_total"] = total
+    row_p = p_codes[lt]
+    out["backlog_same_priority"] = back[row_p]
+    for p in model.priorities:
+        out[f"backlog_p_{p}"] = float(back[p_names.index(p)]) if p in p_names else 0.0
+    res_rows = mk == 1
+    n_over = float(np.count_nonzero(due[res_rows] <= t))
+    out["backlog_overdue"] = n_over
+    out["overdue_share"] = n_over / (total + 1.0)
+
+    excluded = np.asarray(
+        [i for i in (fm.recent_ids.get(x, -1) for x in tickets.ticket_id) if i >= 0],
+        dtype=np.intp,
+    )
+    ex_created = fm.recent_created_raw[excluded]
+    rc = fm.recent_created
+
+    def arrivals(hi: int, window: int) -> int:
+        lo = hi - window
+        return (
+            _count(rc, lo, hi)
+            - _count_unsorted(ex_created, lo, hi)
+            + _count_unsorted(created, lo, hi)
+        )
+
+    a1 = float(arrivals(t, HOUR_NS))
+    a24 = float(arrivals(t, DAY_NS))
+    prev = sum(float(arrivals(t - k * WEEK_NS, HOUR_NS)) for k in range(1, 5)) / 4.0
+    a28 = float(arrivals(t - DAY_NS, WINDOW_NS)) / 28.0
+    out["arrivals_1h"] = a1
+    out["arrivals_24h"] = a24
+    out["arrivals_1h_ratio"] = (a1 + 1.0) / (prev + 1.0)
+    out["arrivals_24h_ratio"] = (a24 + 1.0) / (a28 + 1.0)
+
+    g_codes, g_names = cat_vals[s.GROUP]
+    row_g = g_codes[lt]
+    if staffing is not None:
+        st = staffing if isinstance(staffing, StaffingIndex) else staffing_index(staffing)
+        ta = np.array([t], dtype=np.int64)
+        now_ag = float(st.total.at(ta)[0])
+        next_ag = float(st.total.mean(ta, STAFF_HORIZON_NS)[0])
+        team_now = np.full(len(g_names), np.nan)
+        team_next = np.full(len(g_names), np.nan)
+        for gi, name in enumerate(g_names):
+            steps = st.teams.get(name)
+            if steps is not None:
+                team_now[gi] = steps.at(ta)[0]
+                team_next[gi] = steps.mean(ta, STAFF_HORIZON_NS)[0]
+        out["agents_now"] = now_ag
+        out["agents_next_4h"] = next_ag
+        out["agents_team_now"] = team_now[row_g]
+        out["agents_team_next_4h"] = team_next[row_g]
+        out["backlog_per_agent"] = total / (max(now_ag, next_ag) + 1.0)
+    else:
+        for name in (
+            "agents_now",
+            "agents_next_4h",
+            "agents_team_now",
+            "agents_team_next_4h",
+            "backlog_per_agent",
+        ):
+            out[name] = np.nan
+
+    # group backlog: open tickets created strictly before now (to the second) per group and
+    # priority rank, plus the recent closed tickets counted as in GroupBacklogIndex
+    k = len(model.priorities)
+    rank_of = {p: i for i, p in enumerate(model.priorities)}
+    p_rank = np.asarray([rank_of.get(p, k) for p in p_names], dtype=np.intp)
+    now_s = t // 10**9
+    counts = np.zeros((len(g_names), k + 1))
+    before = (created // 10**9) < now_s
+    np.add.at(counts, (g_codes[before], p_rank[p_codes[before]]), 1.0)
+    if len(fm.recent_created_raw):
+        rcr = fm.recent_created_raw
+        keep = (rcr <= t) & (rcr > t - _RECENT_NS)
+        keep[excluded] = False
+        gmap = {name: i for i, name in enumerate(g_names)}
+        rg_to_open = np.asarray([gmap.get(x, -1) for x in fm.recent_group_names], dtype=np.intp)
+        og = rg_to_open[fm.recent_group] if len(rg_to_open) else np.zeros(0, np.intp)
+        keep &= og >= 0
+        resolved_before = 1.0 if ((t - 1) // 10**9) < now_s else 0.0
+        contrib = ((rcr[keep] // 10**9) < now_s).astype(np.float64) - resolved_before
+        np.add.at(counts, (og[keep], fm.recent_rank[keep]), contrib)
+    sums = np.cumsum(counts, axis=1)
+    gtot = sums[:, -1][row_g]
+    ahead = sums[row_g, p_rank[row_p]]
+    out["backlog_group"] = gtot
+    out["backlog_group_ahead"] = ahead
+    with np.errstate(invalid="ignore"):
+        out["ahead_per_team_agent"] = ahead / (
+            np.fmax(
+                np.broadcast_to(out["agents_team_now"], (nl,)),
+                np.broadcast_to(out["agents_team_next_4h"], (nl,)),
+            )
+            + 1.0
+        )
+
+    hist_names = (
+        "hist_breach_rate_metric",
+        "hist_breach_rate_category",
+        "hist_breach_rate_group",
+        "hist_n_category",
+        "hist_log_resolution_hours_category",
+        "hist_log_resolution_hours_group",
+    )
+    h = model.history
+    if h is None:
+        for name in hist_names:
+            out[name] = np.nan
+    else:
+        th = t if h.known_until_ns is None else min(t, h.known_until_ns)
+        c_codes, c_names = cat_vals[s.CATEGORY]
+        combo = (mk[live] * len(c_names) + c_codes[lt]) * len(g_names) + row_g
+        uc, inv = np.unique(combo, return_inverse=True)
+        keys = []
+        for u in uc.tolist():
+            mi, rest = divmod(u, len(c_names) * len(g_names))
+            ci, gi = divmod(rest, len(g_names))
+            keys.append((th, pt.metrics[mi], c_names[ci], g_names[gi]))
+        cache = fm.hist_cache
+        missing = [key for key in keys if key not in cache]
+        if missing:
+            feats = h.features(
+                np.asarray([x[1] for x in missing], dtype=object),
+                np.asarray([x[2] for x in missing], dtype=object),
+                np.asarray([x[3] for x in missing], dtype=object),
+                np.full(len(missing), th, dtype=np.int64),
+            )
+            if len(cache) > 50_000:
+                cache.clear()
+            for i, key in enumerate(missing):
+                cache[key] = tuple(float(feats[name][i]) for name in hist_names)
+        table = np.asarray([cache[key] for key in keys], dtype=np.float64).reshape(-1, 6)
+        rows = table[inv.ravel()]
+        for j, name in enumerate(hist_names):
+            out[name] = rows[:, j]
+    return out
