@@ -39,6 +39,7 @@ SEGMENTS: tuple[str, ...] = (
     "priority",
     "customer",
     "month",
+    "week",
     "metric",
 )
 Z95 = 1.959963984540054
@@ -90,6 +91,7 @@ def classify(clocks: pd.DataFrame, timezone: str = "UTC") -> pd.DataFrame:
     created = pd.to_datetime(out["created_at"], utc=True)
     local = created.dt.tz_convert(timezone).dt.tz_localize(None)
     out["month"] = local.dt.to_period("M").astype(str)
+    out["week"] = local.dt.to_period("W-SUN").dt.start_time.dt.strftime("%Y-%m-%d")
     for col in SEGMENTS:
         if col not in out.columns:
             out[col] = "unknown"
@@ -223,8 +225,13 @@ def credits(classified: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, pd.
 
 
 def over_time(classified: pd.DataFrame) -> pd.DataFrame:
-    """Attainment per month and metric (the plot's data), with Wilson intervals and goal."""
-    return attainment(classified, ["month"])
+    """Attainment per period and metric (the plot's data), with Wilson intervals and goal.
+
+    The period is the month, or the week (starting Monday, policy timezone) when the tickets
+    span fewer than four months; its label is in column ``period``.
+    """
+    unit = "month" if classified["month"].nunique() >= 4 else "week"
+    return attainment(classified, [unit]).rename(columns={unit: "period"})
 
 
 @dataclass(frozen=True)

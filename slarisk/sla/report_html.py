@@ -38,7 +38,7 @@ listed below.</p>
 <h2>Reconciliation</h2>
 {{ recon }}
 <h2>Attainment over time</h2>
-{% if plot %}<img alt="attainment per month with goal line and 95% intervals"
+{% if plot %}<img alt="attainment over time with goal line and 95% intervals"
  src="data:image/png;base64,{{ plot }}">{% else %}<p>No decided tickets to plot.</p>{% endif %}
 <h2>Attainment by segment</h2>
 {{ attainment }}
@@ -81,7 +81,7 @@ def _fmt_table(df: pd.DataFrame, *, miss_col: str | None = None) -> str:
 
 
 def attainment_plot_png(over_time: pd.DataFrame) -> str:
-    """Base64 PNG: attainment per month per metric, Wilson error bars, dashed goal lines."""
+    """Base64 PNG: attainment per period per metric, Wilson error bars, dashed goal lines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,14 +91,15 @@ def attainment_plot_png(over_time: pd.DataFrame) -> str:
     if data.empty:
         return ""
     metrics = list(dict.fromkeys(data["metric"]))
-    months = sorted(set(data["month"]))
+    months = sorted(set(data["period"]))
     pos = {m: i for i, m in enumerate(months)}
     fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
     for i, metric in enumerate(metrics):
-        d = data[data["metric"] == metric].sort_values("month")
-        x = d["month"].map(pos).to_numpy(float) + (i - (len(metrics) - 1) / 2) * 0.08
+        d = data[data["metric"] == metric].sort_values("period")
+        x = d["period"].map(pos).to_numpy(float) + (i - (len(metrics) - 1) / 2) * 0.08
         y = d["attainment"].to_numpy(float)
         err = np.vstack([y - d["ci_low"].to_numpy(float), d["ci_high"].to_numpy(float) - y])
+        err = np.clip(err, 0.0, None)  # Wilson bounds at 0 or 1 can miss y by a rounding error
         line = ax.errorbar(x, y, yerr=err, marker="o", capsize=4, label=f"{metric}")
         ax.plot(
             x,
@@ -113,7 +114,8 @@ def attainment_plot_png(over_time: pd.DataFrame) -> str:
     ax.set_xticklabels(months, rotation=30, ha="right")
     ax.set_ylim(max(0.0, float(np.nanmin(data["ci_low"])) - 0.05), 1.01)
     ax.set_ylabel("attainment (met / decided)")
-    ax.set_title("SLA attainment per month (Wilson 95% intervals)")
+    unit = "week" if len(months[0]) > 7 else "month"
+    ax.set_title(f"SLA attainment per {unit} (Wilson 95% intervals)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()

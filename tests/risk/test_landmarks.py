@@ -86,6 +86,32 @@ def test_source_made_sla_label(hist, clocks):
     assert np.array_equal(lm["label"].to_numpy(bool), ~made)
 
 
+def test_right_censoring_keeps_only_settled_tickets_whatever_their_outcome(hist):
+    """censoring="due": a (ticket, metric) is in only if its nominal due time has passed at now;
+    "known" also keeps recent tickets that already met their target (but not those still
+    running towards a breach), so its newest rows under-state the breach rate."""
+    now = _end(hist) - pd.Timedelta(days=2)
+    tk = hist.tickets[hist.tickets["created_at"] <= now].copy()
+    for col in ("first_response_at", "resolved_at"):
+        tk.loc[tk[col] > now, col] = pd.NaT
+    ev = hist.events[hist.events["at"] <= now]
+    c = compute_clocks(tk, hist.policy, events=ev, now=now)
+    due = build_landmarks(tk, hist.policy, clocks=c, now=now)
+    known = build_landmarks(tk, hist.policy, clocks=c, now=now, censoring="known")
+    assert (due["due_at"] <= now).all()
+    extra = known[known["due_at"] > now]
+    assert len(extra) > 20 and not extra["label"].any()  # only met ones are known early
+    key = ["ticket_id", "metric", "landmark"]
+    assert len(due.merge(known, on=key)) == len(due)  # a subset of the known outcomes
+    # the settled set's labels are the final outcomes (judged with the whole history)
+    full = compute_clocks(hist.tickets, hist.policy, events=hist.events, now=_end(hist))
+    fin = full.set_index(["ticket_id", "metric"])["breached"]
+    got = fin.reindex(pd.MultiIndex.from_frame(due[["ticket_id", "metric"]])).to_numpy(bool)
+    assert np.array_equal(got, due["label"].to_numpy(bool))
+    with pytest.raises(ValueError, match="censoring"):
+        build_landmarks(tk, hist.policy, clocks=c, now=now, censoring="never")  # type: ignore[arg-type]
+
+
 def _truncate(h: History, t: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The history as it was known at t: later tickets removed, later timestamps unknown."""
     tk = h.tickets[h.tickets["created_at"] <= t].copy()

@@ -142,6 +142,6 @@ def test_synthetic_acceptance_beats_the_elapsed_rule_at_every_age(small_history)
     assert (ages["roc_auc"]["model"] > ages["roc_auc"]["elapsed_rule"]).all()
     assert (ages["brier"]["model"] < ages["brier"]["elapsed_rule"]).all()
     assert rep.metric("model", "roc_auc") > rep.metric("logistic", "roc_auc")
-    assert rep.metric("model", "ece") <= 0.05
+    assert rep.metric("model", "ece") <= 0.03  # 0.026 on this desk (censoring="due")
     assert rep.reliability_png.startswith(b"\x89PNG")
     assert {"metric", "priority", "tier"} <= set(rep.by_segment["segment"])

@@ -293,3 +293,24 @@ def test_html_json_csv(tmp_path: Path, clocks: pd.DataFrame, policy: Policy) -> 
     assert len(pd.read_csv(files[0])) == len(rep.attainment)
     with pytest.raises(InputError, match="format"):
         write_report(rep, tmp_path / "r.txt", "txt")
+
+
+def test_over_time_is_weekly_for_short_histories_and_plots_perfect_weeks(policy: Policy) -> None:
+    from slarisk.sla.report import over_time
+    from slarisk.sla.report_html import attainment_plot_png
+
+    df = pd.concat(
+        [
+            _decided("acme", "2026-05", 3, 3, 0.9).assign(
+                created_at=pd.Timestamp("2026-05-04T10:00Z")  # a Monday
+            ),
+            _decided("acme", "2026-05", 1, 2, 0.9).assign(
+                created_at=pd.Timestamp("2026-05-13T10:00Z")  # the Wednesday after
+            ),
+        ],
+        ignore_index=True,
+    )
+    ot = over_time(classify(df, policy.timezone))
+    assert sorted(ot["period"]) == ["2026-05-04", "2026-05-11"]
+    assert ot.set_index("period").loc["2026-05-04", "attainment"] == 1.0
+    assert attainment_plot_png(ot)  # 100% attainment: Wilson upper bound 1.0 plots fine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -17,6 +18,18 @@ from slarisk.service.routers import AUTH_ERRORS, BODY_ERRORS, UNAVAILABLE
 from slarisk.service.schemas import ScoreRequest, ScoreResponse
 from slarisk.service.scoring import check_against_policy, score_request
 from slarisk.service.security import SCORE, Principal
+
+try:  # orjson: several times faster than json for the score lists (same JSON text)
+    import orjson
+
+    def _dumps(content: Any) -> bytes:
+        return orjson.dumps(content)
+
+except ImportError:  # pragma: no cover - orjson is a dependency; keep working without it
+
+    def _dumps(content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":"), allow_nan=False).encode()
+
 
 router = APIRouter(prefix="/v1/risk", tags=["risk"], route_class=GuardedRoute)
 #: batches up to this size are scored on the event loop (cheaper than a thread hop).
@@ -81,7 +94,4 @@ async def score(
         "n_tickets": len(body.tickets),
         "items": items,
     }
-    return Response(
-        json.dumps(content, separators=(",", ":"), allow_nan=False).encode(),
-        media_type="application/json",
-    )
+    return Response(_dumps(content), media_type="application/json")
