@@ -249,3 +249,12 @@ def test_every_format_key_is_documented(doc: Path, root: str) -> None:
         if not info.exclude and f"`{field}`" not in text
     ]
     assert not missing, f"{doc.name} does not document the key(s) {missing}"
+
+
+def test_sla_report_section_lists_every_segment_and_format() -> None:
+    from slarisk.sla.cli import FORMATS
+    from slarisk.sla.report import SEGMENTS
+
+    section = CLI_SECTIONS.get("slarisk sla report", "")
+    missing = [v for v in (*SEGMENTS, *FORMATS) if not re.search(rf"\b{v}\b", section)]
+    assert not missing, f"docs/cli.md 'slarisk sla report' does not mention {missing}"

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 NAT = np.iinfo(np.int64).min
 _RECENT_NS = 29 * DAY_NS  # recent closed tickets kept for the arrival counts (as _workload)
 #: below this many live clocks, contributions are a dense gather (no sparse set-up cost).
-_DENSE_ROWS = 48
+_DENSE_ROWS = 8
 
 
 class Fallback(Exception):
@@ -77,7 +77,7 @@ class StaffingArrays:
 
     start_ns: np.ndarray
     minutes: np.ndarray
-    team: Sequence[Any]
+    team: Sequence[Any] | np.ndarray
     agents: np.ndarray
     team_codes: tuple[np.ndarray, list[str]] | None = None  # factorized ``team`` when known
 
@@ -88,7 +88,7 @@ def _ns_of(col: pd.Series) -> np.ndarray | None:
     if isinstance(arr, pd.arrays.DatetimeArray):
         if arr.unit != "ns":
             arr = arr.as_unit("ns")
-        return np.asarray(arr.asi8)
+        return np.asarray(arr.asi8)  # type: ignore[attr-defined]
     return None
 
 
@@ -140,7 +140,7 @@ def _is_missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT
 
 
-def _factor(values: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
+def _factor(values: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, list[str]]:
     """(codes, names) of values as strings (missing -> "unknown"), first-seen order."""
     if len(values) <= 4096:
         index = {v: i for i, v in enumerate(dict.fromkeys(values))}
@@ -199,9 +199,8 @@ def policy_tables(policy: Policy) -> PolicyTables:
     hit = _POLICY_CACHE.get(id(policy))
     if hit is not None and hit[0] is policy:
         return hit[1]
-    from slarisk.sla.policy import METRICS
-
     from slarisk.risk.score import priority_weights
+    from slarisk.sla.policy import METRICS
 
     cal_names = tuple(sorted(policy.calendars))
     shape = (len(policy.tiers), len(policy.priorities), len(METRICS))
@@ -238,9 +237,10 @@ def policy_tables(policy: Policy) -> PolicyTables:
 
 @dataclass
 class FastModel:
-    """What the fast path needs from a :class:`~slarisk.risk.model.RiskModel`, as arrays."""
+    """What the fast path needs from a :class:`~slarisk.risk.model.RiskModel`, as arrays
+    (holds no reference to the model itself, so the cache never keeps a model alive)."""
 
-    model: RiskModel
+    clf: Any  # the fitted BreachClassifier
     categorical: tuple[str, ...]
     numeric: tuple[str, ...]
     cat_codes: dict[str, dict[str, float]]  # per categorical column: value -> code
@@ -252,13 +252,10 @@ class FastModel:
     recent_rank: np.ndarray  # index in model.priorities (k: other)
     dense_table: np.ndarray  # (total leaves, features) decision-path contributions
     calibrator: Any  # raw score -> probability (None: clf.calibrate)
+    leaf_offset: np.ndarray  # int32 first row of each tree in dense_table
     hist_cache: dict[tuple[int, str, str, str], tuple[float, ...]] = field(default_factory=dict)
     reason_cache: dict[tuple[int, int], str] = field(default_factory=dict)
     calendar_cache: dict[int, dict[str, float]] = field(default_factory=dict)
-
-    @property
-    def clf(self) -> Any:
-        return self.model.pipeline.named_steps["clf"]
 
 
 _MODEL_CACHE: dict[int, tuple[weakref.ref[Any], Any, FastModel]] = {}
@@ -271,10 +268,10 @@ def fast_model(model: RiskModel) -> FastModel:
     if hit is not None and hit[0]() is model and hit[1] is clf.booster_:
         return hit[2]
     fm = _build_fast_model(model)
+    key = id(model)
     with _LOCK:
-        for key in [k for k, v in _MODEL_CACHE.items() if v[0]() is None]:
-            del _MODEL_CACHE[key]
-        _MODEL_CACHE[id(model)] = (weakref.ref(model), clf.booster_, fm)
+        _MODEL_CACHE[key] = (weakref.ref(model), clf.booster_, fm)
+    weakref.finalize(model, _MODEL_CACHE.pop, key, None)  # dropped with the model
     return fm
 
 
@@ -300,7 +297,7 @@ def _build_fast_model(model: RiskModel) -> FastModel:
         created = np.zeros(0, np.int64)
         ids, gcodes, gnames, rank = {}, np.zeros(0, np.intp), [], np.zeros(0, np.intp)
     return FastModel(
-        model=model,
+        clf=clf,
         categorical=tuple(prep.categorical_),
         numeric=tuple(prep.numeric_),
         cat_codes=cat_codes,
@@ -312,6 +309,7 @@ def _build_fast_model(model: RiskModel) -> FastModel:
         recent_rank=rank,
         dense_table=np.asarray(clf.leaf_table_.toarray()),
         calibrator=_fast_calibrator(clf),
+        leaf_offset=np.asarray(clf.leaf_offset_, dtype=np.int32),
     )
 
 
@@ -355,15 +353,6 @@ def staffing_index(st: StaffingArrays) -> StaffingIndex:
             _STAFFING_CACHE.clear()
         _STAFFING_CACHE[key] = index
     return index
-
-
-def _count(sorted_vals: np.ndarray, lo: int, hi: int) -> int:
-    """#values in (lo, hi] of a sorted array."""
-    return int(np.searchsorted(sorted_vals, hi, "right") - np.searchsorted(sorted_vals, lo, "right"))
-
-
-def _count_unsorted(vals: np.ndarray, lo: int, hi: int) -> int:
-    return int(np.count_nonzero((vals > lo) & (vals <= hi)))
 
 
 def _fast_calibrator(clf: Any) -> Any:
@@ -425,6 +414,8 @@ def score_arrays(
     from slarisk.sla.clock import _table_for
 
     pt = policy_tables(policy)
+    if pt.metrics != ("first_response", "resolution"):  # the clock order assumed below
+        raise Fallback("metrics")
     fm = fast_model(model)
     n = len(tickets)
     created = np.asarray(tickets.created_ns, dtype=np.int64)
@@ -519,7 +510,7 @@ def score_arrays(
                 lut_c = np.asarray([lut_map.get(x, np.nan) for x in names], dtype=np.float64)
                 X[:, j] = lut_c[codes_t[lt]]
         num = _numeric_features(
-            fm, pt, tickets, cat_vals, now_ns, created, tix, mk, live, target_s, elapsed_s,
+            model, fm, pt, tickets, cat_vals, now_ns, created, tix, mk, live, target_s, elapsed_s,
             due, budget, cal, staffing,
         )  # fmt: skip
         k0 = len(fm.categorical)
@@ -588,21 +579,28 @@ def score_arrays(
 
 def _predict(fm: FastModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(calibrated probability, decision-path contributions) of the live rows."""
+    from scipy import sparse
+
     clf = fm.clf
-    if len(X) > _DENSE_ROWS:
-        raw, contrib = clf.path_contributions(X)
-    else:
-        leaves = np.asarray(
-            clf.booster_.predict(X, pred_leaf=True, num_threads=1), dtype=np.int64
-        ).reshape(len(X), -1)
-        idx = leaves + clf.leaf_offset_[: leaves.shape[1]]
+    n = len(X)
+    leaves = np.asarray(clf.booster_.predict(X, pred_leaf=True, num_threads=1)).reshape(n, -1)
+    n_trees = leaves.shape[1]
+    idx = leaves.astype(np.int32, copy=False) + fm.leaf_offset[:n_trees]
+    if n <= _DENSE_ROWS:  # a few rows: gather the leaves' rows of the dense table
         contrib = fm.dense_table[idx].sum(axis=1)
-        raw = clf.bias_ + contrib.sum(axis=1)
+    else:  # one-hot leaves (n x total leaves, sparse) @ the dense table
+        onehot = sparse.csr_matrix(
+            (np.ones(n * n_trees), idx.ravel(), np.arange(0, n * n_trees + 1, n_trees)),
+            shape=(n, fm.dense_table.shape[0]),
+        )
+        contrib = np.asarray(onehot @ fm.dense_table)
+    raw = clf.bias_ + contrib.sum(axis=1)
     proba = fm.calibrator(raw) if fm.calibrator is not None else clf.calibrate(raw)
     return np.asarray(proba, dtype=np.float64), contrib
 
 
 def _numeric_features(
+    model: RiskModel,
     fm: FastModel,
     pt: PolicyTables,
     tickets: TicketArrays,
@@ -621,7 +619,6 @@ def _numeric_features(
 ) -> dict[str, Any]:
     """The numeric features of :func:`slarisk.risk.features.build_features` for the live
     clocks, all observed at ``now`` (scalars where a feature is the same for every row)."""
-    model = fm.model
     nl = len(live)
     lt = tix[live]
     t = now_ns
@@ -667,18 +664,19 @@ def _numeric_features(
     ex_created = fm.recent_created_raw[excluded]
     rc = fm.recent_created
 
-    def arrivals(hi: int, window: int) -> int:
-        lo = hi - window
-        return (
-            _count(rc, lo, hi)
-            - _count_unsorted(ex_created, lo, hi)
-            + _count_unsorted(created, lo, hi)
-        )
-
-    a1 = float(arrivals(t, HOUR_NS))
-    a24 = float(arrivals(t, DAY_NS))
-    prev = sum(float(arrivals(t - k * WEEK_NS, HOUR_NS)) for k in range(1, 5)) / 4.0
-    a28 = float(arrivals(t - DAY_NS, WINDOW_NS)) / 28.0
+    # arrivals in (hi - window, hi]: last hour, last day, the same hour 1..4 weeks ago, and
+    # the 28 days before the last day (as WorkloadIndex.arrivals, counted on three parts)
+    his = np.array([t, t, *(t - k * WEEK_NS for k in range(1, 5)), t - DAY_NS], dtype=np.int64)
+    los = his - np.array([HOUR_NS, DAY_NS, *([HOUR_NS] * 4), WINDOW_NS], dtype=np.int64)
+    counts_w = np.searchsorted(rc, his, "right") - np.searchsorted(rc, los, "right")
+    for part in (created, ex_created):
+        inside = (part[None, :] > los[:, None]) & (part[None, :] <= his[:, None])
+        sign = 1 if part is created else -1
+        counts_w = counts_w + sign * np.count_nonzero(inside, axis=1)
+    cw = [float(x) for x in counts_w.tolist()]
+    a1, a24 = cw[0], cw[1]
+    prev = sum(cw[2:6]) / 4.0
+    a28 = cw[6] / 28.0
     out["arrivals_1h"] = a1
     out["arrivals_24h"] = a24
     out["arrivals_1h_ratio"] = (a1 + 1.0) / (prev + 1.0)
@@ -770,19 +768,20 @@ def _numeric_features(
             ci, gi = divmod(rest, len(g_names))
             keys.append((th, pt.metrics[mi], c_names[ci], g_names[gi]))
         cache = fm.hist_cache
-        missing = [key for key in keys if key not in cache]
+        values = [cache.get(key) for key in keys]
+        missing = [i for i, v in enumerate(values) if v is None]
         if missing:
             feats = h.features(
-                np.asarray([x[1] for x in missing], dtype=object),
-                np.asarray([x[2] for x in missing], dtype=object),
-                np.asarray([x[3] for x in missing], dtype=object),
+                np.asarray([keys[i][1] for i in missing], dtype=object),
+                np.asarray([keys[i][2] for i in missing], dtype=object),
+                np.asarray([keys[i][3] for i in missing], dtype=object),
                 np.full(len(missing), th, dtype=np.int64),
             )
             if len(cache) > 50_000:
                 cache.clear()
-            for i, key in enumerate(missing):
-                cache[key] = tuple(float(feats[name][i]) for name in hist_names)
-        table = np.asarray([cache[key] for key in keys], dtype=np.float64).reshape(-1, 6)
+            for j, i in enumerate(missing):
+                values[i] = cache[keys[i]] = tuple(float(feats[name][j]) for name in hist_names)
+        table = np.asarray(values, dtype=np.float64).reshape(-1, 6)
         rows = table[inv.ravel()]
         for j, name in enumerate(hist_names):
             out[name] = rows[:, j]

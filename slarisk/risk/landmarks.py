@@ -20,9 +20,10 @@ never the final due time, which already contains future pauses. Features are joi
 Right censoring (``censoring="due"``, the default): a (ticket, metric) enters the set only if its
 nominal due time is at or before ``now`` (and its outcome is known then). Keeping every outcome
 known at ``now`` instead (``censoring="known"``) keeps the recent tickets that already met
-their target but leaves out those still running towards a breach, so the newest rows would
-under-state the breach rate (by 5-20 points in the last days of the synthetic history). The
-rule depends only on what is fixed at creation (the nominal due time), never on the outcome.
+their target but leaves out those still running towards a breach, so the newest rows
+under-state the breach rate (demo history, seed 7: backtest breach rate 0.35 with ``known``
+vs 0.46 with ``due``, resolution breaches of the last ten days all but invisible). The rule
+depends only on what is fixed at creation (the nominal due time), never on the outcome.
 """
 
 from __future__ import annotations

@@ -556,8 +556,9 @@ def fit_risk_model(
     """Fit the Pipeline on a (time-ordered) training set and wrap it as a :class:`RiskModel`.
 
     ``pipeline`` (unfitted, e.g. from :func:`make_pipeline` with tuned parameters) overrides
-    ``params``/``exclude``/``attributes`` (extra categorical columns already in ``data.X``). ``tickets`` (the ticket universe) supplies the recent arrivals used
-    when scoring without a history; by default the landmark set's tickets are used.
+    ``params``/``exclude``/``attributes`` (``attributes``: extra categorical columns already in
+    ``data.X``). ``tickets`` (the ticket universe) supplies the recent arrivals used when
+    scoring without a history; by default the landmark set's tickets are used.
     """
     pipe = pipeline or make_pipeline(
         params,

@@ -136,6 +136,25 @@ def _reason_text(name: str, value: Any) -> str:
         return f"{name} = {value}"
 
 
+def top_k_order(values: np.ndarray, k: int) -> np.ndarray:
+    """``np.argsort(-values, axis=1, kind="stable")[:, :k]`` (largest first, ties by column
+    index), via a partial sort: rows with a tie at the k-th place are fully sorted."""
+    n, f = values.shape
+    if k + 1 >= f or n == 0:
+        return np.argsort(-values, axis=1, kind="stable")[:, :k]
+    neg = -values
+    cand = np.argpartition(neg, k, axis=1)[:, : k + 1]  # the k + 1 largest, unordered
+    cv = np.take_along_axis(neg, cand, axis=1)
+    o = np.lexsort((cand, cv), axis=-1)  # by value, then column index (= stable order)
+    cand = np.take_along_axis(cand, o, axis=1)
+    cv = np.take_along_axis(cv, o, axis=1)
+    out = cand[:, :k].copy()
+    tie = cv[:, k - 1] == cv[:, k]  # others outside the candidates may share the k-th value
+    if tie.any():
+        out[tie] = np.argsort(neg[tie], axis=1, kind="stable")[:, :k]
+    return out
+
+
 def top_reasons(
     model: RiskModel,
     features: pd.DataFrame | None,
@@ -153,7 +172,7 @@ def top_reasons(
     n, f = contributions.shape
     k = min(k, f)
     names = model.feature_names
-    order = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
+    order = top_k_order(contributions, k)
     positive = np.take_along_axis(contributions, order, axis=1) > 0
     prep = model.pipeline.named_steps["prep"]
     n_cat = len(prep.categorical_)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -203,34 +203,53 @@ def request_arrays(body: ScoreRequest) -> tuple[Any, Any]:
 
 def _float_list(arr: np.ndarray) -> list[float | None]:
     arr = np.asarray(arr, dtype=np.float64)
-    out: list[float | None] = arr.tolist()
-    if not np.isfinite(arr).all():
-        out = [v if math.isfinite(v) else None for v in out]
-    return out
+    values: list[float] = arr.tolist()
+    if np.isfinite(arr).all():
+        return cast("list[float | None]", values)
+    return [v if math.isfinite(v) else None for v in values]
 
 
 def array_items(cols: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """Columns of :func:`slarisk.risk.fastscore.score_arrays` -> response items."""
     due = np.asarray(cols["due_at"], dtype=np.int64)
     text = np.datetime_as_string(due.view("datetime64[ns]"), unit="s").tolist()
-    r1, r2, r3 = (cols[f"reason_{k}"].tolist() for k in (1, 2, 3))
-    out: dict[str, list[Any]] = {
-        "work_order": cols["work_order"].tolist(),
-        "ticket_id": cols["ticket_id"].tolist(),
-        "metric": cols["metric"].tolist(),
-        "priority": cols["priority"].tolist(),
-        "tier": cols["tier"].tolist(),
-        "breach_probability": _float_list(cols["breach_probability"]),
-        "risk_band": cols["risk_band"].tolist(),
-        "expected_cost": _float_list(cols["expected_cost"]),
-        "due_at": [None if v == "NaT" else v + "Z" for v in text],
-        "time_left_seconds": _float_list(cols["time_left_seconds"]),
-        "elapsed_fraction": _float_list(cols["elapsed_fraction"]),
-        "alert_level": cols["alert_level"].tolist(),
-        "reasons": [[r for r in trio if r] for trio in zip(r1, r2, r3, strict=True)],
-    }
-    names = list(out)
-    return [dict(zip(names, row, strict=True)) for row in zip(*out.values(), strict=True)]
+    reasons = [
+        [r for r in trio if r]
+        for trio in zip(*(cols[f"reason_{k}"].tolist() for k in (1, 2, 3)), strict=True)
+    ]
+    return [
+        {
+            "work_order": wo,
+            "ticket_id": tid,
+            "metric": met,
+            "priority": pri,
+            "tier": tier,
+            "breach_probability": p,
+            "risk_band": band,
+            "expected_cost": cost,
+            "due_at": None if d == "NaT" else d + "Z",
+            "time_left_seconds": left,
+            "elapsed_fraction": frac,
+            "alert_level": lvl,
+            "reasons": rs,
+        }
+        for wo, tid, met, pri, tier, p, band, cost, d, left, frac, lvl, rs in zip(
+            cols["work_order"].tolist(),
+            cols["ticket_id"].tolist(),
+            cols["metric"].tolist(),
+            cols["priority"].tolist(),
+            cols["tier"].tolist(),
+            _float_list(cols["breach_probability"]),
+            cols["risk_band"].tolist(),
+            _float_list(cols["expected_cost"]),
+            text,
+            _float_list(cols["time_left_seconds"]),
+            _float_list(cols["elapsed_fraction"]),
+            cols["alert_level"].tolist(),
+            reasons,
+            strict=True,
+        )
+    ]
 
 
 def score_request(

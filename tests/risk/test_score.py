@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from typer.testing import CliRunner
 
 from slarisk.cli import app
@@ -14,6 +17,7 @@ from slarisk.risk.score import (
     SCORE_COLUMNS,
     priority_weights,
     score_open_tickets,
+    top_k_order,
 )
 from slarisk.sla.clock import compute_clocks
 
@@ -173,3 +177,112 @@ def test_score_cli_bad_model_path_is_one_line_error(trained: Trained, tmp_path):
     assert res.exit_code == 2
     assert "model file not found" in res.output
     assert "Traceback" not in res.output
+
+
+# --- the fast array path (slarisk.risk.fastscore) against the general path -------------------
+def _assert_same_scores(general: pd.DataFrame, fast: pd.DataFrame) -> None:
+    assert list(fast.columns) == list(general.columns) == list(SCORE_COLUMNS)
+    assert len(fast) == len(general)
+    for col in SCORE_COLUMNS:
+        a, b = general[col], fast[col]
+        if a.dtype.kind == "f":
+            np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-12, atol=1e-12)
+        else:
+            assert (a.astype(str).to_numpy() == b.astype(str).to_numpy()).all(), col
+        assert str(a.dtype) == str(b.dtype), col
+
+
+@pytest.mark.parametrize("with_staffing", [True, False])
+def test_fast_path_matches_general_path(trained: Trained, with_staffing: bool):
+    t = trained
+    staffing = t.history.staffing if with_staffing else None
+    queue = t.open_tickets.copy()
+    queue.loc[queue.index[:3], "category"] = None  # missing attribute -> "unknown"
+    queue.loc[queue.index[3:5], "customer"] = "never-seen"  # unseen level -> missing code
+    general = score_open_tickets(t.model, queue, t.now, t.history.policy, staffing, fast=False)
+    fast = score_open_tickets(t.model, queue, t.now, t.history.policy, staffing)
+    _assert_same_scores(general, fast)
+    assert (fast["risk_band"] == BREACHED_BAND).any() and (fast["risk_band"] != BREACHED_BAND).any()
+    for i in range(4):  # single tickets (dense contribution branch) too
+        one = queue.iloc[[i]]
+        _assert_same_scores(
+            score_open_tickets(t.model, one, t.now, t.history.policy, staffing, fast=False),
+            score_open_tickets(t.model, one, t.now, t.history.policy, staffing),
+        )
+
+
+def test_fast_path_at_a_fractional_now_and_without_tiers(trained: Trained):
+    """Sub-second `now` (group backlog counts whole seconds) and a queue without a tier column
+    (the policy has no default tier: both paths refuse it the same way)."""
+    t = trained
+    now = t.now + pd.Timedelta(milliseconds=250)
+    general = score_open_tickets(t.model, t.open_tickets, now, t.history.policy, fast=False)
+    _assert_same_scores(general, score_open_tickets(t.model, t.open_tickets, now, t.history.policy))
+    from slarisk.errors import InputError
+
+    no_tier = t.open_tickets.drop(columns=["tier"])
+    with pytest.raises(InputError):
+        score_open_tickets(t.model, no_tier, now, t.history.policy)
+
+
+def test_fast_path_rejects_bad_input_like_the_general_path(trained: Trained):
+    from slarisk.errors import InputError
+
+    t = trained
+    bad = t.open_tickets.head(3).copy()
+    bad.loc[bad.index[1], "priority"] = "P9"
+    with pytest.raises(InputError, match="priority"):
+        score_open_tickets(t.model, bad, t.now, t.history.policy)
+
+
+def test_path_contributions_sum_to_the_raw_score(trained: Trained):
+    from slarisk.risk import fastscore
+
+    t = trained
+    fm = fastscore.fast_model(t.model)
+    clf = fm.clf
+    rng = np.random.default_rng(3)
+    X = t.model.matrix(t.data.X.iloc[rng.choice(len(t.data.X), 300, replace=False)])
+    X[:5, 0] = np.nan  # missing values take the default branches
+    raw = clf.decision_function(X)
+    for rows in (X[:3], X):  # dense gather (few rows) and sparse product (many)
+        proba, contrib = fastscore._predict(fm, rows)
+        np.testing.assert_allclose(clf.bias_ + contrib.sum(axis=1), raw[: len(rows)], atol=1e-9)
+        np.testing.assert_allclose(proba, clf.calibrate(raw[: len(rows)]), atol=1e-12)
+        _, general = clf.path_contributions(rows)
+        np.testing.assert_allclose(contrib, general, atol=1e-12)
+
+
+def test_staffing_index_from_arrays_matches_the_frame_build(trained: Trained):
+    from slarisk.risk import fastscore
+    from slarisk.risk.features import StaffingIndex
+
+    st = trained.history.staffing
+    ref = StaffingIndex.build(st)
+    got = fastscore.staffing_index(fastscore.staffing_from_frame(st))
+    grid = np.linspace(
+        st["interval_start"].min().value - 3_600 * 10**9,
+        st["interval_start"].max().value + 7_200 * 10**9,
+        500,
+    ).astype(np.int64)
+    np.testing.assert_array_equal(got.total.at(grid), ref.total.at(grid))
+    np.testing.assert_array_equal(
+        got.total.mean(grid, 4 * 3_600 * 10**9), ref.total.mean(grid, 4 * 3_600 * 10**9)
+    )
+    assert sorted(got.teams) == sorted(ref.teams)
+    for name, steps in ref.teams.items():
+        np.testing.assert_array_equal(got.teams[name].at(grid), steps.at(grid))
+
+
+@given(
+    values=hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=12),
+        elements=st.sampled_from([-1.5, -0.25, 0.0, 0.25, 0.5, 2.0]),  # many ties
+    ),
+    k=st.integers(0, 13),
+)
+@settings(max_examples=60, deadline=None)
+def test_top_k_order_is_the_stable_argsort_prefix(values: np.ndarray, k: int):
+    expected = np.argsort(-values, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(top_k_order(values, k), expected)

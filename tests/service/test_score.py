@@ -259,3 +259,46 @@ def test_now_defaults_to_server_clock(scoring: Service) -> None:
     assert r.status_code == 200, r.text
     scored_at = datetime.fromisoformat(r.json()["scored_at"].replace("Z", "+00:00"))
     assert abs((datetime.now(UTC) - scored_at).total_seconds()) < 60
+
+
+def test_array_path_matches_the_frame_path() -> None:
+    """The service's fast path (request -> arrays, no DataFrames) gives the same items as the
+    library's general path on the request's frames."""
+    import random
+
+    from slarisk.risk.score import score_open_tickets
+    from slarisk.service.schemas import ScoreRequest
+    from slarisk.service.scoring import request_frames, score_items, score_request
+    from tests.service.model_fixture import test_policy
+
+    rng = random.Random(5)
+    tickets = [
+        {
+            "ticket_id": f"T{i}",
+            "created_at": f"2026-10-{rng.randint(19, 26)}T{rng.randint(0, 11):02d}:"
+            f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999999):06d}Z",
+            "priority": rng.choice(["P1", "P2", "P3"]),
+            "tier": rng.choice(["gold", "silver", "unknown"]),
+            "channel": rng.choice(["email", "portal", "fax"]),
+            "category": rng.choice(["network", "access"]),
+        }
+        for i in range(60)
+    ]
+    body = ScoreRequest.model_validate(
+        {"now": NOW, "tickets": tickets, "staffing": BODY["staffing"] * 1}
+    )
+    model, policy = tiny_loaded_model().model, test_policy()
+    assert body.now is not None
+    fast = score_request(model, body, policy, body.now)
+    frames = request_frames(body)
+    general = score_items(
+        score_open_tickets(model, frames[0], body.now, policy, staffing=frames[1], fast=False)
+    )
+    assert [(i["ticket_id"], i["metric"], i["work_order"]) for i in fast] == [
+        (i["ticket_id"], i["metric"], i["work_order"]) for i in general
+    ]
+    for a, b in zip(fast, general, strict=True):
+        assert a["reasons"] == b["reasons"] and a["due_at"] == b["due_at"]
+        assert a["alert_level"] == b["alert_level"] and a["risk_band"] == b["risk_band"]
+        assert a["breach_probability"] == pytest.approx(b["breach_probability"], abs=1e-12)
+        assert a["time_left_seconds"] == pytest.approx(b["time_left_seconds"], abs=1e-9)

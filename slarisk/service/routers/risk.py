@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
