@@ -545,20 +545,10 @@ def scenario_from_dict(data: Any, *, path: str = "<scenario>", base_dir: str = "
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file; errors name the file and field (InputError)."""
-    import yaml
+    from slarisk.specs import read_yaml
 
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read scenario: {exc.strerror}", path=str(p)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"invalid YAML{where}", path=str(p)) from None
-    return scenario_from_dict(data, path=str(p), base_dir=str(p.parent))
+    return scenario_from_dict(read_yaml(p, "scenario"), path=str(p), base_dir=str(p.parent))
 
 
 def weekday_index(day: str) -> int:

@@ -20,12 +20,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from slarisk.data import schema as s
 from slarisk.data import validate as v
 from slarisk.errors import InputError
+from slarisk.specs import read_yaml
 
 _STRING_COLUMNS = (s.PRIORITY, *s.SEGMENT_COLUMNS, s.STATUS)
 _TICKET_TARGETS = set(s.TICKET_COLUMNS)
@@ -136,18 +136,7 @@ class ImportMapping(BaseModel):
 def load_mapping(path: str | Path) -> ImportMapping:
     """Read and validate a mapping YAML; errors name the file and the field."""
     p = Path(path)
-    if not p.is_file():
-        raise InputError("mapping file not found", path=str(p))
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(
-            f"invalid YAML{where}: {getattr(exc, 'problem', exc)}", path=str(p)
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read mapping: {exc}", path=str(p)) from None
+    data = read_yaml(p, "mapping")
     if not isinstance(data, dict):
         raise InputError("a mapping file must hold a YAML mapping (key: value)", path=str(p))
     try:

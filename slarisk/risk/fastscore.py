@@ -28,6 +28,8 @@ import pandas as pd
 
 from slarisk.data import schema as s
 from slarisk.risk.features import (
+    BASE_NUMERIC_FEATURES,
+    CATEGORICAL_FEATURES,
     DAY_NS,
     HOUR_NS,
     STAFF_HORIZON_NS,
@@ -46,6 +48,8 @@ NAT = np.iinfo(np.int64).min
 _RECENT_NS = 29 * DAY_NS  # recent closed tickets kept for the arrival counts (as _workload)
 #: below this many live clocks, contributions are a dense gather (no sparse set-up cost).
 _DENSE_ROWS = 8
+#: up to this many, a sparse x sparse product; above it, sparse x dense (cheaper per row).
+_SPARSE_ROWS = 512
 
 
 class Fallback(Exception):
@@ -253,6 +257,8 @@ class FastModel:
     dense_table: np.ndarray  # (total leaves, features) decision-path contributions
     calibrator: Any  # raw score -> probability (None: clf.calibrate)
     leaf_offset: np.ndarray  # int32 first row of each tree in dense_table
+    feature_names: list[str]  # columns of the model matrix
+    supported: bool  # every model feature is one the fast path builds
     hist_cache: dict[tuple[int, str, str, str], tuple[float, ...]] = field(default_factory=dict)
     reason_cache: dict[tuple[int, int], str] = field(default_factory=dict)
     calendar_cache: dict[int, dict[str, float]] = field(default_factory=dict)
@@ -310,6 +316,10 @@ def _build_fast_model(model: RiskModel) -> FastModel:
         dense_table=np.asarray(clf.leaf_table_.toarray()),
         calibrator=_fast_calibrator(clf),
         leaf_offset=np.asarray(clf.leaf_offset_, dtype=np.int32),
+        feature_names=model.feature_names,
+        supported=set(prep.categorical_) <= set(CATEGORICAL_FEATURES)
+        and set(prep.numeric_)
+        <= {*BASE_NUMERIC_FEATURES, *(f"backlog_p_{p}" for p in model.priorities)},
     )
 
 
@@ -417,6 +427,8 @@ def score_arrays(
     if pt.metrics != ("first_response", "resolution"):  # the clock order assumed below
         raise Fallback("metrics")
     fm = fast_model(model)
+    if not fm.supported:
+        raise Fallback("features the fast path does not build")
     n = len(tickets)
     created = np.asarray(tickets.created_ns, dtype=np.int64)
     if n == 0 or (created == NAT).any():
@@ -517,7 +529,9 @@ def score_arrays(
         for j, name in enumerate(fm.numeric):
             X[:, k0 + j] = num[name]
         proba_live, contrib = _predict(fm, X)
-        reasons_live = top_reasons(model, None, contrib, n_reasons, X, cache=fm.reason_cache)
+        reasons_live = top_reasons(
+            model, None, contrib, n_reasons, X, cache=fm.reason_cache, names=fm.feature_names
+        )
     else:
         proba_live = np.zeros(0)
         reasons_live = [np.zeros(0, dtype=object) for _ in range(min(n_reasons, X.shape[1]))]
@@ -588,12 +602,15 @@ def _predict(fm: FastModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     idx = leaves.astype(np.int32, copy=False) + fm.leaf_offset[:n_trees]
     if n <= _DENSE_ROWS:  # a few rows: gather the leaves' rows of the dense table
         contrib = fm.dense_table[idx].sum(axis=1)
-    else:  # one-hot leaves (n x total leaves, sparse) @ the dense table
+    else:  # one-hot leaves (n x total leaves, sparse) @ the table (sparse, or dense when big)
         onehot = sparse.csr_matrix(
             (np.ones(n * n_trees), idx.ravel(), np.arange(0, n * n_trees + 1, n_trees)),
             shape=(n, fm.dense_table.shape[0]),
         )
-        contrib = np.asarray(onehot @ fm.dense_table)
+        if n <= _SPARSE_ROWS:
+            contrib = np.asarray((onehot @ clf.leaf_table_).toarray())
+        else:
+            contrib = np.asarray(onehot @ fm.dense_table)
     raw = clf.bias_ + contrib.sum(axis=1)
     proba = fm.calibrator(raw) if fm.calibrator is not None else clf.calibrate(raw)
     return np.asarray(proba, dtype=np.float64), contrib

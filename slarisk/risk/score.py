@@ -140,7 +140,7 @@ def top_k_order(values: np.ndarray, k: int) -> np.ndarray:
     """``np.argsort(-values, axis=1, kind="stable")[:, :k]`` (largest first, ties by column
     index), via a partial sort: rows with a tie at the k-th place are fully sorted."""
     n, f = values.shape
-    if k + 1 >= f or n == 0:
+    if k + 1 >= f or n * f <= 65_536:  # small: a full sort is cheaper than the bookkeeping
         return np.argsort(-values, axis=1, kind="stable")[:, :k]
     neg = -values
     cand = np.argpartition(neg, k, axis=1)[:, : k + 1]  # the k + 1 largest, unordered
@@ -162,25 +162,29 @@ def top_reasons(
     k: int = 3,
     X: np.ndarray | None = None,
     cache: dict[tuple[int, int], str] | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[np.ndarray]:
     """Per row, the ``k`` features pushing the risk up the most, as readable strings.
 
     Vectorised: strings are formatted once per distinct (feature, rounded value) pair (and
     kept in ``cache``, keyed by feature index and the value's bits, when one is given).
-    Rows with fewer than ``k`` positive contributions get empty strings.
+    Rows with fewer than ``k`` positive contributions get empty strings. ``names``: the
+    model's feature names, when already at hand.
     """
     n, f = contributions.shape
     k = min(k, f)
-    names = model.feature_names
+    if names is None:
+        names = model.feature_names
     order = top_k_order(contributions, k)
-    positive = np.take_along_axis(contributions, order, axis=1) > 0
+    rows = np.arange(n)[:, None]
+    positive = contributions[rows, order] > 0
     prep = model.pipeline.named_steps["prep"]
     n_cat = len(prep.categorical_)
     if X is None:  # categorical codes + numerics, same columns as contributions
         if features is None:
             raise ValueError("top_reasons needs the feature frame or its matrix X")
         X = model.matrix(features)
-    vals = np.round(np.take_along_axis(X, order, axis=1), 2).ravel()
+    vals = np.round(X[rows, order], 2).ravel()
     bits_all = vals.view(np.int64)
 
     def text(j: int, bits: int) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from slarisk.errors import InputError
+from slarisk.specs import read_yaml
 
 Importer = Literal["canonical", "servicenow"]
 SlaMetric = Literal["first_response", "resolution"]
@@ -239,14 +239,4 @@ def parse_spec(raw: Any, path: str | Path = "<spec>") -> TrainSpec:
 def load_spec(path: str | Path) -> TrainSpec:
     """Read and validate ``pipelines/<name>.yaml``."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read the spec: {exc.strerror or exc}", path=str(p)) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"not valid YAML{where}", path=str(p)) from None
-    return parse_spec(raw, p)
+    return parse_spec(read_yaml(p, "training spec"), p)

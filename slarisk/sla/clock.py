@@ -89,6 +89,62 @@ def _ns_column(df: pd.DataFrame, col: str, ids: pd.Series, *, required: bool) ->
     return out
 
 
+def _arrow_strings(s: pd.Series) -> Any:
+    """The pyarrow ChunkedArray behind an arrow-backed string column (no copy), else None."""
+    import pyarrow as pa
+
+    dtype = s.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        pa_type = dtype.pyarrow_dtype
+        if not (pa.types.is_string(pa_type) or pa.types.is_large_string(pa_type)):
+            return None
+    elif not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    data = s.array.__arrow_array__()  # type: ignore[attr-defined]
+    return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
+
+
+def _ticket_index(ids: pd.Series, event_ids: pd.Series | None) -> np.ndarray:
+    """Row of each event's ticket in `ids` (-1: unknown ticket or missing id).
+
+    Raises InputError naming the rows when `ids` has duplicates. Arrow string ids are
+    matched by one sort (a dense rank over tickets and events); other dtypes by hashing.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(ids)
+    n_ev = 0 if event_ids is None else len(event_ids)
+    a = _arrow_strings(ids)
+    b = None if event_ids is None else _arrow_strings(event_ids)
+    if n and a is not None and a.null_count == 0 and (event_ids is None or b is not None):
+        chunks = list(a.chunks)
+        if b is not None:
+            chunks += [c if c.type == a.type else c.cast(a.type) for c in b.chunks]
+        both = pa.chunked_array(chunks, type=a.type).combine_chunks()
+        # equal strings get equal ranks (1..distinct); nulls (events only) rank last
+        rank = pc.rank(both, sort_keys="ascending", tiebreaker="dense").to_numpy()
+        rank = rank.astype(np.intp, copy=False)
+        t_rank = rank[:n]
+        if np.bincount(t_rank).max() > 1:
+            dup = pd.Series(t_rank).duplicated().to_numpy()
+            raise InputError(f"duplicate ticket ids in {_rows_text(dup, ids)}", field="ticket_id")
+        lut = np.full(int(rank.max()) + 1, -1, dtype=np.intp)
+        lut[t_rank] = np.arange(n)
+        ev_tix = lut[rank[n:]]
+        if b is not None and b.null_count:
+            ev_tix[b.is_null().to_numpy(zero_copy_only=False)] = -1
+        return ev_tix
+    both = ids if event_ids is None else pd.concat([ids, event_ids], ignore_index=True)
+    # one hash pass: the tickets get codes 0..n-1 in order iff their ids are unique
+    id_codes = pd.factorize(both)[0]
+    if n and int(id_codes[n - 1]) != n - 1:
+        dup = pd.Series(id_codes[:n]).duplicated().to_numpy()
+        raise InputError(f"duplicate ticket ids in {_rows_text(dup, ids)}", field="ticket_id")
+    ev = id_codes[n : n + n_ev]
+    return np.where(ev < n, ev, -1)
+
+
 def _codes(
     values: pd.Series, allowed: list[str], field: str, ids: pd.Series, default: str | None = None
 ) -> np.ndarray:
@@ -96,6 +152,15 @@ def _codes(
 
     Unknown values raise InputError naming the field and the first rows.
     """
+    a = _arrow_strings(values)
+    if a is not None and (default is None or not {"unknown", ""} & set(allowed)):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # fast path: every value is one of `allowed` (no hashing of the column)
+        found = pc.index_in(a, value_set=pa.array(allowed, type=a.type))
+        if found.null_count == 0:
+            return found.to_numpy().astype(np.intp)
     codes, uniques = pd.factorize(values)
     names = [str(u) for u in uniques]
     lookup = [allowed.index(u) if u in allowed else -1 for u in names]
@@ -118,14 +183,20 @@ def _strings(labels: list[str], codes: np.ndarray) -> Any:
     """A pandas "str" array of labels[codes] (code -1: missing), built in arrow (fast)."""
     import pyarrow as pa
 
-    idx = pa.array(codes.astype(np.int32), mask=codes < 0)
+    n = codes.size
+    if n and labels and int(codes.min()) == int(codes.max()) >= 0:  # one label throughout
+        return pd.array(pa.repeat(pa.scalar(labels[int(codes[0])], pa.large_string()), n), "str")
+    missing = codes < 0
+    if not labels or missing.all():
+        return pd.array(pa.nulls(n, pa.large_string()), dtype="str")
+    idx = pa.array(codes.astype(np.int32), mask=missing if missing.any() else None)
     return pd.array(pa.array(labels, type=pa.large_string()).take(idx), dtype="str")
 
 
 def _pauses(
     events: pd.DataFrame | None, ev_tix: np.ndarray, pause_statuses: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pause intervals (ticket index, start ns, end ns), sorted by ticket then start.
+    """Pause intervals (ticket index, start ns, end ns), grouped by ticket, by start within.
 
     A pause runs from an event with a pause status until the ticket's next event (end =
     int64 max when none); events at the same instant keep their given order. `ev_tix` is
@@ -135,10 +206,23 @@ def _pauses(
     if events is None or len(events) == 0 or not pause_statuses:
         return empty
     at = _ns_column(events, "at", events["ticket_id"], required=True)
-    keep = ev_tix >= 0
-    tix, at = ev_tix[keep], at[keep]
-    is_pause = events["status"].isin(pause_statuses).to_numpy()[keep]
-    order = np.lexsort((at, tix))
+    is_pause = events["status"].isin(pause_statuses).to_numpy(dtype=bool)
+    # only the events of tickets with a pause matter
+    pausing = np.zeros(int(ev_tix.max()) + 2, dtype=bool)
+    pausing[ev_tix[is_pause]] = True
+    pausing[-1] = False  # index -1: unknown tickets
+    keep = np.flatnonzero(pausing[ev_tix])
+    if keep.size == 0:
+        return empty
+    tix, at, is_pause = ev_tix[keep], at[keep], is_pause[keep]
+    # order by ticket, then time, then given order: a stable sort by time, then by the
+    # unique key (ticket, position in that order); cheaper than lexsort
+    by_time = np.argsort(at, kind="stable")
+    m = by_time.size
+    if (int(tix.max()) + 1) * m < 2**62:
+        order = by_time[np.argsort(tix[by_time].astype(np.int64) * m + np.arange(m))]
+    else:
+        order = np.lexsort((at, tix))
     tix, at, is_pause = tix[order], at[order], is_pause[order]
     nxt = np.full(at.size, _INF, dtype=np.int64)
     nxt[:-1] = np.where(tix[1:] == tix[:-1], at[1:], _INF)
@@ -166,52 +250,6 @@ def _exceptions(
     return out
 
 
-def _metric_on_calendar(
-    tab: OpenIntervals,
-    sel: np.ndarray,
-    created: np.ndarray,
-    end: np.ndarray,
-    budget: np.ndarray,
-    pauses: tuple[np.ndarray, np.ndarray, np.ndarray],
-    n: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(elapsed ns, paused ns, due ns) of tickets `sel` whose clocks use calendar table `tab`.
-
-    `pauses` are (ticket index, start, end) of these tickets, sorted by ticket then start.
-    """
-    c0, e0 = created[sel], end[sel]
-    f_created = tab.cumulative(c0)
-    f_end = tab.cumulative(e0)
-    f_due = f_created + budget[sel]
-    paused = np.zeros(sel.size, dtype=np.int64)
-    pt, ps, pe = pauses
-    ps, pe = np.maximum(ps, created[pt]), np.minimum(pe, end[pt])  # clip to [created, end]
-    ok = ps < pe
-    pt, ps, pe = pt[ok], ps[ok], pe[ok]
-    if pt.size:
-        pos = np.zeros(n, dtype=np.intp)
-        pos[sel] = np.arange(sel.size)
-        q_all = pos[pt]  # position of each pause's ticket within sel
-        f_ps = tab.cumulative(ps)
-        amount = tab.cumulative(pe) - f_ps
-        np.add.at(paused, q_all, amount)
-        # due: a pause shifts the due point by its business time if it starts before the
-        # due point as shifted by the ticket's earlier pauses -> walk pauses by rank.
-        first = np.ones(pt.size, dtype=bool)
-        first[1:] = pt[1:] != pt[:-1]
-        rank = np.arange(pt.size) - np.maximum.accumulate(np.where(first, np.arange(pt.size), 0))
-        by_rank = np.argsort(rank, kind="stable")
-        cuts = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2))
-        for r in range(int(rank.max()) + 1):
-            rows = by_rank[cuts[r] : cuts[r + 1]]
-            q = q_all[rows]
-            hit = f_ps[rows] < f_due[q]
-            f_due[q[hit]] += amount[rows[hit]]
-    elapsed = f_end - f_created - paused
-    due = np.maximum(c0, tab.inverse(f_due))
-    return elapsed, paused, due
-
-
 def _table_for(policy: Policy, cal_name: str, lo: int, hi: int, budget: int) -> OpenIntervals:
     """A table of `cal_name` valid over [lo, hi] with at least `budget` open ns after hi."""
     cal = policy.business_calendar(cal_name)
@@ -222,6 +260,92 @@ def _table_for(policy: Policy, cal_name: str, lo: int, hi: int, budget: int) -> 
             raise InputError(f"calendar {cal_name!r} has (almost) no open time")
         tab = grown
     return tab
+
+
+def _clocks(
+    policy: Policy,
+    cal_names: list[str],
+    cal: np.ndarray,
+    created: np.ndarray,
+    end: np.ndarray,
+    budget: np.ndarray,
+    pauses: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(elapsed, paused, due) int64 ns, shaped (tickets, metrics) like `end`.
+
+    `cal[i, k]` is the calendar (index into `cal_names`) of ticket i's metric k, `budget`
+    its target in ns; `pauses` are (ticket index, start, end) grouped by ticket, by start.
+    Each calendar's open-time function F (`OpenIntervals.cumulative`) is evaluated once per
+    instant: F(created) once per ticket, F of pause bounds once per pause. F is monotone,
+    so clipping a pause to [created, end] is clipping its F values to [F(created), F(end)].
+    """
+    n, m = end.shape
+    pt, ps, pe = pauses
+    n_p = pt.size
+    f_created = np.empty((n, m), dtype=np.int64)
+    f_end = np.empty((n, m), dtype=np.int64)
+    f_ps = np.empty((n_p, m), dtype=np.int64)
+    f_pe = np.empty((n_p, m), dtype=np.int64)
+    used = np.unique(cal)
+    tables: list[tuple[OpenIntervals, np.ndarray | None]] = []
+    for c in used:
+        mask = None if used.size == 1 else cal == c
+        if mask is None:
+            rows, c_rows, e_sel, b_max = None, created, end, int(budget.max())
+        else:
+            rows = np.flatnonzero(mask.any(axis=1))
+            c_rows, e_sel, b_max = created[rows], end[mask], int(budget[mask].max())
+        hi = int(e_sel.max())
+        tab = _table_for(policy, cal_names[c], int(c_rows.min()), hi, b_max)
+        tables.append((tab, mask))
+        fc = tab.cumulative(c_rows)
+        if mask is None:
+            f_created[:] = fc[:, None]
+            f_end[:] = tab.cumulative(end)
+        else:
+            f_created[rows] = np.where(mask[rows], fc[:, None], f_created[rows])
+            f_end[mask] = tab.cumulative(e_sel)
+        if n_p:
+            # pause ends clipped to the latest clock end (int64 max: open-ended pause)
+            if mask is None:
+                f_ps[:] = tab.cumulative(ps)[:, None]
+                f_pe[:] = tab.cumulative(np.minimum(pe, hi))[:, None]
+            else:
+                pm = mask[pt]
+                prow = np.flatnonzero(pm.any(axis=1))
+                pmr = pm[prow]
+                fs = tab.cumulative(ps[prow])[:, None]
+                fe = tab.cumulative(np.minimum(pe[prow], hi))[:, None]
+                f_ps[prow] = np.where(pmr, fs, f_ps[prow])
+                f_pe[prow] = np.where(pmr, fe, f_pe[prow])
+
+    f_due = f_created + budget
+    paused = np.zeros((n, m), dtype=np.int64)
+    if n_p:
+        lo, hi_f = f_created[pt], f_end[pt]
+        a = np.minimum(np.maximum(f_ps, lo), hi_f)  # F(clipped pause start)
+        amount = np.minimum(np.maximum(f_pe, lo), hi_f) - a  # business ns inside the clock
+        starts = np.flatnonzero(np.concatenate([[True], pt[1:] != pt[:-1]]))
+        paused[pt[starts]] = np.add.reduceat(amount, starts, axis=0)
+        # due: a pause shifts the due point by its business time if it starts before the
+        # due point as shifted by the ticket's earlier pauses -> walk pauses by rank, the
+        # r-th pauses of all tickets at once (tickets with more than r pauses)
+        sizes = np.diff(np.append(starts, n_p))
+        by_size = np.argsort(-sizes, kind="stable")
+        g_starts, g_sizes = starts[by_size], sizes[by_size]
+        for r in range(int(g_sizes[0])):
+            rows = g_starts[: int(np.searchsorted(-g_sizes, -r, side="left"))] + r
+            q = pt[rows]
+            f_due[q] += np.where(a[rows] < f_due[q], amount[rows], 0)
+    elapsed = f_end - f_created - paused
+    due = np.empty((n, m), dtype=np.int64)
+    for tab, mask in tables:
+        if mask is None:
+            due[:] = tab.inverse(f_due)
+        else:
+            due[mask] = tab.inverse(f_due[mask])
+    np.maximum(due, created[:, None], out=due)
+    return elapsed, paused, due
 
 
 def compute_clocks(
@@ -245,18 +369,14 @@ def compute_clocks(
             raise InputError("required column of tickets is missing", field=col)
     n = len(tickets)
     ids = tickets["ticket_id"]
-    both = ids
     if events is not None and len(events):
         for col in ("ticket_id", "at", "status"):
             if col not in events.columns:
                 raise InputError("required column of status events is missing", field=col)
-        both = pd.concat([ids, events["ticket_id"]], ignore_index=True)
-    # one hash pass: the tickets get codes 0..n-1 in order iff their ids are unique
-    id_codes = pd.factorize(both)[0]
-    if n and int(id_codes[n - 1]) != n - 1:
-        dup = pd.Series(id_codes[:n]).duplicated().to_numpy()
-        raise InputError(f"duplicate ticket ids in {_rows_text(dup, ids)}", field="ticket_id")
-    ev_tix = np.where(id_codes[n:] < n, id_codes[n:], -1)
+        ev_tix = _ticket_index(ids, events["ticket_id"])
+    else:
+        events = None
+        ev_tix = _ticket_index(ids, None)
     created = _ns_column(tickets, "created_at", ids, required=True)
     first_resp = _ns_column(tickets, "first_response_at", ids, required=False)
     resolved = _ns_column(tickets, "resolved_at", ids, required=False)
@@ -272,7 +392,8 @@ def compute_clocks(
     t_code = _codes(tier_col, policy.tiers, "tier", ids, default=policy.default_tier)
 
     cal_names = sorted(policy.calendars)
-    shape = (len(policy.tiers), len(policy.priorities), len(METRICS))
+    m = len(METRICS)
+    shape = (len(policy.tiers), len(policy.priorities), m)
     tgt_ns = np.zeros(shape, dtype=np.int64)
     goal_tab = np.zeros(shape)
     cal_tab = np.zeros(shape, dtype=np.intp)
@@ -284,82 +405,60 @@ def compute_clocks(
                 goal_tab[i, j, k] = t.goal
                 cal_tab[i, j, k] = cal_names.index(t.calendar)
 
-    p_tix, p_start, p_end = _pauses(events, ev_tix, policy.pause_statuses)
+    pauses = _pauses(events, ev_tix, policy.pause_statuses)
     excluded = _exceptions(tickets, created, t_code, policy)
     levels = np.array([0, *policy.alert_levels], dtype=np.int64)
     thresholds = np.asarray(policy.warning_thresholds, dtype=float)
 
-    blocks: list[dict[str, np.ndarray]] = []
+    # (ticket, metric) arrays; ravel() gives the output's ticket-major row order
+    stop = np.empty((n, m), dtype=np.int64)
     for k, metric in enumerate(METRICS):
-        stop = first_resp if metric == "first_response" else resolved
         if metric == "first_response":
-            stop = np.where(stop == NAT, resolved, stop)
-        is_open = stop == NAT
-        end = np.maximum(np.where(is_open, now_ns, stop), created)
-        budget = tgt_ns[t_code, p_code, k]
-        cal_idx = cal_tab[t_code, p_code, k]
-        elapsed = np.zeros(n, dtype=np.int64)
-        paused = np.zeros(n, dtype=np.int64)
-        due = np.zeros(n, dtype=np.int64)
-        p_cal = cal_idx[p_tix]
-        for c in np.unique(cal_idx):
-            sel = np.flatnonzero(cal_idx == c)
-            tab = _table_for(
-                policy,
-                cal_names[c],
-                int(created[sel].min()),
-                int(end[sel].max()),
-                int(budget[sel].max()),
-            )
-            pm = p_cal == c
-            elapsed[sel], paused[sel], due[sel] = _metric_on_calendar(
-                tab, sel, created, end, budget, (p_tix[pm], p_start[pm], p_end[pm]), n
-            )
-        budget_s = budget / NS_PER_SECOND
-        elapsed_s = elapsed / NS_PER_SECOND
-        fraction = elapsed / budget
-        level = levels[np.searchsorted(thresholds, fraction * (1 + 1e-12), side="right")]
-        blocks.append(
-            {
-                "metric": np.full(n, k, dtype=np.intp),
-                "target_seconds": budget_s,
-                "goal": goal_tab[t_code, p_code, k],
-                "calendar": cal_idx,
-                "elapsed_seconds": elapsed_s,
-                "paused_seconds": paused / NS_PER_SECOND,
-                "due_at": due,
-                "stopped_at": stop,
-                "is_open": is_open,
-                "breached": elapsed > budget,
-                "time_left_seconds": budget_s - elapsed_s,
-                "elapsed_fraction": fraction,
-                "alert_level": np.where(is_open, level, 0).astype(np.int64),
-                "excluded_by": excluded,
-            }
-        )
+            stop[:, k] = np.where(first_resp == NAT, resolved, first_resp)
+        else:
+            stop[:, k] = resolved
+    is_open = stop == NAT
+    end = np.maximum(np.where(is_open, now_ns, stop), created[:, None])
+    budget = tgt_ns[t_code, p_code]
+    cal = cal_tab[t_code, p_code]
+    if n:
+        elapsed, paused, due = _clocks(policy, cal_names, cal, created, end, budget, pauses)
+    else:
+        elapsed = paused = due = np.zeros((0, m), dtype=np.int64)
 
-    # interleave the metric blocks ticket-major: t0/m0, t0/m1, t1/m0, ...
-    m = len(METRICS)
+    budget_s = budget.ravel() / NS_PER_SECOND
+    elapsed_s = elapsed.ravel() / NS_PER_SECOND
+    fraction = elapsed.ravel() / budget.ravel()
+    level = levels[np.searchsorted(thresholds, fraction * (1 + 1e-12), side="right")]
     rep = np.repeat(np.arange(n), m)
-    data: dict[str, Any] = {}
-    for col in blocks[0]:
-        arr = np.empty(n * m, dtype=blocks[0][col].dtype)
-        for k in range(m):
-            arr[k::m] = blocks[k][col]
-        data[col] = arr
-    data["ticket_id"] = ids.iloc[rep].reset_index(drop=True)
-    data["metric"] = _strings(list(METRICS), data["metric"])
-    data["calendar"] = _strings(cal_names, data["calendar"])
-    data["excluded_by"] = _strings([ex.id for ex in policy.exceptions], data["excluded_by"])
-    for col in ("due_at", "stopped_at"):
-        data[col] = pd.DatetimeIndex(data[col].view("datetime64[ns]")).tz_localize("UTC")
-    out = pd.DataFrame({col: data[col] for col in CLOCK_COLUMNS})
-    extra = [c for c in tickets.columns if c not in CLOCK_COLUMNS and c != "tier"]
-    if extra:
-        others = tickets[extra].iloc[rep].reset_index(drop=True)
-        out = pd.concat([out, others], axis=1)
-    out["tier"] = _strings(policy.tiers, t_code[rep])  # effective tier (default_tier applied)
-    return out
+    data: dict[str, Any] = {
+        "ticket_id": ids.array.take(rep),
+        "metric": _strings(list(METRICS), np.tile(np.arange(m), n)),
+        "target_seconds": budget_s,
+        "goal": goal_tab[t_code, p_code].ravel(),
+        "calendar": _strings(cal_names, cal.ravel()),
+        "elapsed_seconds": elapsed_s,
+        "paused_seconds": paused.ravel() / NS_PER_SECOND,
+        "due_at": _utc(due.ravel()),
+        "stopped_at": _utc(stop.ravel()),
+        "is_open": is_open.ravel(),
+        "breached": (elapsed > budget).ravel(),
+        "time_left_seconds": budget_s - elapsed_s,
+        "elapsed_fraction": fraction,
+        "alert_level": np.where(is_open.ravel(), level, 0).astype(np.int64),
+        "excluded_by": _strings([ex.id for ex in policy.exceptions], np.repeat(excluded, m)),
+    }
+    for col in tickets.columns:
+        if col not in CLOCK_COLUMNS and col != "tier":
+            data[col] = tickets[col].array.take(rep)
+    data["tier"] = _strings(policy.tiers, np.repeat(t_code, m))  # effective tier
+    # copy=False: the columns are fresh arrays; no consolidation into 2-D blocks
+    return pd.DataFrame(data, copy=False)
+
+
+def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
+    """datetime64[ns, UTC] values of int64 UTC ns (NAT: NaT)."""
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
 
 
 __all__ = ["ANY_TIER", "CLOCK_COLUMNS", "SCOPE_FIELDS", "compute_clocks"]

@@ -507,21 +507,6 @@ def policy_from_dict(data: object, source: str = "<policy>") -> Policy:
 
 def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy YAML file. Every problem raises one `InputError`."""
-    import yaml
+    from slarisk.specs import read_yaml
 
-    p = Path(path)
-    source = str(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("policy file not found", path=source) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read policy file: {exc}", path=source) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"invalid YAML: {where}{problem}", path=source) from None
-    return policy_from_dict(data, source)
+    return policy_from_dict(read_yaml(path, "policy"), str(path))

@@ -110,7 +110,7 @@ def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
     bad.write_text("name: [unclosed\n")
     with pytest.raises(InputError, match=r"broken.yaml: invalid YAML at line"):
         load_scenario(bad)
-    with pytest.raises(InputError, match="cannot read scenario"):
+    with pytest.raises(InputError, match="scenario file not found"):
         load_scenario(tmp_path / "absent.yaml")
 
 

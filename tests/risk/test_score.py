@@ -203,6 +203,16 @@ def test_fast_path_matches_general_path(trained: Trained, with_staffing: bool):
     fast = score_open_tickets(t.model, queue, t.now, t.history.policy, staffing)
     _assert_same_scores(general, fast)
     assert (fast["risk_band"] == BREACHED_BAND).any() and (fast["risk_band"] != BREACHED_BAND).any()
+    from slarisk.risk import fastscore
+
+    cols = fastscore.score_arrays(  # the fast path really ran (no silent fallback)
+        t.model,
+        fastscore.tickets_from_frame(queue),
+        pd.Timestamp(t.now).value,
+        t.history.policy,
+        fastscore.staffing_from_frame(staffing) if staffing is not None else None,
+    )
+    assert list(cols["reasons"]) == list(fast["reasons"])
     for i in range(4):  # single tickets (dense contribution branch) too
         one = queue.iloc[[i]]
         _assert_same_scores(
@@ -242,10 +252,10 @@ def test_path_contributions_sum_to_the_raw_score(trained: Trained):
     fm = fastscore.fast_model(t.model)
     clf = fm.clf
     rng = np.random.default_rng(3)
-    X = t.model.matrix(t.data.X.iloc[rng.choice(len(t.data.X), 300, replace=False)])
+    X = t.model.matrix(t.data.X.iloc[rng.choice(len(t.data.X), 700, replace=False)])
     X[:5, 0] = np.nan  # missing values take the default branches
     raw = clf.decision_function(X)
-    for rows in (X[:3], X):  # dense gather (few rows) and sparse product (many)
+    for rows in (X[:3], X[:100], X):  # dense gather, sparse x sparse, sparse x dense
         proba, contrib = fastscore._predict(fm, rows)
         np.testing.assert_allclose(clf.bias_ + contrib.sum(axis=1), raw[: len(rows)], atol=1e-9)
         np.testing.assert_allclose(proba, clf.calibrate(raw[: len(rows)]), atol=1e-12)

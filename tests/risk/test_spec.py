@@ -111,7 +111,7 @@ def test_not_a_mapping_and_bad_yaml(tmp_path: Path) -> None:
         load_spec(_write(tmp_path, [1, 2]))
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"bad\.yaml: not valid YAML at line"):
+    with pytest.raises(InputError, match=r"bad\.yaml: invalid YAML at line"):
         load_spec(bad)
-    with pytest.raises(InputError, match="cannot read the spec"):
+    with pytest.raises(InputError, match="training spec file not found"):
         load_spec(tmp_path / "absent.yaml")
