@@ -365,6 +365,31 @@ def staffing_index(st: StaffingArrays) -> StaffingIndex:
     return index
 
 
+_STAFFING_AT: dict[tuple[int, int], tuple[StaffingIndex, Any]] = {}
+
+
+def _staffing_at(st: StaffingIndex, t: int) -> tuple[float, float, dict[str, tuple[float, float]]]:
+    """(agents now, mean agents over the next 4 h, per team (now, next 4 h)) at ``t``
+    (cached per roster index and instant)."""
+    hit = _STAFFING_AT.get((id(st), t))
+    if hit is not None and hit[0] is st:
+        return hit[1]  # type: ignore[no-any-return]
+    ta = np.array([t], dtype=np.int64)
+    value = (
+        float(st.total.at(ta)[0]),
+        float(st.total.mean(ta, STAFF_HORIZON_NS)[0]),
+        {
+            name: (float(steps.at(ta)[0]), float(steps.mean(ta, STAFF_HORIZON_NS)[0]))
+            for name, steps in st.teams.items()
+        },
+    )
+    with _LOCK:
+        if len(_STAFFING_AT) >= 256:
+            _STAFFING_AT.clear()
+        _STAFFING_AT[(id(st), t)] = (st, value)
+    return value
+
+
 def _fast_calibrator(clf: Any) -> Any:
     """The calibrator as ``numpy.interp`` (isotonic) and ``expit`` (sigmoid), or None.
 
@@ -703,16 +728,12 @@ def _numeric_features(
     row_g = g_codes[lt]
     if staffing is not None:
         st = staffing if isinstance(staffing, StaffingIndex) else staffing_index(staffing)
-        ta = np.array([t], dtype=np.int64)
-        now_ag = float(st.total.at(ta)[0])
-        next_ag = float(st.total.mean(ta, STAFF_HORIZON_NS)[0])
+        now_ag, next_ag, per_team = _staffing_at(st, t)
         team_now = np.full(len(g_names), np.nan)
         team_next = np.full(len(g_names), np.nan)
         for gi, name in enumerate(g_names):
-            steps = st.teams.get(name)
-            if steps is not None:
-                team_now[gi] = steps.at(ta)[0]
-                team_next[gi] = steps.mean(ta, STAFF_HORIZON_NS)[0]
+            if name in per_team:
+                team_now[gi], team_next[gi] = per_team[name]
         out["agents_now"] = now_ag
         out["agents_next_4h"] = next_ag
         out["agents_team_now"] = team_now[row_g]

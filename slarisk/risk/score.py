@@ -213,10 +213,14 @@ def top_reasons(
             flat.append(t)
         grid = np.asarray(flat, dtype=object).reshape(n, k)
         return [grid[:, i].copy() for i in range(k)]
-    pairs = np.column_stack([order.ravel(), bits_all])
-    uniq, codes = np.unique(pairs, axis=0, return_inverse=True)
+    # distinct (feature, value) pairs: values first (1-d sort), then value code x feature
+    uniq_bits, vcode = np.unique(bits_all, return_inverse=True)
+    key = vcode.ravel().astype(np.int64) * f + order.ravel()
+    uniq_key, codes = np.unique(key, return_inverse=True)
     codes = codes.ravel()
-    texts = [text(int(j), int(bits)) for j, bits in uniq]  # distinct pairs only
+    texts = [  # distinct pairs only
+        text(int(kk % f), int(uniq_bits[kk // f])) for kk in uniq_key.tolist()
+    ]
     text_arr = np.asarray([*texts, ""], dtype=object)
     idx = np.where(positive.ravel(), codes, len(texts)).reshape(n, k)
     return [text_arr[idx[:, i]] for i in range(k)]
@@ -359,7 +363,7 @@ def scores_frame(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
     cols["due_at"] = pd.DatetimeIndex(
         np.asarray(arrays["due_at"], dtype=np.int64).view("datetime64[ns]")
     ).tz_localize("UTC")
-    return pd.DataFrame({c: cols[c] for c in SCORE_COLUMNS})
+    return pd.DataFrame({c: cols[c] for c in SCORE_COLUMNS}, copy=False)  # fresh arrays
 
 
 def _score_general(

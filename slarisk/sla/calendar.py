@@ -19,7 +19,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -29,10 +30,12 @@ if TYPE_CHECKING:
     from slarisk.sla.policy import CalendarSpec
 
 NAT = np.iinfo(np.int64).min
+_INT64_MAX = np.iinfo(np.int64).max
 _LOCK = threading.Lock()  # guards the calendars' table caches (the API serves threads)
 NS_PER_SECOND = 1_000_000_000
 NS_PER_MINUTE = 60 * NS_PER_SECOND
 NS_PER_DAY = 86_400 * NS_PER_SECOND
+_BLOCK = 1 << 15  # elements per block of the vectorised table look-ups
 
 
 def to_ns(values: Any) -> np.ndarray:
@@ -104,6 +107,60 @@ def _merge(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return starts[first], np.maximum.reduceat(ends, first)
 
 
+class _SortedIndex:
+    """Fast `np.searchsorted(keys, x, side)` for a fixed sorted int64 array `keys`.
+
+    Buckets of width 2**shift over [keys[0], keys[-1]]: `first[b]` counts the keys before
+    bucket b, and at most `per_bucket` keys fall in one bucket, so a query is a table
+    look-up plus `per_bucket` compare-and-step passes instead of a binary search. Built
+    only when the table stays small (cache-resident) and `per_bucket` is small; otherwise
+    `count` is a plain searchsorted.
+    """
+
+    _MAX_BUCKETS = 1 << 15
+    _MAX_PER_BUCKET = 4
+
+    def __init__(self, keys: np.ndarray, side: Literal["left", "right"]) -> None:
+        self.keys = np.asarray(keys, dtype=np.int64)
+        self.side: Literal["left", "right"] = side
+        self.first: np.ndarray | None = None
+        if self.keys.size < 16:
+            return
+        k0, k1 = int(self.keys[0]), int(self.keys[-1])
+        if k1 - k0 >= 1 << 62:  # keep bucket bounds inside int64
+            return
+        gap = int(np.diff(self.keys).min())
+        shift = max(gap, 1).bit_length() - 1  # 2**shift <= smallest gap: <= 1 key per bucket
+        while ((k1 - k0) >> shift) + 1 > self._MAX_BUCKETS:
+            shift += 1
+        n_buckets = ((k1 - k0) >> shift) + 1
+        bounds = k0 + (np.arange(n_buckets + 1, dtype=np.int64) << shift)
+        first = np.searchsorted(self.keys, bounds, side="left")
+        per_bucket = int(np.diff(first).max())
+        last = k0 + (n_buckets << shift) - 1  # last instant of the last bucket
+        if per_bucket > self._MAX_PER_BUCKET or last > _INT64_MAX:
+            return
+        self.origin, self.shift, self.per_bucket, self.last = k0, shift, per_bucket, last
+        self.first = first[:-1].astype(np.intp)
+        # padded keys: the step passes may look one key past the end per pass
+        self.padded = np.concatenate([self.keys, np.full(per_bucket, _INT64_MAX, np.int64)])
+
+    def count(self, x: np.ndarray) -> np.ndarray:
+        """np.searchsorted(keys, x, side) for an int64 array x (intp)."""
+        if self.first is None:
+            return np.searchsorted(self.keys, x, side=self.side)
+        b = np.clip(x, self.origin, self.last)
+        b -= self.origin
+        b >>= self.shift
+        j = self.first[b]
+        step = np.less_equal if self.side == "right" else np.less
+        for _ in range(self.per_bucket):
+            j += step(self.padded[j], x)
+        if self.side == "right":  # x = int64 max also passes the padding
+            np.minimum(j, self.keys.size, out=j)
+        return j
+
+
 @dataclass(frozen=True)
 class OpenIntervals:
     """Open intervals [starts, ends) in UTC ns, sorted and disjoint, plus cumulative open ns.
@@ -128,25 +185,59 @@ class OpenIntervals:
         """Whether [lo, hi] (UTC ns) lies inside the table's validity span."""
         return self.always_open or (self.lo <= lo and hi <= self.hi)
 
+    @cached_property
+    def _lookup(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(E, D, G) for `cumulative` and `inverse`: E = [-inf, ends], D = [0, cum_end] - E
+        and G = starts - cum_start, so that F(t) = D[j] + min(t, E[j]) with j the number of
+        starts <= t, and F^-1(v) = v + G[k]. E[0] is int64 min: D[0] + min(t, E[0]) is 0 in
+        (wrap-around) int64 arithmetic, so no clipping of j is needed.
+        """
+        e = np.concatenate([[NAT], self.ends]).astype(np.int64)
+        d = np.concatenate([[0], self.cum_end]).astype(np.int64)
+        with np.errstate(over="ignore"):
+            d = d - e  # D[0] = -min wraps to min (intended)
+        return e, d, self.starts - self.cum_start
+
+    @cached_property
+    def _start_index(self) -> _SortedIndex:
+        return _SortedIndex(self.starts, "right")
+
+    @cached_property
+    def _cum_end_index(self) -> _SortedIndex:
+        return _SortedIndex(self.cum_end, "left")
+
     def cumulative(self, t: np.ndarray) -> np.ndarray:
         """F(t): open nanoseconds from the table's origin to t (int64, vectorised; no NaT)."""
         t = np.asarray(t, dtype=np.int64)
         if self.always_open:
             return t.copy()
-        i = np.searchsorted(self.starts, t, side="right") - 1
-        j = np.maximum(i, 0)
-        inside = np.minimum(t - self.starts[j], self.ends[j] - self.starts[j])
-        return np.where(i >= 0, self.cum_start[j] + inside, 0)
+        e, d, _ = self._lookup
+        index = self._start_index
+        out = np.empty(t.shape, dtype=np.int64)
+        src, dst = t.reshape(-1), out.reshape(-1)
+        for a in range(0, src.size, _BLOCK):  # blocks: small, cache-resident temporaries
+            tb = src[a : a + _BLOCK]
+            j = index.count(tb)  # number of starts <= t
+            ob = np.minimum(tb, e[j], out=dst[a : a + _BLOCK])  # interval j-1 ends at min(t, end)
+            ob += d[j]
+        return out
 
     def inverse(self, v: np.ndarray) -> np.ndarray:
         """Earliest instant t with F(t) >= v (int64 ns). Requires v <= `total`."""
         v = np.asarray(v, dtype=np.int64)
         if self.always_open:
             return v.copy()
-        k = np.searchsorted(self.cum_end, v, side="left")
-        if k.size and int(k.max()) >= self.cum_end.size:
+        if v.size and (self.cum_end.size == 0 or int(v.max()) > self.total):
             raise ValueError("business time beyond the compiled calendar span")
-        return self.starts[k] + (v - self.cum_start[k])
+        g = self._lookup[2]
+        index = self._cum_end_index
+        out = np.empty(v.shape, dtype=np.int64)
+        src, dst = v.reshape(-1), out.reshape(-1)
+        for a in range(0, src.size, _BLOCK):
+            vb = src[a : a + _BLOCK]
+            ob = np.take(g, index.count(vb), out=dst[a : a + _BLOCK])  # first cum_end >= v
+            ob += vb
+        return out
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from slarisk.sla.calendar import NAT, NS_PER_DAY, NS_PER_SECOND, OpenIntervals, 
 from slarisk.sla.policy import ANY_TIER, METRICS, SCOPE_FIELDS, Policy
 
 _INF = np.iinfo(np.int64).max
+_BLOCK_TICKETS = 1 << 14  # tickets per block of the clock arithmetic (cache-sized)
 
 #: clock columns, in output order (the ticket's own columns follow).
 CLOCK_COLUMNS: tuple[str, ...] = (
@@ -124,7 +125,7 @@ def _ticket_index(ids: pd.Series, event_ids: pd.Series | None) -> np.ndarray:
         both = pa.chunked_array(chunks, type=a.type).combine_chunks()
         # equal strings get equal ranks (1..distinct); nulls (events only) rank last
         rank = pc.rank(both, sort_keys="ascending", tiebreaker="dense").to_numpy()
-        rank = rank.astype(np.intp, copy=False)
+        rank = rank.view(np.int64)  # ranks are small: uint64 -> int64 without a copy
         t_rank = rank[:n]
         if np.bincount(t_rank).max() > 1:
             dup = pd.Series(t_rank).duplicated().to_numpy()
@@ -179,18 +180,61 @@ def _codes(
     return out
 
 
-def _strings(labels: list[str], codes: np.ndarray) -> Any:
-    """A pandas "str" array of labels[codes] (code -1: missing), built in arrow (fast)."""
+def _strings(labels: list[str], codes: np.ndarray | int, n: int) -> Any:
+    """A pandas "str" array of n labels[codes] (code -1: missing; an int code: all rows)."""
     import pyarrow as pa
 
-    n = codes.size
-    if n and labels and int(codes.min()) == int(codes.max()) >= 0:  # one label throughout
-        return pd.array(pa.repeat(pa.scalar(labels[int(codes[0])], pa.large_string()), n), "str")
+    if isinstance(codes, int) or (n and int(codes.min()) == int(codes.max())):
+        code = codes if isinstance(codes, int) else int(codes[0])
+        return _repeated_strings([labels[code] if code >= 0 else None], n)
     missing = codes < 0
-    if not labels or missing.all():
-        return pd.array(pa.nulls(n, pa.large_string()), dtype="str")
-    idx = pa.array(codes.astype(np.int32), mask=missing if missing.any() else None)
+    idx = pa.array(codes.astype(np.int32, copy=False), mask=missing if missing.any() else None)
     return pd.array(pa.array(labels, type=pa.large_string()).take(idx), dtype="str")
+
+
+def _repeated_strings(pattern: list[str | None], n: int) -> Any:
+    """A pandas "str" array of `pattern` repeated to length n (None: missing).
+
+    Zero-copy: the chunks of the arrow array all view one template of about 2**16 values.
+    """
+    import pyarrow as pa
+
+    k = len(pattern)
+    reps = max(1, min(-(-n // k), (1 << 16) // k))
+    template = pa.array(pattern * reps, type=pa.large_string())
+    full, rest = divmod(n, len(template))
+    chunks = [template] * full + ([template.slice(0, rest)] if rest else [])
+    return pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype="str")
+
+
+def _event_order(tix: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """np.lexsort((at, tix)): events by ticket, then time, then given position (stable).
+
+    Groups by ticket with one sort of packed (ticket, position) integers, then sorts each
+    ticket's few events by time with an odd-even transposition sort (strict compares keep
+    it stable) over all tickets at once; lexsort when a ticket has many events.
+    """
+    n_ev = tix.size
+    bits = max(n_ev - 1, 1).bit_length()
+    if n_ev == 0 or (int(tix.max()) + 1) << bits >= 1 << 62:
+        return np.lexsort((at, tix))
+    key = np.sort((tix.astype(np.int64) << bits) | np.arange(n_ev, dtype=np.int64))
+    order = key & ((1 << bits) - 1)
+    key >>= bits  # the ticket of each position
+    same = key[1:] == key[:-1]  # positions i and i+1 hold events of one ticket
+    a = at[order]
+    if not (same & (a[1:] < a[:-1])).any():  # already in time order within tickets
+        return order
+    starts = np.flatnonzero(np.concatenate([[True], ~same]))
+    longest = int(np.diff(np.append(starts, n_ev)).max())
+    if longest > 16:
+        return np.lexsort((at, tix))
+    for p in range(longest):  # `longest` rounds sort every group
+        lo, hi = a[p % 2 : -1 : 2], a[p % 2 + 1 :: 2]
+        swap = p % 2 + 2 * np.flatnonzero(same[p % 2 :: 2][: hi.size] & (hi < lo[: hi.size]))
+        a[swap], a[swap + 1] = a[swap + 1], a[swap]
+        order[swap], order[swap + 1] = order[swap + 1], order[swap]
+    return order
 
 
 def _pauses(
@@ -215,14 +259,7 @@ def _pauses(
     if keep.size == 0:
         return empty
     tix, at, is_pause = ev_tix[keep], at[keep], is_pause[keep]
-    # order by ticket, then time, then given order: a stable sort by time, then by the
-    # unique key (ticket, position in that order); cheaper than lexsort
-    by_time = np.argsort(at, kind="stable")
-    m = by_time.size
-    if (int(tix.max()) + 1) * m < 2**62:
-        order = by_time[np.argsort(tix[by_time].astype(np.int64) * m + np.arange(m))]
-    else:
-        order = np.lexsort((at, tix))
+    order = _event_order(tix, at)
     tix, at, is_pause = tix[order], at[order], is_pause[order]
     nxt = np.full(at.size, _INF, dtype=np.int64)
     nxt[:-1] = np.where(tix[1:] == tix[:-1], at[1:], _INF)
@@ -263,9 +300,8 @@ def _table_for(policy: Policy, cal_name: str, lo: int, hi: int, budget: int) -> 
 
 
 def _clocks(
-    policy: Policy,
-    cal_names: list[str],
-    cal: np.ndarray,
+    tables: dict[int, OpenIntervals],
+    cal: int | np.ndarray,
     created: np.ndarray,
     end: np.ndarray,
     budget: np.ndarray,
@@ -273,63 +309,57 @@ def _clocks(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(elapsed, paused, due) int64 ns, shaped (tickets, metrics) like `end`.
 
-    `cal[i, k]` is the calendar (index into `cal_names`) of ticket i's metric k, `budget`
-    its target in ns; `pauses` are (ticket index, start, end) grouped by ticket, by start.
-    Each calendar's open-time function F (`OpenIntervals.cumulative`) is evaluated once per
-    instant: F(created) once per ticket, F of pause bounds once per pause. F is monotone,
-    so clipping a pause to [created, end] is clipping its F values to [F(created), F(end)].
+    `cal` is the calendar (a key of `tables`) of every clock, or per clock an array shaped
+    like `end`; `budget` is each clock's target in ns; `pauses` are (ticket index, start,
+    end) grouped by ticket, by start within. Each calendar's open-time function F
+    (`OpenIntervals.cumulative`) is evaluated once per instant: F(created) once per ticket,
+    F of pause bounds once per pause. F is monotone, so clipping a pause to [created, end]
+    is clipping its F values to [F(created), F(end)].
     """
     n, m = end.shape
     pt, ps, pe = pauses
     n_p = pt.size
-    f_created = np.empty((n, m), dtype=np.int64)
-    f_end = np.empty((n, m), dtype=np.int64)
-    f_ps = np.empty((n_p, m), dtype=np.int64)
-    f_pe = np.empty((n_p, m), dtype=np.int64)
-    used = np.unique(cal)
-    tables: list[tuple[OpenIntervals, np.ndarray | None]] = []
-    for c in used:
-        mask = None if used.size == 1 else cal == c
-        if mask is None:
-            rows, c_rows, e_sel, b_max = None, created, end, int(budget.max())
-        else:
+    pe = np.minimum(pe, int(end.max()))  # int64 max (open-ended pause) -> latest clock end
+    parts: list[tuple[OpenIntervals, np.ndarray | None]] = []
+    if isinstance(cal, int):  # one calendar: F(created) and pause F values broadcast
+        tab = tables[cal]
+        parts.append((tab, None))
+        f_created = tab.cumulative(created)[:, None]
+        f_end = tab.cumulative(end)
+        f_ps = tab.cumulative(ps)[:, None]
+        f_pe = tab.cumulative(pe)[:, None]
+    else:
+        f_created = np.empty((n, m), dtype=np.int64)
+        f_end = np.empty((n, m), dtype=np.int64)
+        f_ps = np.empty((n_p, m), dtype=np.int64)
+        f_pe = np.empty((n_p, m), dtype=np.int64)
+        for c, tab in tables.items():
+            mask = cal == c
             rows = np.flatnonzero(mask.any(axis=1))
-            c_rows, e_sel, b_max = created[rows], end[mask], int(budget[mask].max())
-        hi = int(e_sel.max())
-        tab = _table_for(policy, cal_names[c], int(c_rows.min()), hi, b_max)
-        tables.append((tab, mask))
-        fc = tab.cumulative(c_rows)
-        if mask is None:
-            f_created[:] = fc[:, None]
-            f_end[:] = tab.cumulative(end)
-        else:
-            f_created[rows] = np.where(mask[rows], fc[:, None], f_created[rows])
-            f_end[mask] = tab.cumulative(e_sel)
-        if n_p:
-            # pause ends clipped to the latest clock end (int64 max: open-ended pause)
-            if mask is None:
-                f_ps[:] = tab.cumulative(ps)[:, None]
-                f_pe[:] = tab.cumulative(np.minimum(pe, hi))[:, None]
-            else:
-                pm = mask[pt]
-                prow = np.flatnonzero(pm.any(axis=1))
+            if rows.size == 0:
+                continue
+            parts.append((tab, mask))
+            fc = tab.cumulative(created[rows])[:, None]
+            f_created[rows] = np.where(mask[rows], fc, f_created[rows])
+            f_end[mask] = tab.cumulative(end[mask])
+            pm = mask[pt]
+            prow = np.flatnonzero(pm.any(axis=1))
+            if prow.size:
                 pmr = pm[prow]
-                fs = tab.cumulative(ps[prow])[:, None]
-                fe = tab.cumulative(np.minimum(pe[prow], hi))[:, None]
-                f_ps[prow] = np.where(pmr, fs, f_ps[prow])
-                f_pe[prow] = np.where(pmr, fe, f_pe[prow])
+                f_ps[prow] = np.where(pmr, tab.cumulative(ps[prow])[:, None], f_ps[prow])
+                f_pe[prow] = np.where(pmr, tab.cumulative(pe[prow])[:, None], f_pe[prow])
 
     f_due = f_created + budget
     paused = np.zeros((n, m), dtype=np.int64)
     if n_p:
-        lo, hi_f = f_created[pt], f_end[pt]
-        a = np.minimum(np.maximum(f_ps, lo), hi_f)  # F(clipped pause start)
-        amount = np.minimum(np.maximum(f_pe, lo), hi_f) - a  # business ns inside the clock
+        lo_f, hi_f = f_created[pt], f_end[pt]
+        a = np.minimum(np.maximum(f_ps, lo_f), hi_f)  # F(clipped pause start)
+        amount = np.minimum(np.maximum(f_pe, lo_f), hi_f) - a  # business ns inside the clock
         starts = np.flatnonzero(np.concatenate([[True], pt[1:] != pt[:-1]]))
         paused[pt[starts]] = np.add.reduceat(amount, starts, axis=0)
         # due: a pause shifts the due point by its business time if it starts before the
-        # due point as shifted by the ticket's earlier pauses -> walk pauses by rank, the
-        # r-th pauses of all tickets at once (tickets with more than r pauses)
+        # due point as shifted by the ticket's earlier pauses -> walk pauses by rank: the
+        # r-th pauses of all tickets with more than r pauses at once
         sizes = np.diff(np.append(starts, n_p))
         by_size = np.argsort(-sizes, kind="stable")
         g_starts, g_sizes = starts[by_size], sizes[by_size]
@@ -337,11 +367,12 @@ def _clocks(
             rows = g_starts[: int(np.searchsorted(-g_sizes, -r, side="left"))] + r
             q = pt[rows]
             f_due[q] += np.where(a[rows] < f_due[q], amount[rows], 0)
-    elapsed = f_end - f_created - paused
+    elapsed = f_end - f_created
+    elapsed -= paused
     due = np.empty((n, m), dtype=np.int64)
-    for tab, mask in tables:
+    for tab, mask in parts:
         if mask is None:
-            due[:] = tab.inverse(f_due)
+            due = tab.inverse(f_due)
         else:
             due[mask] = tab.inverse(f_due[mask])
     np.maximum(due, created[:, None], out=due)
@@ -393,7 +424,8 @@ def compute_clocks(
 
     cal_names = sorted(policy.calendars)
     m = len(METRICS)
-    shape = (len(policy.tiers), len(policy.priorities), m)
+    n_prio = len(policy.priorities)
+    shape = (len(policy.tiers) * n_prio, m)  # row: tier * n_prio + priority
     tgt_ns = np.zeros(shape, dtype=np.int64)
     goal_tab = np.zeros(shape)
     cal_tab = np.zeros(shape, dtype=np.intp)
@@ -401,59 +433,104 @@ def compute_clocks(
         for j, pr in enumerate(policy.priorities):
             for k, metric in enumerate(METRICS):
                 t = policy.target_for(tr, pr, metric)
-                tgt_ns[i, j, k] = round(t.seconds * NS_PER_SECOND)
-                goal_tab[i, j, k] = t.goal
-                cal_tab[i, j, k] = cal_names.index(t.calendar)
+                tgt_ns[i * n_prio + j, k] = round(t.seconds * NS_PER_SECOND)
+                goal_tab[i * n_prio + j, k] = t.goal
+                cal_tab[i * n_prio + j, k] = cal_names.index(t.calendar)
+    combo = t_code * n_prio + p_code
+    present = np.bincount(combo, minlength=shape[0]) > 0
+    used_cals = np.unique(cal_tab[present])
+    # one calendar for every clock (common): no per-clock calendar array needed
+    cal: int | None = int(used_cals[0]) if used_cals.size == 1 else None
 
-    pauses = _pauses(events, ev_tix, policy.pause_statuses)
+    pt, ps, pe = _pauses(events, ev_tix, policy.pause_statuses)
     excluded = _exceptions(tickets, created, t_code, policy)
     levels = np.array([0, *policy.alert_levels], dtype=np.int64)
     thresholds = np.asarray(policy.warning_thresholds, dtype=float)
 
-    # (ticket, metric) arrays; ravel() gives the output's ticket-major row order
-    stop = np.empty((n, m), dtype=np.int64)
-    for k, metric in enumerate(METRICS):
-        if metric == "first_response":
-            stop[:, k] = np.where(first_resp == NAT, resolved, first_resp)
-        else:
-            stop[:, k] = resolved
-    is_open = stop == NAT
-    end = np.maximum(np.where(is_open, now_ns, stop), created[:, None])
-    budget = tgt_ns[t_code, p_code]
-    cal = cal_tab[t_code, p_code]
+    # one open-interval table per calendar, valid over every clock (from the earliest
+    # created_at to the latest clock end) with room for the calendar's largest budget
+    tables: dict[int, OpenIntervals] = {}
     if n:
-        elapsed, paused, due = _clocks(policy, cal_names, cal, created, end, budget, pauses)
-    else:
-        elapsed = paused = due = np.zeros((0, m), dtype=np.int64)
+        lo = int(created.min())
+        any_open = bool((resolved == NAT).any())
+        hi = max(int(created.max()), int(first_resp.max()), int(resolved.max()))
+        hi = max(hi, now_ns) if any_open else hi
+        for c in used_cals:
+            b_max = int(tgt_ns[present][cal_tab[present] == c].max())
+            tables[int(c)] = _table_for(policy, cal_names[c], lo, hi, b_max)
 
-    budget_s = budget.ravel() / NS_PER_SECOND
-    elapsed_s = elapsed.ravel() / NS_PER_SECOND
-    fraction = elapsed.ravel() / budget.ravel()
-    level = levels[np.searchsorted(thresholds, fraction * (1 + 1e-12), side="right")]
-    rep = np.repeat(np.arange(n), m)
+    # output columns, ticket-major: row i * m + k is ticket i, metric k. Filled in blocks of
+    # tickets so that the temporaries stay small (cache-resident, no large allocations).
+    size = n * m
+    target_s, goal, elapsed_s, paused_s, left_s, fraction = (np.empty(size) for _ in range(6))
+    due_ns, stop_ns, level = (np.empty(size, dtype=np.int64) for _ in range(3))
+    is_open, breached = np.empty(size, dtype=bool), np.empty(size, dtype=bool)
+    p_bounds = np.searchsorted(pt, np.arange(0, n + _BLOCK_TICKETS, _BLOCK_TICKETS))
+    for blk, i0 in enumerate(range(0, n, _BLOCK_TICKETS)):
+        i1 = min(i0 + _BLOCK_TICKETS, n)
+        rs, shape2 = slice(i0 * m, i1 * m), (i1 - i0, m)
+        fr, res = first_resp[i0:i1], resolved[i0:i1]
+        stop = stop_ns[rs].reshape(shape2)
+        for k, metric in enumerate(METRICS):
+            stop[:, k] = np.where(fr == NAT, res, fr) if metric == "first_response" else res
+        opened = np.equal(stop, NAT, out=is_open[rs].reshape(shape2))
+        end = np.where(opened, now_ns, stop)
+        np.maximum(end, created[i0:i1, None], out=end)
+        cb = combo[i0:i1]
+        budget = tgt_ns[cb]
+        p0, p1 = int(p_bounds[blk]), int(p_bounds[blk + 1])
+        elapsed, paused, due = _clocks(
+            tables,
+            cal if cal is not None else cal_tab[cb],
+            created[i0:i1],
+            end,
+            budget,
+            (pt[p0:p1] - i0, ps[p0:p1], pe[p0:p1]),
+        )
+        due_ns[rs] = due.ravel()
+        np.take(goal_tab, cb, axis=0, out=goal[rs].reshape(shape2))
+        np.divide(budget.ravel(), NS_PER_SECOND, out=target_s[rs])
+        np.divide(elapsed.ravel(), NS_PER_SECOND, out=elapsed_s[rs])
+        np.divide(paused.ravel(), NS_PER_SECOND, out=paused_s[rs])
+        np.subtract(target_s[rs], elapsed_s[rs], out=left_s[rs])
+        np.divide(elapsed.ravel(), budget.ravel(), out=fraction[rs])
+        np.greater(elapsed.ravel(), budget.ravel(), out=breached[rs])
+        lv = levels[np.searchsorted(thresholds, fraction[rs] * (1 + 1e-12), side="right")]
+        np.multiply(lv, is_open[rs], out=level[rs])  # alert levels of open clocks only
+
     data: dict[str, Any] = {
-        "ticket_id": ids.array.take(rep),
-        "metric": _strings(list(METRICS), np.tile(np.arange(m), n)),
-        "target_seconds": budget_s,
-        "goal": goal_tab[t_code, p_code].ravel(),
-        "calendar": _strings(cal_names, cal.ravel()),
+        "ticket_id": _repeat(ids, m),
+        "metric": _repeated_strings(list(METRICS), size),
+        "target_seconds": target_s,
+        "goal": goal,
+        "calendar": _strings(cal_names, cal if cal is not None else cal_tab[combo].ravel(), size),
         "elapsed_seconds": elapsed_s,
-        "paused_seconds": paused.ravel() / NS_PER_SECOND,
-        "due_at": _utc(due.ravel()),
-        "stopped_at": _utc(stop.ravel()),
-        "is_open": is_open.ravel(),
-        "breached": (elapsed > budget).ravel(),
-        "time_left_seconds": budget_s - elapsed_s,
+        "paused_seconds": paused_s,
+        "due_at": _utc(due_ns),
+        "stopped_at": _utc(stop_ns),
+        "is_open": is_open,
+        "breached": breached,
+        "time_left_seconds": left_s,
         "elapsed_fraction": fraction,
-        "alert_level": np.where(is_open.ravel(), level, 0).astype(np.int64),
-        "excluded_by": _strings([ex.id for ex in policy.exceptions], np.repeat(excluded, m)),
+        "alert_level": level,
+        "excluded_by": _strings(
+            [ex.id for ex in policy.exceptions],
+            -1 if n == 0 or excluded.max() < 0 else np.repeat(excluded, m),
+            size,
+        ),
     }
     for col in tickets.columns:
         if col not in CLOCK_COLUMNS and col != "tier":
-            data[col] = tickets[col].array.take(rep)
-    data["tier"] = _strings(policy.tiers, np.repeat(t_code, m))  # effective tier
+            data[col] = _repeat(tickets[col], m)
+    # the effective tier (policy.default_tier applied)
+    data["tier"] = _strings(policy.tiers, np.repeat(t_code.astype(np.int32), m), size)
     # copy=False: the columns are fresh arrays; no consolidation into 2-D blocks
     return pd.DataFrame(data, copy=False)
+
+
+def _repeat(s: pd.Series, m: int) -> pd.Series:
+    """Each value of s m times in a row, same dtype, fresh RangeIndex (no index to take)."""
+    return pd.Series(s.array.repeat(m), dtype=s.dtype, name=s.name, copy=False)
 
 
 def _utc(ns: np.ndarray) -> pd.DatetimeIndex:

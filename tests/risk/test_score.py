@@ -199,6 +199,10 @@ def test_fast_path_matches_general_path(trained: Trained, with_staffing: bool):
     queue = t.open_tickets.copy()
     queue.loc[queue.index[:3], "category"] = None  # missing attribute -> "unknown"
     queue.loc[queue.index[3:5], "customer"] = "never-seen"  # unseen level -> missing code
+    queue.loc[queue.index[5:7], "group"] = None
+    queue["resolved_at"] = pd.to_datetime(queue["resolved_at"], utc=True)
+    queue.loc[queue.index[7:9], "resolved_at"] = t.now - pd.Timedelta(minutes=5)  # no clock
+    queue.loc[queue.index[9:11], "created_at"] = t.now + pd.Timedelta(hours=1)  # not yet
     general = score_open_tickets(t.model, queue, t.now, t.history.policy, staffing, fast=False)
     fast = score_open_tickets(t.model, queue, t.now, t.history.policy, staffing)
     _assert_same_scores(general, fast)
@@ -296,3 +300,37 @@ def test_staffing_index_from_arrays_matches_the_frame_build(trained: Trained):
 def test_top_k_order_is_the_stable_argsort_prefix(values: np.ndarray, k: int):
     expected = np.argsort(-values, axis=1, kind="stable")[:, :k]
     np.testing.assert_array_equal(top_k_order(values, k), expected)
+
+
+def test_top_k_order_partial_sort_on_large_tied_arrays():
+    """Large inputs take the partial-sort branch: still the stable argsort prefix, ties too."""
+    rng = np.random.default_rng(11)
+    values = rng.choice([-1.0, 0.0, 0.5, 0.75, 1.0], size=(2_000, 42))
+    values[::7] = rng.normal(size=(len(values[::7]), 42))  # some rows without ties
+    for k in (1, 3, 5):
+        np.testing.assert_array_equal(
+            top_k_order(values, k), np.argsort(-values, axis=1, kind="stable")[:, :k]
+        )
+
+
+def test_top_reasons_branches_agree(trained: Trained):
+    """The per-pair text cache (small batches) and the distinct-pair pass (large) give the
+    same reasons, missing values and unseen category codes included."""
+    from slarisk.risk.score import top_reasons
+
+    model = trained.model
+    rng = np.random.default_rng(2)
+    n, f = 400, len(model.feature_names)
+    X = np.round(rng.normal(size=(n, f)) * 3, 3)
+    X[:, :9] = rng.integers(0, 5, (n, 9))
+    X[rng.random((n, f)) < 0.05] = np.nan
+    contrib = rng.normal(size=(n, f))
+    contrib[rng.random((n, f)) < 0.3] = 0.0
+    big = top_reasons(model, None, contrib, 3, X)
+    small = [
+        top_reasons(model, None, contrib[i : i + 100], 3, X[i : i + 100], cache={})
+        for i in range(0, n, 100)
+    ]
+    for k in range(3):
+        assert list(np.concatenate([s[k] for s in small])) == list(big[k])
+    assert (big[0] != "").all()
