@@ -196,6 +196,13 @@ class TicketClass(_Strict):
 
 
 # --- arrivals -------------------------------------------------------------------------------
+def _as_utc(v: datetime | None) -> datetime | None:
+    """Scenario times: UTC when naive (like `start`), else converted to UTC."""
+    if v is None:
+        return None
+    return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+
 class Spike(_Strict):
     """Arrival-rate multiplier over a date window [start, end) (e.g. a holiday or campaign)."""
 
@@ -204,6 +211,8 @@ class Spike(_Strict):
     end: datetime
     multiplier: NonNegFloat
     classes: list[str] | None = None
+
+    _utc_times = field_validator("start", "end")(_as_utc)
 
     @model_validator(mode="after")
     def _order(self) -> Spike:
@@ -224,6 +233,8 @@ class AddedCustomer(_Strict):
     start: datetime | None = None
     end: datetime | None = None
     shares: dict[str, NonNegFloat] | None = None
+
+    _utc_times = field_validator("start", "end")(_as_utc)
 
 
 class Arrivals(_Strict):
@@ -424,10 +435,7 @@ class Scenario(_Strict):
     staffing: Staffing = Field(default_factory=lambda: Staffing(constant={"agents": 1}))
     base_dir: str = Field(".", exclude=True)
 
-    @field_validator("start")
-    @classmethod
-    def _utc(cls, v: datetime) -> datetime:
-        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+    _utc_start = field_validator("start")(_as_utc)
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,9 @@ contribution table, the calibrator as ``numpy.interp``/``expit``) and once per p
 Clocks are computed directly on the calendars' cumulative open-time tables (no pauses: a
 request with status events takes the general path). Only clocks not yet past due go through
 the model (a past-due clock has probability 1 and the reason "already past due" anyway).
+Leaves and their contribution rows come from one compiled pass over the trees
+(:mod:`slarisk.risk.treekernel`, numba) when available; otherwise ``predict(pred_leaf=True)``
+and a gather over the table.
 The general path stays the reference: ``tests/risk/test_score.py`` checks that both agree.
 """
 
@@ -86,9 +89,18 @@ class StaffingArrays:
     team_codes: tuple[np.ndarray, list[str]] | None = None  # factorized ``team`` when known
 
 
-def _ns_of(col: pd.Series) -> np.ndarray | None:
-    """int64 UTC ns of a datetime column (naive = UTC), or None when it is not one."""
-    arr = col.array
+def _column(df: pd.DataFrame, name: str) -> Any:
+    """``df[name].array`` without building the Series (which costs ~25 us a column: most of
+    the input cost of a one-ticket request); the same array object either way."""
+    loc = df.columns.get_loc(name)
+    get = getattr(df, "_get_column_array", None)
+    if isinstance(loc, int) and get is not None:
+        return get(loc)
+    return df[name].array
+
+
+def _ns_of(arr: Any) -> np.ndarray | None:
+    """int64 UTC ns of a datetime column's array (naive = UTC), or None when it is not one."""
     if isinstance(arr, pd.arrays.DatetimeArray):
         if arr.unit != "ns":
             arr = arr.as_unit("ns")
@@ -105,28 +117,30 @@ def tickets_from_frame(tickets: pd.DataFrame) -> TicketArrays:
     times = []
     for col in (s.CREATED_AT, s.FIRST_RESPONSE_AT, s.RESOLVED_AT):
         if col in tickets.columns:
-            ns = _ns_of(tickets[col])
+            ns = _ns_of(_column(tickets, col))
             if ns is None:
                 raise Fallback(col)  # strings etc.: the general path parses and reports
         else:
             ns = np.full(n, NAT, dtype=np.int64)
         times.append(ns)
     return TicketArrays(
-        ticket_id=tickets[s.TICKET_ID].tolist(),
+        ticket_id=_column(tickets, s.TICKET_ID).tolist(),
         created_ns=times[0],
         first_response_ns=times[1],
         resolved_ns=times[2],
-        priority=tickets[s.PRIORITY].tolist(),
-        segments={c: tickets[c].tolist() for c in s.SEGMENT_COLUMNS if c in tickets.columns},
+        priority=_column(tickets, s.PRIORITY).tolist(),
+        segments={
+            c: _column(tickets, c).tolist() for c in s.SEGMENT_COLUMNS if c in tickets.columns
+        },
     )
 
 
 def staffing_from_frame(staffing: pd.DataFrame) -> StaffingArrays:
     """Columns of an interval-form staffing frame (raises :class:`Fallback` when unusual)."""
-    ns = _ns_of(staffing[s.INTERVAL_START])
+    ns = _ns_of(_column(staffing, s.INTERVAL_START))
     if ns is None:
         raise Fallback(s.INTERVAL_START)
-    codes, uniques = pd.factorize(staffing[s.TEAM])
+    codes, uniques = pd.factorize(_column(staffing, s.TEAM))
     names = [u if isinstance(u, str) else str(u) for u in uniques]
     if (codes < 0).any():
         codes = np.where(codes < 0, len(names), codes)
@@ -259,6 +273,7 @@ class FastModel:
     leaf_offset: np.ndarray  # int32 first row of each tree in dense_table
     feature_names: list[str]  # columns of the model matrix
     supported: bool  # every model feature is one the fast path builds
+    forest: Any = None  # treekernel.FlatForest (compiled one-pass scoring), None: numpy path
     hist_cache: dict[tuple[int, str, str, str], tuple[float, ...]] = field(default_factory=dict)
     reason_cache: dict[tuple[int, int], str] = field(default_factory=dict)
     calendar_cache: dict[int, dict[str, float]] = field(default_factory=dict)
@@ -317,6 +332,7 @@ def _build_fast_model(model: RiskModel) -> FastModel:
         calibrator=_fast_calibrator(clf),
         leaf_offset=np.asarray(clf.leaf_offset_, dtype=np.int32),
         feature_names=model.feature_names,
+        forest=_flat_forest(clf),
         supported=set(prep.categorical_) <= set(CATEGORICAL_FEATURES)
         and set(prep.numeric_)
         <= {*BASE_NUMERIC_FEATURES, *(f"backlog_p_{p}" for p in model.priorities)},
@@ -388,6 +404,40 @@ def _staffing_at(st: StaffingIndex, t: int) -> tuple[float, float, dict[str, tup
             _STAFFING_AT.clear()
         _STAFFING_AT[(id(st), t)] = (st, value)
     return value
+
+
+def _flat_forest(clf: Any) -> Any:
+    """The booster as a :class:`slarisk.risk.treekernel.FlatForest`, or None (numba missing, or
+    a model the kernel does not reproduce exactly: checked here once per model on a probe that
+    crosses every split threshold, hits every category code, NaN and unseen codes)."""
+    from slarisk.risk import treekernel
+
+    if not treekernel.AVAILABLE:
+        return None
+    try:
+        forest = treekernel.flatten(clf.booster_, clf.leaf_table_, clf.leaf_offset_)
+        X = _probe_matrix(forest, np.random.default_rng(0), 256)
+        raw, contrib = treekernel.raw_and_contributions(forest, X)  # compiles on first use
+    except Exception:  # a model it cannot represent, or numba failing: keep the numpy path
+        return None
+    ref = np.asarray(clf.booster_.predict(X, raw_score=True, num_threads=1), dtype=np.float64)
+    _, ref_contrib = clf.path_contributions(X)
+    if not (np.array_equal(raw, ref) and np.allclose(contrib, ref_contrib, rtol=0, atol=1e-12)):
+        return None
+    return forest
+
+
+def _probe_matrix(forest: Any, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Rows whose values sit on, just below and just above the forest's split thresholds, on
+    category codes (seen and unseen), negative codes and NaN."""
+    X = np.empty((n, forest.n_features), dtype=np.float64)
+    width = forest.cat_left.shape[1]
+    for j in range(forest.n_features):
+        num = forest.threshold[(forest.feature == j) & (forest.kind == 0)]
+        cand = [np.nan, 0.0, -1.0, 1e-40, float(width), float(width + 7), *range(width)]
+        cand += [*num, *np.nextafter(num, np.inf), *np.nextafter(num, -np.inf)]
+        X[:, j] = rng.choice(np.asarray(cand, dtype=np.float64), n)
+    return X
 
 
 def _fast_calibrator(clf: Any) -> Any:
@@ -622,6 +672,13 @@ def _predict(fm: FastModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     clf = fm.clf
     n = len(X)
+    if fm.forest is not None:  # one compiled pass: leaves and their contribution rows
+        from slarisk.risk.treekernel import raw_and_contributions
+
+        _, contrib = raw_and_contributions(fm.forest, X)
+        raw = clf.bias_ + contrib.sum(axis=1)  # as the general path (path_contributions)
+        proba = fm.calibrator(raw) if fm.calibrator is not None else clf.calibrate(raw)
+        return np.asarray(proba, dtype=np.float64), contrib
     leaves = np.asarray(clf.booster_.predict(X, pred_leaf=True, num_threads=1)).reshape(n, -1)
     n_trees = leaves.shape[1]
     idx = leaves.astype(np.int32, copy=False) + fm.leaf_offset[:n_trees]

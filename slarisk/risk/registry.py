@@ -188,11 +188,15 @@ def decide_promotion(
     *,
     champion_version: str | None = None,
     champion_error: str | None = None,
+    baseline: Mapping[str, float] | None = None,
+    baseline_name: str = "elapsed_rule",
 ) -> PromotionDecision:
     """Compare the new model's backtest metrics with the champion's on the *same* backtest.
 
     ``champion`` is None when there is no champion (promote, subject to the ECE gate) or when it
     could not be evaluated on this backtest (``champion_error`` says why: keep the champion).
+    ``baseline`` (e.g. the elapsed-fraction rule's metrics on the same rows): a model that does
+    not beat it on the promotion metric is never promoted, champion or not.
     """
     m = rule.metric
     if m not in new or not math.isfinite(float(new[m])):
@@ -207,6 +211,13 @@ def decide_promotion(
         ece = float(new.get("ece", math.nan))
         if not ece <= rule.max_ece:
             return keep(f"calibration gate: ECE {ece:.4f} > max_ece {rule.max_ece:.4f}")
+    if baseline is not None and m in baseline and math.isfinite(float(baseline[m])):
+        base = float(baseline[m])
+        if not (value > base if higher else value < base):
+            return keep(
+                f"{m} {value:.4f} does not beat the {baseline_name} baseline's {base:.4f} "
+                "on the same backtest"
+            )
     if champion is None:
         if champion_error is not None:
             return keep(

@@ -704,6 +704,7 @@ def train(
                 rule,
                 champion_version=champ_version,
                 champion_error=champ_error,
+                baseline=overall.get("elapsed_rule"),
             )
             if force_promote and not decision.promote:
                 decision = reg.PromotionDecision(

@@ -14,12 +14,20 @@ DbOption = Annotated[
 
 
 def _settings(db: Path | None = None, **overrides: object):  # type: ignore[no-untyped-def]
+    """Settings from the environment and options; a bad value is one line naming it, exit 2."""
+    from pydantic import ValidationError
+
     from slarisk.service.settings import Settings
 
     values = {k: v for k, v in overrides.items() if v is not None}
     if db is not None:
         values["db_path"] = db
-    return Settings(**values)  # type: ignore[arg-type]
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise _fail(f"setting {field} (SLARISK_{field.upper()}): {err['msg']}") from None
 
 
 def _fail(message: str) -> typer.Exit:

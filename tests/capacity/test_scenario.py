@@ -143,3 +143,18 @@ def test_cli_bad_scenario_exits_2_with_one_line(tmp_path: Path) -> None:
     text = result.output.strip()
     assert "Traceback" not in text
     assert "bad.yaml" in text and "classes[0:p1_gold_phone].handle.mean" in text
+
+
+def test_naive_spike_and_customer_times_are_utc_like_start() -> None:
+    data = yaml.safe_load((ROOT / "simulations" / "tiny.yaml").read_text())
+    arrivals = data.setdefault("arrivals", {})
+    arrivals.setdefault("spikes", []).append(
+        {"start": "2026-03-02T08:00:00", "end": "2026-03-02T12:00:00", "multiplier": 2.0}
+    )
+    arrivals.setdefault("added_customers", []).append(
+        {"name": "newco", "tickets_per_week": 50, "start": "2026-03-02T00:00:00"}
+    )
+    sc = scenario_from_dict(data, path="naive.yaml", base_dir=str(ROOT / "simulations"))
+    spike = sc.arrivals.spikes[-1]
+    assert spike.start.utcoffset() is not None and spike.start.hour == 8
+    compile_scenario(sc)  # used to fail with a TypeError on tz_convert of a naive time

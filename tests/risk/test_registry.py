@@ -25,6 +25,18 @@ def test_no_champion_promotes() -> None:
     assert d.champion_value is None
 
 
+def test_a_model_that_does_not_beat_the_rule_is_never_promoted() -> None:
+    rule = PromotionRule("roc_auc")
+    lost = decide_promotion(NEW, None, rule, baseline={"roc_auc": 0.88})
+    assert not lost.promote and "elapsed_rule baseline" in lost.reason
+    also = decide_promotion(NEW, {"roc_auc": 0.5}, rule, baseline={"roc_auc": 0.88})
+    assert not also.promote
+    won = decide_promotion(NEW, None, rule, baseline={"roc_auc": 0.70})
+    assert won.promote and won.reason == "no champion yet"
+    brier = decide_promotion(NEW, None, PromotionRule("brier"), baseline={"brier": 0.10})
+    assert not brier.promote  # lower is better: 0.15 does not beat 0.10
+
+
 def test_better_promotes_equal_and_worse_keep() -> None:
     rule = PromotionRule("roc_auc")
     better = decide_promotion(NEW, {"roc_auc": 0.79}, rule, champion_version="3")

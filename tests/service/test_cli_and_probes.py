@@ -91,3 +91,10 @@ def test_openapi_has_examples_and_security(service: Service) -> None:
     spec = service.client.get("/openapi.json").json()
     assert set(spec["components"]["securitySchemes"]) == {"APIKeyHeader", "HTTPBearer"}
     assert json.dumps(spec["components"]["schemas"]["ScoreRequest"]["examples"])
+
+
+def test_bad_setting_is_one_line_exit_2(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SLARISK_PORT", "0")
+    res = CliRunner().invoke(cli_app, ["serve", "--db", str(tmp_path / "s.db")])
+    assert res.exit_code == 2
+    assert "SLARISK_PORT" in res.output and "Traceback" not in res.output
