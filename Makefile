@@ -16,8 +16,7 @@ venv: $(STAMP)
 
 DEMO := demo_out
 HIST := $(DEMO)/history
-SLA := $(BIN)/slarisk
-export COLUMNS ?= 110
+SLA := COLUMNS=110 $(BIN)/slarisk
 
 # The main job end to end on built-in synthetic data (no ../shared needed).
 demo: $(STAMP)

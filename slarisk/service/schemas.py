@@ -7,13 +7,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class RequestModel(BaseModel):
-    """Base of request bodies: unknown fields, NaN and Infinity are errors."""
+    """Base of request bodies: unknown fields, NaN, Infinity and booleans for numbers are errors."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON true/false is not a number (pydantic's lax mode would read it as 1/0)."""
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(x, bool) for x in items) and info.field_name is not None:
+            annotation = str(cls.model_fields[info.field_name].annotation)
+            if "bool" not in annotation and ("float" in annotation or "int" in annotation):
+                raise ValueError("a number is required, not a boolean")
+        return value
 
 
 class ResponseModel(BaseModel):

@@ -113,3 +113,12 @@ def test_interval_limit(make_service: ServiceFactory) -> None:
     r = _post(service, BASE)
     assert r.status_code == 413
     assert "max_staffing_intervals" in r.json()["detail"] and "limit of 1" in r.json()["detail"]
+
+
+def test_booleans_are_not_numbers(service: Service) -> None:
+    """JSON true is refused where a number is expected (found by the OpenAPI fuzz)."""
+    r = _post(service, {**BASE, "answer_within_seconds": True})
+    assert r.status_code == 422
+    assert r.json()["detail"].startswith("answer_within_seconds")
+    bad = {**BASE, "intervals": [{"interval_start": "2026-11-30T09:00:00Z", "volume": True}]}
+    assert _post(service, bad).status_code == 422
