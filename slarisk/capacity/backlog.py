@@ -116,8 +116,14 @@ def fifo_max_delay(
         a, d, wq, cq = a_cum[:, q], d_cum[:, q], w[:, q], cap[:, q]
         scale = max(1.0, float(a[-1]))
         # candidate levels: both ends of every arrival piece, and every completion-curve kink
-        lv = np.concatenate([a[:-1] + 1e-12 * scale, a[1:], d[1:]])
-        piece = np.concatenate([rows, rows, np.searchsorted(a, d[1:], side="left") - 1])
+        # taken on both sides (where D is flat its inverse jumps: the work just above a kink
+        # level waits for the next capacity). "Just above" is beyond the search tolerance below.
+        eps = 1e-7 * scale
+        kinks = np.searchsorted(a, d[1:], side="left") - 1
+        lv = np.concatenate([a[:-1] + eps, a[1:], d[1:], d[1:] + eps])
+        piece = np.concatenate(
+            [rows, rows, kinks, np.searchsorted(a, d[1:] + eps, side="left") - 1]
+        )
         keep = (piece >= 0) & (piece < t_count)
         lv, piece = lv[keep], piece[keep]
         keep = (wq[piece] > 0) & (lv > a[piece]) & (lv <= a[piece + 1] + 1e-9 * scale)
@@ -125,6 +131,7 @@ def fifo_max_delay(
         arrival = times[piece] + (lv - a[piece]) / wq[piece] * L
         # finish time: first t with D(t) >= level (D linear at rate cap/L until it meets A)
         k = np.searchsorted(d, lv - 1e-9 * scale, side="left")
+        k = np.maximum(k, piece + 1)  # work cannot finish before the interval it arrives in
         finish = np.full(lv.shape, np.inf)
         ok = k <= t_count
         i = np.clip(k, 1, t_count) - 1

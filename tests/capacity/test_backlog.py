@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from slarisk.capacity.backlog import backlog_requirements, fifo_max_delay, simulate_backlog
@@ -111,8 +111,11 @@ def test_greedy_meets_target_and_is_minimal(vol: list[int], target_h: float) -> 
         assert np.any(delay > H + 1e-6), j
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(volumes, st.lists(st.integers(0, 6), min_size=16, max_size=16))
+@example(vol=[0, 0, 0, 0, 1, 0], agents=[0, 0, 0, 0, 0, 1] + [0] * 10)  # no capacity on arrival
+@example(vol=[1, 2, 2, 0], agents=[0, 1, 0, 3] + [0] * 12)  # flat completions: inverse jumps
+@example(vol=[0, 3, 3, 0, 0], agents=[2, 2, 0, 0, 3] + [0] * 11)
 def test_fifo_max_delay_matches_brute_force(vol: list[int], agents: list[int]) -> None:
     work = np.array(vol, float) * 1800
     cap = np.array(agents[: len(vol)], float) * HOUR
