@@ -625,16 +625,19 @@ def _goal(model: CompiledScenario, cname: str, metric: str) -> float:
     return pol.target_for(c.tier, c.priority, metric).goal
 
 
+#: per-interval KPI columns (besides ``interval_start``) averaged by :func:`kpi_summary`
+KPI_COLUMNS: tuple[str, ...] = (
+    "arrivals",
+    "queue",
+    "agents",
+    "busy",
+    "occupancy",
+    "answered",
+    "abandoned",
+    "service_level",
+)
+
+
 def kpi_summary(kpis: pd.DataFrame) -> pd.DataFrame:
     """Mean KPIs per interval across replications (for plots)."""
-    cols = [
-        "arrivals",
-        "queue",
-        "agents",
-        "busy",
-        "occupancy",
-        "answered",
-        "abandoned",
-        "service_level",
-    ]
-    return kpis.groupby("interval_start", as_index=False)[cols].mean()
+    return kpis.groupby("interval_start", as_index=False)[list(KPI_COLUMNS)].mean()

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import HTTPException
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
+from slarisk.capacity.sim_results import KPI_COLUMNS
 from slarisk.errors import InputError
 from slarisk.service.schemas import SimulationRequest
 from slarisk.service.settings import Settings
@@ -170,23 +171,7 @@ def result_to_json(res: Any) -> dict[str, Any]:
             "hi": _clean(hi),
             "currency": res.currency,
         },
-        "kpis": _records(
-            kpis,
-            {
-                c: c
-                for c in (
-                    "interval_start",
-                    "arrivals",
-                    "queue",
-                    "agents",
-                    "busy",
-                    "occupancy",
-                    "answered",
-                    "abandoned",
-                    "service_level",
-                )
-            },
-        ),
+        "kpis": _records(kpis, {c: c for c in ("interval_start", *KPI_COLUMNS)}),
     }
 
 
