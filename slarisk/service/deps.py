@@ -145,3 +145,11 @@ class GuardedRoute(APIRoute):
             return await handler(request)
 
         return guarded
+
+
+def check_batch_limit(field: str, count: int, limit: int, setting: str) -> None:
+    """413 when a request carries more items than a configured limit; the message names both."""
+    if count > limit:
+        raise HTTPException(
+            413, detail=f"{field}: {count} {field} exceed the limit of {limit} ({setting})"
+        )

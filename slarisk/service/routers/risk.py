@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from slarisk.service import audit
-from slarisk.service.deps import GuardedRoute, StateDep, require
+from slarisk.service.deps import GuardedRoute, StateDep, check_batch_limit, require
 from slarisk.service.routers import AUTH_ERRORS, BODY_ERRORS, UNAVAILABLE
 from slarisk.service.schemas import ScoreRequest, ScoreResponse
 from slarisk.service.scoring import check_against_policy, score_request
@@ -50,13 +50,7 @@ async def score(
     state: StateDep,
     caller: Annotated[Principal, Depends(require(SCORE))],
 ) -> Response:
-    limit = state.settings.max_batch_size
-    if len(body.tickets) > limit:
-        raise HTTPException(
-            413,
-            detail=f"tickets: {len(body.tickets)} tickets exceed the limit of {limit}"
-            " (max_batch_size)",
-        )
+    check_batch_limit("tickets", len(body.tickets), state.settings.max_batch_size, "max_batch_size")
     model = state.models.current  # one snapshot for the whole request (reloads swap it)
     if model is None:
         raise HTTPException(503, detail=f"no model loaded: {state.models.error or 'unknown'}")

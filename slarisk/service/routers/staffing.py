@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from slarisk.service import audit
-from slarisk.service.deps import GuardedRoute, StateDep, require
+from slarisk.service.deps import GuardedRoute, StateDep, check_batch_limit, require
 from slarisk.service.requirements import compute_requirements
 from slarisk.service.routers import AUTH_ERRORS, BODY_ERRORS
 from slarisk.service.schemas import StaffingRequest, StaffingResponse
@@ -29,13 +29,12 @@ async def requirements(
     state: StateDep,
     caller: Annotated[Principal, Depends(require(STAFFING))],
 ) -> StaffingResponse:
-    limit = state.settings.max_staffing_intervals
-    if len(body.intervals) > limit:
-        raise HTTPException(
-            413,
-            detail=f"intervals: {len(body.intervals)} intervals exceed the limit of {limit}"
-            " (max_staffing_intervals)",
-        )
+    check_batch_limit(
+        "intervals",
+        len(body.intervals),
+        state.settings.max_staffing_intervals,
+        "max_staffing_intervals",
+    )
     rows = await run_in_threadpool(compute_requirements, body)
     hours = body.interval_minutes / 60.0
     total = float(sum(r["agents"] for r in rows) * hours)
