@@ -93,21 +93,78 @@ def _score_body(n: int = 100, seed: int = 0) -> bytes:
     return json.dumps({"now": NOW, "tickets": tickets, "staffing": staffing}).encode()
 
 
-def _latencies(
-    client: Any, method: str, url: str, body: bytes | None, n: int, budget: float = 60.0
-) -> np.ndarray:
+class RawHTTP:
+    """A minimal HTTP/1.1 keep-alive client over one socket: the request bytes are built
+    once, the response read up to its Content-Length (the server under test sends it). Far
+    lighter than a general client, so the figures are the server's, not the client's."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.host = f"{host}:{port}"
+        self.buf = b""
+
+    def request_bytes(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> bytes:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        if body is not None:
+            lines.append(f"Content-Length: {len(body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+
+    def send(self, raw: bytes) -> tuple[int, bytes]:
+        """Send one prepared request; (status, body)."""
+        self.sock.sendall(raw)
+        while b"\r\n\r\n" not in self.buf:
+            self._recv()
+        head, _, rest = self.buf.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(rest) < length:
+            rest += self._recv_chunk()
+        self.buf = rest[length:]
+        return status, rest[:length]
+
+    def _recv_chunk(self) -> bytes:
+        chunk = self.sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        return chunk
+
+    def _recv(self) -> None:
+        self.buf += self._recv_chunk()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _latencies(client: RawHTTP, raw: bytes, n: int, budget: float = 60.0) -> np.ndarray:
     """Milliseconds of up to ``n`` sequential requests (stops after ``budget`` s, >= 10 kept)."""
     out: list[float] = []
     stop = time.perf_counter() + budget
     for k in range(n):
         t = time.perf_counter()
-        r = client.request(method, url, content=body)
+        status, body = client.send(raw)
         out.append(time.perf_counter() - t)
-        if r.status_code != 200:
-            raise RuntimeError(f"{method} {url}: {r.status_code} {r.text[:200]}")
+        if status != 200:
+            raise RuntimeError(f"{status} {body[:200]!r}")
         if k >= 9 and time.perf_counter() > stop:
             break
     return np.asarray(out) * 1000.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux ``/proc``; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _in_process_ms(
@@ -151,21 +208,24 @@ def _in_process_ms(
     return out[0], out[1]
 
 
-def _throughput(base: str, headers: dict[str, str], body: bytes, seconds: float) -> float:
-    import httpx
-
+def _throughput(port: int, headers: dict[str, str], body: bytes, seconds: float) -> float:
+    """Score requests/s over 8 keep-alive connections, one client thread each."""
     counts = [0] * 8
     errors: list[str] = []
     stop = time.perf_counter() + seconds
 
     def worker(i: int) -> None:
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+        c = RawHTTP("127.0.0.1", port)
+        raw = c.request_bytes("POST", "/v1/risk/score", headers, body)
+        try:
             while time.perf_counter() < stop:
-                r = c.post("/v1/risk/score", content=body)
-                if r.status_code != 200:
-                    errors.append(r.text[:200])
+                status, text = c.send(raw)
+                if status != 200:
+                    errors.append(text[:200].decode(errors="replace"))
                     return
                 counts[i] += 1
+        finally:
+            c.close()
 
     start = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
@@ -213,12 +273,18 @@ def run(quick: bool = False) -> dict[str, Any]:
                     raise RuntimeError("server did not become ready")
                 time.sleep(0.2)
             body = _score_body()
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
-                _latencies(c, "POST", "/v1/risk/score", body, 3)  # warm-up
-                _latencies(c, "GET", "/v1/whoami", None, 20)
-                noop = _latencies(c, "GET", "/v1/whoami", None, n, budget)
-                score = _latencies(c, "POST", "/v1/risk/score", body, n, budget)
-            rps = _throughput(base, headers, body, seconds)
+            c = RawHTTP("127.0.0.1", port)
+            score_raw = c.request_bytes("POST", "/v1/risk/score", headers, body)
+            noop_raw = c.request_bytes("GET", "/v1/whoami", headers, None)
+            _latencies(c, score_raw, 3)  # warm-up
+            _latencies(c, noop_raw, 20)
+            cpu0 = _cpu_seconds(server.pid)
+            noop = _latencies(c, noop_raw, n, budget)
+            cpu1 = _cpu_seconds(server.pid)
+            score = _latencies(c, score_raw, n, budget)
+            cpu2 = _cpu_seconds(server.pid)
+            c.close()
+            rps = _throughput(port, headers, body, seconds)
             layer, library = _in_process_ms(models, policy, body, n, budget)
         finally:
             server.terminate()
@@ -234,6 +300,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         "library_p50_ms": float(np.percentile(library, 50)),
         "rps_8": rps,
         "requests": len(score),
+        "server_cpu_noop_ms": (cpu1 - cpu0) / len(noop) * 1000.0,
+        "server_cpu_score_ms": (cpu2 - cpu1) / len(score) * 1000.0,
     }
     res["ratio_vs_noop"] = res["score_p50_ms"] / res["noop_p50_ms"]
     table = Table(title="HTTP API (1 uvicorn worker, loopback, 100-ticket score request)")
@@ -245,6 +313,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         ("no-op p50 (ms)", res["noop_p50_ms"], "reference", True),
         ("same request in-process, no HTTP (ms)", res["in_process_p50_ms"], "reference", True),
         ("of which score_open_tickets (ms)", res["library_p50_ms"], "reference", True),
+        ("server CPU per no-op request (ms)", res["server_cpu_noop_ms"], "reference", True),
+        ("server CPU per score request (ms)", res["server_cpu_score_ms"], "reference", True),
         ("score p50 / no-op p50", res["ratio_vs_noop"], "<= 3x", res["ratio_vs_noop"] <= 3),
         ("score requests/s, 8 connections", res["rps_8"], ">= 300", res["rps_8"] >= 300),
     ]

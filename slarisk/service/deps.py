@@ -32,18 +32,20 @@ class ServiceState:
     policy_error: str | None = None
 
 
-def get_state(request: Request) -> ServiceState:
+# The dependencies below are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency
+# in the thread pool, a thread hop per request for what is an attribute lookup.
+async def get_state(request: Request) -> ServiceState:
     """The running app's state (set up in the lifespan)."""
     state: ServiceState = request.app.state.service
     return state
 
 
-def get_settings(state: Annotated[ServiceState, Depends(get_state)]) -> Settings:
+async def get_settings(state: Annotated[ServiceState, Depends(get_state)]) -> Settings:
     """The app's settings."""
     return state.settings
 
 
-def get_store(state: Annotated[ServiceState, Depends(get_state)]) -> Store:
+async def get_store(state: Annotated[ServiceState, Depends(get_state)]) -> Store:
     """The app's SQLite store."""
     return state.store
 

@@ -7,24 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class RequestModel(BaseModel):
-    """Base of request bodies: unknown fields, NaN, Infinity and booleans for numbers are errors."""
+    """Base of request bodies: unknown fields, NaN and Infinity are errors. Numeric fields are
+    declared ``strict`` so JSON true/false is not read as 1/0 (pydantic's lax mode would)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
-        """JSON true/false is not a number (pydantic's lax mode would read it as 1/0)."""
-        items = value if isinstance(value, list) else [value]
-        if any(isinstance(x, bool) for x in items) and info.field_name is not None:
-            annotation = str(cls.model_fields[info.field_name].annotation)
-            if "bool" not in annotation and ("float" in annotation or "int" in annotation):
-                raise ValueError("a number is required, not a boolean")
-        return value
 
 
 class ResponseModel(BaseModel):
@@ -89,9 +79,9 @@ class StaffingIntervalIn(RequestModel):
     """Agents on duty for one team in one interval (canonical interval form)."""
 
     interval_start: AwareDatetime
-    interval_minutes: int = Field(ge=1, le=1440)
+    interval_minutes: int = Field(strict=True, ge=1, le=1440)
     team: str = Field(default="all", min_length=1, max_length=200)
-    agents: float = Field(ge=0, le=100_000)
+    agents: float = Field(strict=True, ge=0, le=100_000)
 
 
 class StatusEventIn(RequestModel):
@@ -244,8 +234,12 @@ class SimulationRequest(RequestModel):
     scenario: dict[str, Any] = Field(
         description="Scenario spec, same fields as the YAML files in simulations/."
     )
-    replications: int = Field(default=10, ge=1, description="Independent replications (seeded).")
-    seed: int = Field(default=0, ge=0, le=2**63 - 1, description="Root seed (numpy SeedSequence).")
+    replications: int = Field(
+        strict=True, default=10, ge=1, description="Independent replications (seeded)."
+    )
+    seed: int = Field(
+        strict=True, default=0, ge=0, le=2**63 - 1, description="Root seed (numpy SeedSequence)."
+    )
 
 
 JobState = Literal["queued", "running", "succeeded", "failed"]
@@ -334,9 +328,15 @@ class VolumeIntervalIn(RequestModel):
 
     interval_start: AwareDatetime
     queue: str = Field(default="all", min_length=1, max_length=200)
-    volume: float = Field(ge=0, le=1_000_000, description="Contacts arriving in the interval.")
+    volume: float = Field(
+        strict=True, ge=0, le=1_000_000, description="Contacts arriving in the interval."
+    )
     aht_seconds: float | None = Field(
-        default=None, gt=0, le=86_400, description="Average handle time (default: the request's)."
+        strict=True,
+        default=None,
+        gt=0,
+        le=86_400,
+        description="Average handle time (default: the request's).",
     )
 
 
@@ -366,20 +366,28 @@ class StaffingRequest(RequestModel):
         }
     )
 
-    interval_minutes: int = Field(ge=1, le=1440)
+    interval_minutes: int = Field(strict=True, ge=1, le=1440)
     method: Literal["erlang-c", "erlang-a", "backlog"] = "erlang-c"
-    aht_seconds: float | None = Field(default=None, gt=0, le=86_400)
+    aht_seconds: float | None = Field(strict=True, default=None, gt=0, le=86_400)
     target_service_level: float | None = Field(
-        default=None, gt=0, lt=1, description="Fraction answered within answer_within_seconds."
+        strict=True,
+        default=None,
+        gt=0,
+        lt=1,
+        description="Fraction answered within answer_within_seconds.",
     )
-    answer_within_seconds: float = Field(default=20.0, ge=0, le=86_400)
-    target_asa_seconds: float | None = Field(default=None, gt=0, le=86_400)
-    max_abandon: float | None = Field(default=None, gt=0, lt=1)
-    patience_seconds: float | None = Field(default=None, gt=0, le=86_400)
-    shrinkage: float = Field(default=0.0, ge=0, lt=1)
-    max_occupancy: float = Field(default=1.0, gt=0, le=1)
+    answer_within_seconds: float = Field(strict=True, default=20.0, ge=0, le=86_400)
+    target_asa_seconds: float | None = Field(strict=True, default=None, gt=0, le=86_400)
+    max_abandon: float | None = Field(strict=True, default=None, gt=0, lt=1)
+    patience_seconds: float | None = Field(strict=True, default=None, gt=0, le=86_400)
+    shrinkage: float = Field(strict=True, default=0.0, ge=0, lt=1)
+    max_occupancy: float = Field(strict=True, default=1.0, gt=0, le=1)
     target_hours: float | None = Field(
-        default=None, gt=0, le=8760, description="Backlog method: work done within this many hours."
+        strict=True,
+        default=None,
+        gt=0,
+        le=8760,
+        description="Backlog method: work done within this many hours.",
     )
     cyclic: bool = Field(default=False, description="Backlog method: the intervals repeat.")
     intervals: list[VolumeIntervalIn] = Field(min_length=1)

@@ -122,3 +122,19 @@ def test_booleans_are_not_numbers(service: Service) -> None:
     assert r.json()["detail"].startswith("answer_within_seconds")
     bad = {**BASE, "intervals": [{"interval_start": "2026-11-30T09:00:00Z", "volume": True}]}
     assert _post(service, bad).status_code == 422
+
+
+def test_every_numeric_request_field_is_strict() -> None:
+    """Numbers in request bodies are declared strict (JSON true/false is not 1/0)."""
+    from pydantic import Strict
+
+    from slarisk.service import schemas
+
+    models = [m for m in vars(schemas).values() if isinstance(m, type)]
+    models = [m for m in models if issubclass(m, schemas.RequestModel)]
+    assert len(models) >= 6
+    for model in models:
+        for name, f in model.model_fields.items():
+            text = str(f.annotation)
+            if ("float" in text or "int" in text) and "dict" not in text:
+                assert any(isinstance(m, Strict) for m in f.metadata), f"{model.__name__}.{name}"
