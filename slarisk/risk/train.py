@@ -252,6 +252,20 @@ def model_params(spec: TrainSpec, tuned: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def default_trial(spec: TrainSpec) -> dict[str, Any]:
+    """The first trial: :data:`slarisk.risk.model.DEFAULT_PARAMS` over the search space (clipped
+    to each range), so the study never returns parameters worse on the folds than the defaults."""
+    from slarisk.risk.model import DEFAULT_PARAMS
+
+    out: dict[str, Any] = {}
+    for name, r in spec.search.space.items():
+        if name not in DEFAULT_PARAMS:
+            continue
+        v = min(max(float(DEFAULT_PARAMS[name]), r.low), r.high)
+        out[name] = round(v) if r.type == "int" else v
+    return out
+
+
 @dataclass(frozen=True)
 class TrialEvent:
     """Progress report after each trial."""
@@ -404,6 +418,9 @@ def tune(
             )
         )
 
+    start = default_trial(spec)
+    if start:
+        study.enqueue_trial(start)
     study.optimize(
         objective,
         n_trials=spec.search.n_trials,

@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from slarisk.risk.spec import TrainSpec, parse_spec
-from slarisk.risk.train import data_fingerprint, model_params, time_folds
+from slarisk.risk.train import data_fingerprint, default_trial, model_params, time_folds
 from tests.risk.conftest import POLICY, make_history
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,6 +85,22 @@ def test_model_params_merge_fixed_tuned_and_threads() -> None:
     spec = parse_spec({**MIN, "model": {"calibration": "sigmoid", "refit_full": True}})
     p = model_params(spec, {})
     assert (p["calibration"], p["refit_full"], p["n_jobs"]) == ("sigmoid", True, 1)
+
+
+def test_default_trial_is_the_default_params_clipped_to_the_space() -> None:
+    spec = parse_spec(
+        {
+            **MIN,
+            "search": {
+                "space": {
+                    "learning_rate": {"low": 0.1, "high": 0.3, "log": True},  # default 0.05
+                    "num_leaves": {"type": "int", "low": 8, "high": 128, "log": True},
+                    "reg_lambda": {"low": 0.001, "high": 0.5},  # default 1.0
+                }
+            },
+        }
+    )
+    assert default_trial(spec) == {"learning_rate": 0.1, "num_leaves": 31, "reg_lambda": 0.5}
 
 
 def test_cli_bad_spec_is_one_line_exit_2(tmp_path: Path) -> None:
@@ -296,3 +312,4 @@ def test_feature_options_reach_tuning_and_backtest() -> None:
     assert time_folds(data.meta, train, 1, 0.3, True)
     study = tune(spec, data, train, storage=None, study_name="t", log_trials=False)
     assert len(study.trials) == 1
+    assert study.trials[0].params == default_trial(spec)  # the first trial is the defaults
