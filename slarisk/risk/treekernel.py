@@ -9,11 +9,16 @@ the dense per-leaf table. Splits follow LightGBM's own rules (``tree.h``): numer
 missing type None (NaN -> 0.0), Zero or NaN and ``default_left``; categorical splits (NaN,
 negative or unlisted codes go right).
 
-Without numba, :data:`AVAILABLE` is False and callers keep their numpy path.
+Without numba, :data:`AVAILABLE` is False and callers keep their numpy path. Large calls
+split their rows across threads (:func:`raw_and_contributions`).
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,17 +245,68 @@ def _compiled(fn: Any) -> Any:
 _walk = _compiled(_walk_py)
 
 
-def raw_and_contributions(forest: FlatForest, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+#: tree-row visits (rows x trees) from which a call splits its rows across threads; below it
+#: handing work to another thread costs more than it saves.
+PARALLEL_WORK = 20_000
+_POOL: list[ThreadPoolExecutor] = []
+_POOL_LOCK = threading.Lock()
+
+
+def default_threads() -> int:
+    """Threads for one call: the CPUs this process may run on, at most 4."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(4, n))
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A shared pool of at least ``workers`` threads (created on first use)."""
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0]._max_workers < workers:
+            _POOL[:] = [ThreadPoolExecutor(workers, thread_name_prefix="slarisk-trees")]
+        return _POOL[0]
+
+
+if hasattr(os, "register_at_fork"):  # a forked child must not reuse the parent's threads
+    os.register_at_fork(after_in_child=_POOL.clear)
+
+
+def raw_and_contributions(
+    forest: FlatForest, X: np.ndarray, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(raw score (n,), per-feature contributions (n, n_features)) of the rows of ``X``
     (float64, the model matrix). Raw score = sum of the leaf values, as LightGBM's
-    ``raw_score``; contributions = sum of the leaves' rows of the contribution table."""
+    ``raw_score``; contributions = sum of the leaves' rows of the contribution table.
+
+    ``threads``: the rows are cut into this many contiguous parts walked at the same time (the
+    compiled kernel releases the GIL). Default: :func:`default_threads` when the call has at
+    least :data:`PARALLEL_WORK` tree-row visits, else 1. Results do not depend on the split
+    (rows are independent; each row sums its trees in the same order).
+    """
     X = np.ascontiguousarray(X, dtype=np.float64)
     n = X.shape[0]
     raw = np.empty(n, dtype=np.float64)
     contrib = np.zeros((n, forest.n_features), dtype=np.float64)
     f = forest
-    _walk(
-        X, f.roots, f.feature, f.threshold, f.kind, f.missing, f.default_left, f.left, f.right,
-        f.cat_row, f.cat_left, f.leaf_value, f.indptr, f.indices, f.data, raw, contrib,
+    tables = (
+        f.roots, f.feature, f.threshold, f.kind, f.missing, f.default_left, f.left, f.right,
+        f.cat_row, f.cat_left, f.leaf_value, f.indptr, f.indices, f.data,
     )  # fmt: skip
+
+    def walk(a: int, b: int) -> None:
+        _walk(X[a:b], *tables, raw[a:b], contrib[a:b])
+
+    if threads is None:
+        threads = default_threads() if n * len(f.roots) >= PARALLEL_WORK else 1
+    parts = max(1, min(threads, n))
+    if parts == 1 or not AVAILABLE:  # the Python fallback holds the GIL: no gain in threads
+        walk(0, n)
+        return raw, contrib
+    cuts = np.linspace(0, n, parts + 1).astype(int).tolist()
+    futures = [_pool(parts - 1).submit(walk, a, b) for a, b in itertools.pairwise(cuts[1:])]
+    walk(cuts[0], cuts[1])
+    for fut in futures:
+        fut.result()
     return raw, contrib

@@ -188,3 +188,18 @@ def test_input_columns_are_read_as_the_series_would_give_them(trained: Trained):
     st = trained.history.staffing
     arrays = fastscore.staffing_from_frame(st)
     np.testing.assert_array_equal(arrays.team, st[s.TEAM].to_numpy(object))
+
+
+@needs_numba
+@pytest.mark.parametrize("threads", [1, 2, 3, 7])
+def test_rows_split_across_threads_give_the_same_bits(trained: Trained, threads: int):
+    """Cutting the rows into parts walked by several threads changes no bit."""
+    t = trained
+    clf = t.model.pipeline.named_steps["clf"]
+    forest = treekernel.flatten(clf.booster_, clf.leaf_table_, clf.leaf_offset_)
+    X = t.model.matrix(t.data.X.iloc[:501])
+    raw1, contrib1 = treekernel.raw_and_contributions(forest, X, threads=1)
+    raw, contrib = treekernel.raw_and_contributions(forest, X, threads=threads)
+    np.testing.assert_array_equal(raw, raw1)
+    np.testing.assert_array_equal(contrib, contrib1)
+    np.testing.assert_array_equal(raw, clf.booster_.predict(X, raw_score=True, num_threads=1))
