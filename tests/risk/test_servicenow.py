@@ -1,7 +1,7 @@
 """Real-data acceptance on the ServiceNow incident log (skips when ../shared/data is absent).
 
 The full evaluation (all 24,918 incidents, four in-flight ages) is
-``python -m slarisk.risk.servicenow_eval``; this test runs a subsample to stay fast.
+``slarisk evaluate-servicenow``; this test runs a subsample to stay fast.
 """
 
 from __future__ import annotations
@@ -50,3 +50,27 @@ def test_model_beats_one_hot_logistic_regression_on_a_time_split(incidents):
     assert np.isfinite(at0["brier"]).all()
     assert set(rep.in_flight["age_hours"]) == {0.0, 24.0}
     assert "| model |" in report_markdown(rep)
+
+
+def test_the_command_reports_and_writes_the_markdown(incidents, shared_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from slarisk.cli import app
+
+    path = shared_data / "servicenow_incidents" / "incident_event_log.csv.gz"
+    out = tmp_path / "servicenow.md"
+    args = ["evaluate-servicenow", str(path), "--max-tickets", "3000", "--ages", "24"]
+    r = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    text = out.read_text()
+    assert "| model | roc_auc |" in text and "AUC gain over one-hot LR" in text
+
+
+def test_the_command_names_a_bad_ages_list(tmp_path):
+    from typer.testing import CliRunner
+
+    from slarisk.cli import app
+    from slarisk.errors import InputError
+
+    r = CliRunner().invoke(app, ["evaluate-servicenow", str(tmp_path), "--ages", "1,x"])
+    assert isinstance(r.exception, InputError) and "--ages" in str(r.exception)
