@@ -30,6 +30,25 @@ def _settings(db: Path | None = None, **overrides: object):  # type: ignore[no-u
         raise _fail(f"setting {field} (SLARISK_{field.upper()}): {err['msg']}") from None
 
 
+def _existing_db(db: Path | None) -> Path:
+    """The service database for commands that only read or change it (it must exist)."""
+    path = _settings(db).db_path
+    if not path.is_file():
+        raise _fail(f"no service database at {path} (`slarisk keys create` makes one)")
+    return path
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _fail(message: str) -> typer.Exit:
     from rich.console import Console
 
@@ -50,6 +69,8 @@ def serve(
     from slarisk.service.app import create_app
 
     settings = _settings(db, host=host, port=port, policy_path=policy)
+    if not _port_free(settings.host, settings.port):
+        raise _fail(f"cannot listen on {settings.host}:{settings.port}: address in use (--port)")
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, workers=1)
 
@@ -86,7 +107,7 @@ def keys_revoke(
     from slarisk.service.security import revoke_key
     from slarisk.service.store import Store
 
-    if not revoke_key(Store(_settings(db).db_path), key_id):
+    if not revoke_key(Store(_existing_db(db)), key_id):
         raise _fail(f"no active key with id {key_id!r}")
     typer.echo(f"revoked {key_id}")
 
@@ -101,7 +122,7 @@ def keys_list(db: DbOption = None) -> None:
     from slarisk.service.store import Store
 
     table = Table("key id", "role", "name", "created", "revoked")
-    for k in list_keys(Store(_settings(db).db_path)):
+    for k in list_keys(Store(_existing_db(db))):
         table.add_row(k.key_id, k.role, k.name, k.created_at, k.revoked_at or "")
     Console().print(table)
 

@@ -98,3 +98,22 @@ def test_bad_setting_is_one_line_exit_2(tmp_path: Path, monkeypatch) -> None:  #
     res = CliRunner().invoke(cli_app, ["serve", "--db", str(tmp_path / "s.db")])
     assert res.exit_code == 2
     assert "SLARISK_PORT" in res.output and "Traceback" not in res.output
+
+
+def test_keys_list_and_revoke_need_an_existing_database(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.db"
+    for args in (["keys", "list"], ["keys", "revoke", "abc"]):
+        r = runner.invoke(cli_app, [*args, "--db", str(missing)])
+        assert r.exit_code == 2 and "no service database" in r.output
+    assert not missing.exists()  # nothing created by a read
+
+
+def test_serve_on_a_busy_port_is_one_line_exit_2(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        r = runner.invoke(cli_app, ["serve", "--port", str(port), "--db", str(tmp_path / "s.db")])
+    assert r.exit_code == 2 and "address in use" in r.output
