@@ -172,10 +172,9 @@ def _in_process_ms(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Without HTTP, the same request: (service layer = parse + frames + library + response
     JSON, library alone = ``score_open_tickets`` on ready frames), milliseconds."""
-    import json as _json
-
     from slarisk.risk.model import load_model
     from slarisk.risk.score import score_open_tickets
+    from slarisk.service.routers.risk import _dumps as dumps
     from slarisk.service.schemas import ScoreRequest
     from slarisk.service.scoring import request_frames, score_request
     from slarisk.sla.policy import load_policy
@@ -188,7 +187,7 @@ def _in_process_ms(
     def layer() -> None:
         r = ScoreRequest.model_validate_json(body)
         assert r.now is not None
-        _json.dumps({"items": score_request(model, r, pol, r.now)})
+        dumps({"items": score_request(model, r, pol, r.now)})  # the route's serializer
 
     def library() -> None:
         score_open_tickets(model, tickets, req.now, pol, staffing=staffing, events=events)

@@ -20,6 +20,7 @@ The general path stays the reference: ``tests/risk/test_score.py`` checks that b
 
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
 from collections.abc import Sequence
@@ -784,10 +785,12 @@ def _numeric_features(
     out["backlog_overdue"] = n_over
     out["overdue_share"] = n_over / (total + 1.0)
 
-    excluded = np.asarray(
-        [i for i in (fm.recent_ids.get(x, -1) for x in tickets.ticket_id) if i >= 0],
+    found = np.fromiter(
+        map(fm.recent_ids.get, tickets.ticket_id, itertools.repeat(-1)),
         dtype=np.intp,
+        count=len(tickets),
     )
+    excluded = found[found >= 0]
     ex_created = fm.recent_created_raw[excluded]
     rc = fm.recent_created
 
@@ -840,9 +843,11 @@ def _numeric_features(
     rank_of = {p: i for i, p in enumerate(model.priorities)}
     p_rank = np.asarray([rank_of.get(p, k) for p in p_names], dtype=np.intp)
     now_s = t // 10**9
-    counts = np.zeros((len(g_names), k + 1))
+    cells = len(g_names) * (k + 1)  # (group, priority rank) counts, by bincount (exact sums)
     before = (created // 10**9) < now_s
-    np.add.at(counts, (g_codes[before], p_rank[p_codes[before]]), 1.0)
+    flat_counts = np.bincount(
+        g_codes[before] * (k + 1) + p_rank[p_codes[before]], minlength=cells
+    ).astype(np.float64)
     if len(fm.recent_created_raw):
         rcr = fm.recent_created_raw
         keep = (rcr <= t) & (rcr > t - _RECENT_NS)
@@ -853,8 +858,10 @@ def _numeric_features(
         keep &= og >= 0
         resolved_before = 1.0 if ((t - 1) // 10**9) < now_s else 0.0
         contrib = ((rcr[keep] // 10**9) < now_s).astype(np.float64) - resolved_before
-        np.add.at(counts, (og[keep], fm.recent_rank[keep]), contrib)
-    sums = np.cumsum(counts, axis=1)
+        flat_counts += np.bincount(
+            og[keep] * (k + 1) + fm.recent_rank[keep], weights=contrib, minlength=cells
+        )
+    sums = np.cumsum(flat_counts.reshape(len(g_names), k + 1), axis=1)
     gtot = sums[:, -1][row_g]
     ahead = sums[row_g, p_rank[row_p]]
     out["backlog_group"] = gtot

@@ -140,6 +140,16 @@ def top_k_order(values: np.ndarray, k: int) -> np.ndarray:
     """``np.argsort(-values, axis=1, kind="stable")[:, :k]`` (largest first, ties by column
     index), via a partial sort: rows with a tie at the k-th place are fully sorted."""
     n, f = values.shape
+    if k <= 4 and k < f and np.isfinite(values).all():
+        # a few picks: repeated argmax (the first maximum = the lowest column among ties,
+        # as the stable sort), each pick masked out; ~3x cheaper than sorting every row
+        work = values.copy()
+        rows = np.arange(n)
+        out = np.empty((n, k), dtype=np.intp)
+        for i in range(k):
+            out[:, i] = j = np.argmax(work, axis=1)
+            work[rows, j] = -np.inf
+        return out
     if k + 1 >= f or n * f <= 65_536:  # small: a full sort is cheaper than the bookkeeping
         return np.argsort(-values, axis=1, kind="stable")[:, :k]
     neg = -values

@@ -247,7 +247,7 @@ _walk = _compiled(_walk_py)
 
 #: tree-row visits (rows x trees) from which a call splits its rows across threads; below it
 #: handing work to another thread costs more than it saves.
-PARALLEL_WORK = 20_000
+PARALLEL_WORK = 100_000
 _POOL: list[ThreadPoolExecutor] = []
 _POOL_LOCK = threading.Lock()
 
