@@ -410,6 +410,53 @@ def staffing_index(st: StaffingArrays) -> StaffingIndex:
     return index
 
 
+_FRAME_INDEX: dict[bytes, StaffingIndex] = {}
+_STAFFING_FRAME_COLUMNS = (s.INTERVAL_START, s.INTERVAL_MINUTES, s.TEAM, s.AGENTS)
+
+
+def _frame_fingerprint(df: pd.DataFrame, columns: Sequence[str]) -> bytes | None:
+    """A digest of the content of ``columns`` read from their buffers (numpy values, or the
+    pyarrow buffers of text columns), without converting anything; None when a column is
+    missing or stored otherwise (then nothing is cached)."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=20)
+    for name in columns:
+        if name not in df.columns:
+            return None
+        arr = _column(df, name)
+        values = getattr(arr, "_ndarray", arr)  # datetime arrays: their numpy values
+        h.update(f"|{name}:{arr.dtype}:{len(arr)}|".encode())
+        if isinstance(values, np.ndarray) and values.dtype != object:
+            h.update(np.ascontiguousarray(values).view(np.uint8).data)
+            continue
+        pa_array = getattr(arr, "_pa_array", None)
+        if pa_array is None:
+            return None
+        for chunk in pa_array.chunks:
+            h.update(f"{chunk.offset}:{len(chunk)}".encode())
+            for buf in chunk.buffers():
+                if buf is not None:
+                    h.update(buf)
+    return h.digest()
+
+
+def staffing_index_of_frame(staffing: pd.DataFrame) -> StaffingIndex:
+    """:func:`staffing_index` of an interval-form staffing frame, cached by the frame's
+    content: scoring a ticket at a time against the same roster reads the roster once."""
+    key = _frame_fingerprint(staffing, _STAFFING_FRAME_COLUMNS)
+    hit = _FRAME_INDEX.get(key) if key is not None else None
+    if hit is not None:
+        return hit
+    index = staffing_index(staffing_from_frame(staffing))
+    if key is not None:
+        with _LOCK:
+            if len(_FRAME_INDEX) >= 8:
+                _FRAME_INDEX.clear()
+            _FRAME_INDEX[key] = index
+    return index
+
+
 _STAFFING_AT: dict[tuple[int, int], tuple[StaffingIndex, Any]] = {}
 
 

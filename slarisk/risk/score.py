@@ -346,7 +346,7 @@ def score_open_tickets(
                 fastscore.tickets_from_frame(open_tickets),
                 now_ns,
                 policy,
-                staffing=fastscore.staffing_from_frame(staffing)
+                staffing=fastscore.staffing_index_of_frame(staffing)
                 if staffing is not None and len(staffing)
                 else None,
                 n_reasons=n_reasons,

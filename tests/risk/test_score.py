@@ -288,6 +288,26 @@ def test_staffing_index_from_arrays_matches_the_frame_build(trained: Trained):
         np.testing.assert_array_equal(got.teams[name].at(grid), steps.at(grid))
 
 
+def test_staffing_index_of_a_frame_follows_its_content(trained: Trained):
+    """The per-frame cache never serves a roster whose content changed (even in place)."""
+    from slarisk.risk import fastscore
+    from slarisk.risk.features import StaffingIndex
+
+    st = trained.history.staffing.copy()
+    first = fastscore.staffing_index_of_frame(st)
+    assert fastscore.staffing_index_of_frame(st.copy()) is first  # same content: read once
+    grid = np.linspace(
+        st["interval_start"].min().value, st["interval_start"].max().value, 200
+    ).astype(np.int64)
+    for col, value in (("agents", 7.5), ("team", "night-shift"), ("interval_minutes", 45)):
+        st.loc[st.index[3], col] = value  # in place, on the frame seen before
+        got = fastscore.staffing_index_of_frame(st)
+        ref = StaffingIndex.build(st)
+        assert got is not first
+        np.testing.assert_array_equal(got.total.at(grid), ref.total.at(grid))
+        assert sorted(got.teams) == sorted(ref.teams)
+
+
 @given(
     values=hnp.arrays(
         np.float64,
