@@ -306,6 +306,7 @@ class FastModel:
     hist_cache: dict[tuple[int, str, str, str], tuple[float, ...]] = field(default_factory=dict)
     reason_cache: dict[tuple[int, int], str] = field(default_factory=dict)
     calendar_cache: dict[int, dict[str, float]] = field(default_factory=dict)
+    group_cache: dict[tuple[int, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
 
 
 _MODEL_CACHE: dict[int, tuple[weakref.ref[Any], Any, FastModel]] = {}
@@ -896,18 +897,29 @@ def _numeric_features(
         g_codes[before] * (k + 1) + p_rank[p_codes[before]], minlength=cells
     ).astype(np.float64)
     if len(fm.recent_created_raw):
-        rcr = fm.recent_created_raw
-        keep = (rcr <= t) & (rcr > t - _RECENT_NS)
-        keep[excluded] = False
         gmap = {name: i for i, name in enumerate(g_names)}
         rg_to_open = np.asarray([gmap.get(x, -1) for x in fm.recent_group_names], dtype=np.intp)
-        og = rg_to_open[fm.recent_group] if len(rg_to_open) else np.zeros(0, np.intp)
-        keep &= og >= 0
         resolved_before = 1.0 if ((t - 1) // 10**9) < now_s else 0.0
-        contrib = ((rcr[keep] // 10**9) < now_s).astype(np.float64) - resolved_before
-        flat_counts += np.bincount(
-            og[keep] * (k + 1) + fm.recent_rank[keep], weights=contrib, minlength=cells
-        )
+
+        def recent_counts(idx: np.ndarray | slice) -> np.ndarray:
+            """Counts of the recent closed tickets ``idx`` (in the window, in a group here)."""
+            rcr = fm.recent_created_raw[idx]
+            og = rg_to_open[fm.recent_group[idx]] if len(rg_to_open) else np.zeros(0, np.intp)
+            keep = (rcr <= t) & (rcr > t - _RECENT_NS) & (og >= 0)
+            contrib = ((rcr[keep] // 10**9) < now_s).astype(np.float64) - resolved_before
+            rank = fm.recent_rank[idx][keep]
+            return np.bincount(og[keep] * (k + 1) + rank, weights=contrib, minlength=cells)
+
+        key = (t, tuple(g_names))  # all recent tickets: the same for every request at t
+        base = fm.group_cache.get(key)
+        if base is None:
+            base = recent_counts(slice(None))
+            if len(fm.group_cache) > 256:
+                fm.group_cache.clear()
+            fm.group_cache[key] = base
+        # less the request's own tickets found among them (they count as open above); the
+        # counts are whole numbers, so adding and removing is exact
+        flat_counts += base - recent_counts(excluded) if len(excluded) else base
     sums = np.cumsum(flat_counts.reshape(len(g_names), k + 1), axis=1)
     gtot = sums[:, -1][row_g]
     ahead = sums[row_g, p_rank[row_p]]

@@ -225,6 +225,27 @@ def test_fast_path_matches_general_path(trained: Trained, with_staffing: bool):
         )
 
 
+@pytest.mark.parametrize("with_staffing", [True, False])
+def test_fast_path_matches_general_path_for_tickets_the_model_has_seen(
+    trained: Trained, with_staffing: bool
+):
+    """A queue of tickets that are also in the model's recent closed tickets (scored at a time
+    inside its training window): both paths count them once, as open."""
+    from .conftest import open_snapshot
+
+    t = trained
+    now = t.closed["created_at"].max() - pd.Timedelta(hours=30)
+    queue = open_snapshot(t.closed, now)
+    recent = set(t.model.recent_tickets["ticket_id"])
+    assert queue["ticket_id"].isin(recent).sum() >= 5  # the case under test
+    staffing = t.history.staffing if with_staffing else None
+    for q in (queue, queue.iloc[[0]], queue.iloc[[1, 2]]):
+        _assert_same_scores(
+            score_open_tickets(t.model, q, now, t.history.policy, staffing, fast=False),
+            score_open_tickets(t.model, q, now, t.history.policy, staffing),
+        )
+
+
 def test_fast_path_at_a_fractional_now_and_without_tiers(trained: Trained):
     """Sub-second `now` (group backlog counts whole seconds) and a queue without a tier column
     (the policy has no default tier: both paths refuse it the same way)."""
