@@ -48,7 +48,7 @@ lint: $(STAMP)
 	$(BIN)/mypy slarisk
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks --out benchmarks/results/last_run.json
 
 # Start the HTTP service on 127.0.0.1:8000; trains the demo model first if there is no champion.
 serve: $(STAMP)
