@@ -43,9 +43,30 @@ def generate_cmd(
     volume: Annotated[
         float, typer.Option(help="Volume multiplier on the scenario's arrivals.")
     ] = 1.0,
+    closure_volume: Annotated[
+        float,
+        typer.Option(
+            help="Arrivals multiplier on the dates the policy's calendars close (holidays); "
+            "those dates are staffed like a Sunday. Negative: closures not modelled."
+        ),
+    ] = 0.2,
+    recovery_days: Annotated[
+        float,
+        typer.Option(
+            help="Overtime drains a backlog above normal in about this many days (0: no overtime)."
+        ),
+    ] = 3.0,
+    max_overtime: Annotated[
+        float, typer.Option(help="Most overtime per team and day, share of planned agents.")
+    ] = 0.5,
+    backlog_normal_days: Annotated[
+        float,
+        typer.Option(help="Backlog the desk tolerates, in days of planned capacity."),
+    ] = 0.5,
 ) -> None:
     """Generate a synthetic ticket history (tickets, events, staffing, open-ticket snapshot)
-    by simulating SCENARIO with absences, understaffed days and a holiday spike."""
+    by simulating SCENARIO with absences, understaffed days and a holiday spike, closures on
+    the policy's holidays and overtime while a backlog is above normal."""
     from rich.console import Console
     from rich.table import Table
 
@@ -61,6 +82,10 @@ def generate_cmd(
             daily_volume_sd=daily_volume_sd,
             growth=growth,
             volume_multiplier=volume,
+            closure_volume=closure_volume if closure_volume >= 0 else None,
+            recovery_days=recovery_days if recovery_days > 0 else None,
+            max_overtime=max_overtime,
+            backlog_normal_days=backlog_normal_days,
         )
         with console.status(f"simulating {weeks} weeks of {scenario} ..."):
             hist = generate_history(scenario, weeks=weeks, seed=seed, imperfections=imp)
@@ -75,6 +100,9 @@ def generate_cmd(
         table.add_row(k, f"{m[k]:,}")
     table.add_row("understaffed days", ", ".join(m["understaffed_dates"]) or "-")
     table.add_row("holiday spike", " .. ".join(m["spike"]) if m["spike"] else "-")
+    table.add_row("closures", ", ".join(m["closure_dates"]) or "-")
+    overtime = ", ".join(f"{k} {v:,.0f}" for k, v in m["overtime_agent_hours"].items() if v)
+    table.add_row("overtime (agent-hours)", overtime or "-")
     table.add_row("snapshot (now)", str(hist.now))
     table.add_row("seconds", f"{hist.seconds['total']:.1f}")
     console.print(table)

@@ -14,8 +14,28 @@ desks are spoiled:
 - volume growth: arrivals grow linearly by ``growth`` over the history (weekly steps), on top
   of the scenario's volume times ``volume_multiplier``.
 
+Two things real desks do are modelled as well, so the history stays a plausible baseline:
+
+- closures: on the local dates every business-hours calendar of the scenario's SLA policy is
+  closed (public holidays, ``closed_dates``), arrivals are x ``closure_volume`` and every team works
+  its Sunday roster at the same local time of day (the weekend skeleton crew: here the voice
+  team alone, which keeps the 24x7 P1 clocks served);
+- recovery: at the start of each local day the desk books overtime and temporary staff while
+  a team's backlog of unfinished work is above normal. The backlog is a daily fluid estimate in
+  agent-hours: B(d+1) = max(0, B(d) + work arrived on day d - capacity on duty on day d), the
+  work being the handle time of the tickets of the classes the team is first to serve, the
+  capacity its own agent-hours plus a share of every team serving those classes too (in
+  proportion to the work). Day d gets ``planned x (1 + f)`` agents with
+  f = clip((B(d) - normal) / (recovery_days x planned agent-hours of the day), 0, max_overtime)
+  and normal = ``backlog_normal_days`` x the team's mean planned agent-hours per day, so an
+  excess drains in about ``recovery_days`` working days. Overtime is planned (it raises
+  ``planned_agents``) and then thinned by the day's absences like the rest of the roster.
+
 The simulator then runs once (one replication, no drain) on the spoiled roster, so breaches
 come from queueing on the actual workload and staffing, not from labels drawn at random.
+(With recovery on, a first run on the roster without overtime gives the work per team and
+day the fluid estimate uses; arrivals and work are common random numbers, so the second run
+sees the same tickets, served by the roster with overtime.)
 Outputs (canonical formats, see docs/architecture.md): tickets (with extra columns ``class``,
 ``wait_seconds``, ``handle_seconds``, ``touches``, ``abandoned``), status events (``new`` at
 creation, ``open`` at first response, the simulator's ``pending``/``open`` customer waits,
@@ -65,6 +85,10 @@ class Imperfections:
     growth: float = 0.0
     volume_multiplier: float = 1.0
     interval_minutes: int = 30
+    closure_volume: float | None = 0.2  # None: closures not modelled
+    recovery_days: float | None = 3.0  # None: no overtime, a backlog drains on its own
+    max_overtime: float = 0.5  # at most +50% of the day's planned agents
+    backlog_normal_days: float = 0.5  # normal backlog, in days of planned capacity
 
     def __post_init__(self) -> None:
         if not 0 <= self.absence_rate < 1:
@@ -80,6 +104,14 @@ class Imperfections:
             raise InputError("spike_multiplier and spike_days must be >= 0", field="spike")
         if 1440 % self.interval_minutes:
             raise InputError("interval_minutes must divide a day", field="interval_minutes")
+        if self.closure_volume is not None and self.closure_volume < 0:
+            raise InputError("closure_volume must be >= 0", field="closure_volume")
+        if self.recovery_days is not None and self.recovery_days <= 0:
+            raise InputError("recovery_days must be > 0", field="recovery_days")
+        if self.max_overtime < 0 or self.backlog_normal_days < 0:
+            raise InputError(
+                "max_overtime and backlog_normal_days must be >= 0", field="max_overtime"
+            )
 
 
 @dataclass(frozen=True)
@@ -98,6 +130,15 @@ class SyntheticHistory:
     weeks: int
     imperfections: Imperfections
     seconds: dict[str, float] = field(default_factory=dict)
+    closure_dates: list[str] = field(default_factory=list)
+
+    def overtime_agent_hours(self) -> pd.Series:
+        """Planned overtime per team, agent-hours (0 when recovery is off)."""
+        s = self.staffing
+        if "overtime_agents" not in s:
+            return pd.Series(dtype=float)
+        hours = s["overtime_agents"] * s["interval_minutes"] / 60.0
+        return hours.groupby(s["team"].astype(str)).sum()
 
     def manifest(self) -> dict[str, Any]:
         """JSON-able description of the run."""
@@ -115,6 +156,10 @@ class SyntheticHistory:
             "abandoned": int(t["abandoned"].sum()) if "abandoned" in t else 0,
             "understaffed_dates": self.understaffed_dates,
             "spike": [str(x) for x in self.spike] if self.spike else None,
+            "closure_dates": self.closure_dates,
+            "overtime_agent_hours": {
+                str(k): round(float(v), 1) for k, v in self.overtime_agent_hours().items()
+            },
             "imperfections": asdict(self.imperfections),
             "seconds": self.seconds,
         }
@@ -160,8 +205,8 @@ def spoil_staffing(
 ) -> tuple[pd.DataFrame, list[str]]:
     """Apply absences and understaffed days to a planned roster; returns (roster, dates).
 
-    The roster gets ``agents`` (on duty) beside ``planned_agents``; dates are local ISO dates
-    of the understaffed days.
+    The roster gets ``agents`` (on duty) and ``keep`` (the share of the plan on duty) beside
+    ``planned_agents``; dates are local ISO dates of the understaffed days.
     """
     out = planned.copy()
     local = out["interval_start"].dt.tz_convert(tz)
@@ -185,8 +230,140 @@ def spoil_staffing(
     cut = pd.Series(rng.uniform(*imp.understaffed_cut, n_under) if n_under else [], index=chosen)
     keep = keep * (1.0 - day.map(cut).fillna(0.0).to_numpy())
     out["agents"] = np.floor(out["planned_agents"].to_numpy() * keep + 0.5)
+    out["keep"] = keep
     del day_max
     return out, [str(d) for d in chosen]
+
+
+def closure_dates(policy: Any, start: pd.Timestamp, days: int, tz: str) -> list[str]:
+    """Local ISO dates of [start, start + days) on which every business-hours calendar of the
+    policy is closed (holidays and ``closed_dates``; 24x7 calendars are ignored). A date only
+    some calendars close (e.g. one still open for gold customers) is a working day."""
+    day0 = start.tz_convert(tz).normalize()
+    local = [(day0 + pd.Timedelta(days=d)).date() for d in range(days)]
+    closed: set[Any] | None = None
+    for name, spec in policy.calendars.items():
+        if not spec.always_open:
+            cal = policy.business_calendar(name)
+            days_off = cal.closed_days(local[0].year, local[-1].year)
+            closed = days_off if closed is None else closed & days_off
+    return [str(d) for d in local if d in (closed or set())]
+
+
+def close_roster(planned: pd.DataFrame, tz: str, dates: list[str]) -> pd.DataFrame:
+    """The planned roster with each closure date staffed like a Sunday (the latest Sunday on or
+    before it in the roster, else the first one): each team's agents at the same local time."""
+    if not dates:
+        return planned
+    out = planned.copy()
+    local = out["interval_start"].dt.tz_convert(tz)
+    day = local.dt.strftime("%Y-%m-%d").to_numpy()
+    minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
+    sundays = np.array(sorted(set(day[local.dt.day_of_week.to_numpy() == 6])))
+    sunday_level = pd.Series(
+        out["planned_agents"].to_numpy(),
+        index=pd.MultiIndex.from_arrays([day, out["team"].astype(str).to_numpy(), minute]),
+    )
+    sunday_level = sunday_level[~sunday_level.index.duplicated()]
+    level = out["planned_agents"].to_numpy(dtype=float).copy()
+    for d in dates:
+        rows = np.flatnonzero(day == d)
+        if not len(rows):
+            continue
+        if len(sundays):
+            k = int(np.searchsorted(sundays, d, side="right")) - 1
+            ref = sundays[max(k, 0)]
+            keys = pd.MultiIndex.from_arrays(
+                [np.full(len(rows), ref), out["team"].astype(str).to_numpy()[rows], minute[rows]]
+            )
+            level[rows] = sunday_level.reindex(keys).fillna(0.0).to_numpy()
+        else:
+            level[rows] = 0.0
+    out["planned_agents"] = level
+    return out
+
+
+def _served_primaries(sc: Scenario) -> dict[str, list[str]]:
+    """Team -> the primary teams (see `_team_of_class`) of the classes it serves."""
+    primary = _team_of_class(sc)
+    out: dict[str, list[str]] = {}
+    for t in sc.staffing.teams:
+        names = [c.name for c in sc.classes] if "*" in t.serves else list(t.serves)
+        out[t.name] = sorted({primary[c] for c in names if c in primary})
+    return out
+
+
+def _on_duty(planned: np.ndarray, keep: np.ndarray, factor: float) -> np.ndarray:
+    """Agents on duty when the planned roster is raised by ``factor`` and thinned by ``keep``."""
+    raised = np.floor(planned * factor + 0.5)
+    return np.floor(raised * keep + 0.5)
+
+
+def book_overtime(
+    roster: pd.DataFrame,
+    work: pd.DataFrame,
+    serves: dict[str, list[str]],
+    tz: str,
+    imp: Imperfections,
+) -> pd.DataFrame:
+    """Raise each primary team's day roster while its fluid backlog is above normal.
+
+    ``roster``: interval_start, interval_minutes, team, planned_agents, agents, keep (the share
+    of the plan on duty); ``work``: agent-hours of work arrived per local day (index, ISO) and
+    primary team (columns); ``serves``: team -> primary teams it works for. Returns the roster
+    with raised ``planned_agents``/``agents`` and ``overtime_agents`` (see module docstring).
+    """
+    out = roster.copy()
+    out["overtime_agents"] = 0.0
+    if imp.recovery_days is None or work.empty:
+        return out
+    day = out["interval_start"].dt.tz_convert(tz).dt.strftime("%Y-%m-%d").to_numpy()
+    team = out["team"].astype(str).to_numpy()
+    hours = out["interval_minutes"].to_numpy(dtype=float) / 60.0
+    plan = out["planned_agents"].to_numpy(dtype=float)
+    keep = out["keep"].to_numpy(dtype=float)
+    primaries = [t for t in work.columns if t in serves.get(t, [])]
+    days = sorted(set(day))
+    rows = {(d, t): np.flatnonzero((day == d) & (team == t)) for d in days for t in serves}
+    plan_hours = {k: float((plan[r] * hours[r]).sum()) for k, r in rows.items()}
+    normal = {
+        t: imp.backlog_normal_days * np.mean([plan_hours[(d, t)] for d in days]) for t in primaries
+    }
+    backlog = dict.fromkeys(primaries, 0.0)
+    new_plan, new_agents = plan.copy(), np.floor(plan * keep + 0.5)
+    for d in days:
+        arrived = {t: float(work[t].get(d, 0.0)) for t in primaries}
+        capacity = dict.fromkeys(primaries, 0.0)
+        for s, served in serves.items():
+            r = rows[(d, s)]
+            factor = 1.0
+            if s in primaries and plan_hours[(d, s)] > 0:
+                excess = backlog[s] - normal[s]
+                f = excess / (imp.recovery_days * plan_hours[(d, s)])
+                factor = 1.0 + float(np.clip(f, 0.0, imp.max_overtime))
+            new_plan[r] = np.floor(plan[r] * factor + 0.5)
+            new_agents[r] = _on_duty(plan[r], keep[r], factor)
+            cap = float((new_agents[r] * hours[r]).sum())
+            mine = [t for t in served if t in capacity]
+            need = np.array([backlog[t] + arrived[t] for t in mine])
+            share = need / need.sum() if need.sum() > 0 else np.full(len(mine), 1 / len(mine))
+            for t, w in zip(mine, share, strict=True):
+                capacity[t] += cap * float(w)
+        for t in primaries:
+            backlog[t] = max(0.0, backlog[t] + arrived[t] - capacity[t])
+    out["overtime_agents"] = new_plan - plan
+    out["planned_agents"] = new_plan
+    out["agents"] = new_agents
+    return out
+
+
+def _work_by_team_day(sim_tickets: pd.DataFrame, sc: Scenario) -> pd.DataFrame:
+    """Handle time (agent-hours) of the tickets created per local day, by primary team."""
+    t = sim_tickets[~sim_tickets["backlog"]]
+    team = t["class"].astype(str).map(_team_of_class(sc))
+    day = t["created_at"].dt.tz_convert(sc.timezone).dt.strftime("%Y-%m-%d")
+    hours = t["handle_seconds"].astype(float) / 3600.0
+    return hours.groupby([day.to_numpy(), team.to_numpy()]).sum().unstack(fill_value=0)
 
 
 def _customers(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -281,7 +458,25 @@ def generate_history(
                     "multiplier": 1.0 + imp.growth * w / (weeks - 1),
                 }
             )
-    roster, under = spoil_staffing(planned, sc.timezone, imp, rng, exclude)
+    closed: list[str] = []
+    if imp.closure_volume is not None and sc.policy is not None:
+        from slarisk.sla.policy import load_policy
+
+        policy = load_policy(str(sc.resolve(sc.policy)))
+        closed = closure_dates(policy, start, days, sc.timezone)
+        planned = close_roster(planned, sc.timezone, closed)
+        for iso in closed:
+            d0 = pd.Timestamp(iso).tz_localize(sc.timezone)
+            d1 = (d0 + pd.Timedelta(days=1)).normalize()
+            spikes.append(
+                {
+                    "name": f"closure_{iso}",
+                    "start": d0.tz_convert("UTC").to_pydatetime(),
+                    "end": d1.tz_convert("UTC").to_pydatetime(),
+                    "multiplier": imp.closure_volume,
+                }
+            )
+    roster, under = spoil_staffing(planned, sc.timezone, imp, rng, exclude | set(closed))
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="slarisk-gen-")
@@ -290,19 +485,29 @@ def generate_history(
         wd = Path(workdir)
         wd.mkdir(parents=True, exist_ok=True)
     roster_path = (wd / "roster_on_duty.parquet").resolve()
-    roster[["interval_start", "interval_minutes", "team", "agents"]].to_parquet(
-        roster_path, index=False
-    )
     teams = base["staffing"]["teams"]
     base["staffing"] = {"teams": teams, "roster_file": str(roster_path)}
     base["arrivals"]["spikes"] = spikes
     base["arrivals"]["multiplier"] = (
         float(base["arrivals"].get("multiplier", 1.0)) * imp.volume_multiplier
     )
-    run_sc = scenario_from_dict(base, path=f"{sc.name} (generated)", base_dir=sc.base_dir)
-    t1 = time.perf_counter()
     sim_seed = int(sim_seq.generate_state(1)[0])
-    res = simulate(run_sc, replications=1, seed=sim_seed)
+
+    def run(r: pd.DataFrame) -> tuple[Scenario, Any]:
+        r[["interval_start", "interval_minutes", "team", "agents"]].to_parquet(
+            roster_path, index=False
+        )
+        s = scenario_from_dict(base, path=f"{sc.name} (generated)", base_dir=sc.base_dir)
+        return s, simulate(s, replications=1, seed=sim_seed)
+
+    t1 = time.perf_counter()
+    run_sc, res = run(roster)
+    if imp.recovery_days is not None:
+        work = _work_by_team_day(res.tickets, run_sc)
+        roster = book_overtime(roster, work, _served_primaries(run_sc), sc.timezone, imp)
+        run_sc, res = run(roster)
+    else:
+        roster["overtime_agents"] = 0.0
     t2 = time.perf_counter()
     if tmp is not None:
         tmp.cleanup()
@@ -312,7 +517,8 @@ def generate_history(
     )
     open_t = tickets[tickets["resolved_at"].isna()].copy()
     open_t["snapshot_at"] = now
-    staffing = roster[["interval_start", "interval_minutes", "team", "agents", "planned_agents"]]
+    cols = ["interval_start", "interval_minutes", "team", "agents", "planned_agents"]
+    staffing = roster[[*cols, "overtime_agents"]]
     t3 = time.perf_counter()
     return SyntheticHistory(
         tickets=tickets,
@@ -327,6 +533,7 @@ def generate_history(
         weeks=weeks,
         imperfections=imp,
         seconds={"prepare": t1 - t0, "simulate": t2 - t1, "collect": t3 - t2, "total": t3 - t0},
+        closure_dates=closed,
     )
 
 

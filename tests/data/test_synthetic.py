@@ -16,8 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "simulations" / "baseline.yaml"
 POLICY = ROOT / "policies" / "default.yaml"
 
-#: no imperfections at all (the planned roster, the planned volume)
-CLEAN = Imperfections(absence_rate=0.0, understaffed_days=0, spike_multiplier=1.0, growth=0.0)
+#: no imperfections at all (the planned roster, the planned volume); the tests of how breaches
+#: depend on staffing and workload switch the desk's recovery (overtime) off, so that only the
+#: spoiled roster or the volume differs between the histories they compare
+CLEAN = Imperfections(
+    absence_rate=0.0, understaffed_days=0, spike_multiplier=1.0, growth=0.0, recovery_days=None
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +38,7 @@ def pair():  # type: ignore[no-untyped-def]
             understaffed_cut=(0.6, 0.6),
             spike_multiplier=1.0,
             growth=0.0,
+            recovery_days=None,
         ),
     )
     return clean, short
@@ -47,7 +52,12 @@ def spiky():  # type: ignore[no-untyped-def]
         weeks=3,
         seed=11,
         imperfections=Imperfections(
-            absence_rate=0.0, understaffed_days=0, spike_multiplier=1.8, spike_days=4, growth=0.0
+            absence_rate=0.0,
+            understaffed_days=0,
+            spike_multiplier=1.8,
+            spike_days=4,
+            growth=0.0,
+            recovery_days=None,
         ),
     )
 
@@ -179,3 +189,55 @@ def test_daily_volume_noise_spreads_daily_totals() -> None:
     assert weekday_cv(noisy) > weekday_cv(flat) + 0.1
     with pytest.raises(InputError):
         Imperfections(daily_volume_sd=-0.1)
+
+
+def test_desk_recovers_from_a_spike_with_overtime(spiky) -> None:  # type: ignore[no-untyped-def]
+    """Same spike, same seed, recovery on: the e-mail team books overtime and P4 first
+    responses are back to about a day's wait a few days after the spike, instead of starving."""
+    imp = Imperfections(
+        absence_rate=0.0, understaffed_days=0, spike_multiplier=1.8, spike_days=4, growth=0.0
+    )
+    rec = generate_history(BASELINE, weeks=3, seed=11, imperfections=imp)
+    assert len(rec.tickets) == len(spiky.tickets)  # same arrivals
+    ot = rec.overtime_agent_hours()
+    assert ot["email"] > 50 and ot["voice"] == 0  # only the team with a backlog
+    s = rec.staffing
+    assert (s["overtime_agents"] >= 0).all() and (s["agents"] <= s["planned_agents"]).all()
+    assert spiky.overtime_agent_hours().sum() == 0
+
+    def late_p4(h) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+        t = h.tickets[h.tickets["priority"] == "P4"]
+        t = t[t["created_at"] >= h.spike[1] + pd.Timedelta(days=3)]
+        wait = (t["first_response_at"] - t["created_at"]).dt.total_seconds() / 3600
+        return float(wait.median()), float(t["first_response_at"].isna().mean())
+
+    wait_rec, open_rec = late_p4(rec)
+    wait_no, open_no = late_p4(spiky)
+    assert wait_rec < 0.5 * wait_no and wait_rec < 36
+    assert open_rec < 0.5 * open_no
+    with pytest.raises(InputError):
+        Imperfections(recovery_days=0)
+
+
+def test_closures_follow_the_policy_calendars() -> None:
+    """Dates every business calendar closes (Christmas, Boxing Day) are closures, staffed like
+    a Sunday (here the first Sunday of the roster); 24 December, closed for business hours but
+    open on gold's extended calendar, is not."""
+    from slarisk.capacity.scenario import load_scenario
+    from slarisk.data.synthetic import _roster_levels, close_roster, closure_dates
+    from slarisk.sla.policy import load_policy
+
+    start = pd.Timestamp("2026-12-21T00:00:00Z")
+    dates = closure_dates(load_policy(POLICY), start, 14, "Europe/London")
+    assert dates == ["2026-12-25", "2026-12-26", "2026-12-28", "2027-01-01"]
+    planned = _roster_levels(load_scenario(BASELINE), start, 14, 30)
+    closed = close_roster(planned, "Europe/London", dates)
+    day = closed["interval_start"].dt.tz_convert("Europe/London").dt.strftime("%Y-%m-%d")
+    per_day = closed.groupby([day, closed["team"]])["planned_agents"].sum().unstack()
+    pd.testing.assert_series_equal(
+        per_day.loc["2026-12-25"], per_day.loc["2026-12-27"], check_names=False
+    )
+    assert per_day.loc["2026-12-28", "email"] == 0 and per_day.loc["2026-12-24", "email"] > 0
+    assert per_day.loc["2026-12-24"].equals(
+        planned.groupby([day, planned["team"]])["planned_agents"].sum().unstack().loc["2026-12-24"]
+    )
