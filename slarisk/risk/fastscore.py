@@ -37,6 +37,7 @@ from slarisk.risk.features import (
     DAY_NS,
     HOUR_NS,
     STAFF_HORIZON_NS,
+    STAFFING_FEATURES,
     WEEK_NS,
     WINDOW_NS,
     StaffingIndex,
@@ -572,7 +573,13 @@ def score_arrays(
 
     Raises :class:`Fallback` when the input needs the general path (which reports errors).
     """
-    from slarisk.risk.score import BREACHED_BAND, SCORE_COLUMNS, _risk_band, top_reasons
+    from slarisk.risk.score import (
+        BREACHED_BAND,
+        SCORE_COLUMNS,
+        _risk_band,
+        top_reasons,
+        work_order_ranks,
+    )
     from slarisk.sla.clock import _table_for
 
     pt = policy_tables(policy)
@@ -702,21 +709,7 @@ def score_arrays(
 
     # --- work order (see slarisk.risk.score) ------------------------------------------------
     running_tix, codes = np.unique(tix, return_inverse=True)  # ticket order = first appearance
-    k = len(running_tix)
-    big = np.iinfo(np.int64).max
-    tcost = np.bincount(codes, weights=cost, minlength=k)
-    saveable = np.bincount(codes, weights=(~overdue).astype(np.float64), minlength=k) > 0
-    tw = np.zeros(k)
-    np.maximum.at(tw, codes, w)
-    due_live = np.full(k, big, dtype=np.int64)
-    np.minimum.at(due_live, codes, np.where(overdue, big, due))
-    due_any = np.full(k, big, dtype=np.int64)
-    np.minimum.at(due_any, codes, due)
-    tie_due = np.where(saveable, due_live, due_any)
-    order = np.lexsort((tie_due, -tw, -tcost, ~saveable))
-    rank = np.empty(k, dtype=np.int64)
-    rank[order] = np.arange(1, k + 1)
-    work_order = rank[codes]
+    work_order = work_order_ranks(codes, len(running_tix), cost, w, due, overdue)
 
     srt = np.lexsort((due, work_order))
     ids_arr = np.asarray(ids, dtype=object)
@@ -876,13 +869,7 @@ def _numeric_features(
         out["agents_team_next_4h"] = team_next[row_g]
         out["backlog_per_agent"] = total / (max(now_ag, next_ag) + 1.0)
     else:
-        for name in (
-            "agents_now",
-            "agents_next_4h",
-            "agents_team_now",
-            "agents_team_next_4h",
-            "backlog_per_agent",
-        ):
+        for name in STAFFING_FEATURES:
             out[name] = np.nan
 
     # group backlog: open tickets created strictly before now (to the second) per group and

@@ -56,6 +56,14 @@ CATEGORICAL_FEATURES: tuple[str, ...] = (
     s.CATEGORY,
     s.GROUP,
 )
+#: features of the staffing at t (NaN when no staffing is given).
+STAFFING_FEATURES: tuple[str, ...] = (
+    "agents_now",
+    "agents_next_4h",
+    "agents_team_now",
+    "agents_team_next_4h",
+    "backlog_per_agent",
+)
 #: numeric features always produced by :func:`build_features` (per-priority backlogs follow).
 BASE_NUMERIC_FEATURES: tuple[str, ...] = (
     "age_hours",
@@ -74,11 +82,7 @@ BASE_NUMERIC_FEATURES: tuple[str, ...] = (
     "arrivals_24h",
     "arrivals_1h_ratio",
     "arrivals_24h_ratio",
-    "agents_now",
-    "agents_next_4h",
-    "agents_team_now",
-    "agents_team_next_4h",
-    "backlog_per_agent",
+    *STAFFING_FEATURES,
     "backlog_group",
     "backlog_group_ahead",
     "ahead_per_team_agent",
@@ -698,13 +702,7 @@ def build_features(
         out["agents_team_next_4h"] = team_next
         out["backlog_per_agent"] = total / (np.maximum(now_ag, next_ag) + 1.0)
     else:
-        for name in (
-            "agents_now",
-            "agents_next_4h",
-            "agents_team_now",
-            "agents_team_next_4h",
-            "backlog_per_agent",
-        ):
+        for name in STAFFING_FEATURES:
             out[name] = np.full(n, np.nan)
     if context.group_backlog is not None:
         gtot, ahead = context.group_backlog.features(cats[s.GROUP], pri, t)

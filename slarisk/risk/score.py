@@ -542,10 +542,29 @@ def _join(reasons: list[np.ndarray]) -> np.ndarray:
 def _work_order(out: pd.DataFrame, weight: np.ndarray, overdue: np.ndarray) -> np.ndarray:
     """1-based rank of each row's ticket (see the module docstring); numpy only."""
     codes, uniq = pd.factorize(np.asarray(out[s.TICKET_ID], dtype=object))
-    k = len(uniq)
-    due = pd.DatetimeIndex(out["due_at"]).as_unit("ns").asi8
+    return work_order_ranks(
+        codes,
+        len(uniq),
+        out["expected_cost"].to_numpy(np.float64),
+        weight,
+        pd.DatetimeIndex(out["due_at"]).as_unit("ns").asi8,
+        overdue,
+    )
+
+
+def work_order_ranks(
+    codes: np.ndarray,
+    k: int,
+    cost: np.ndarray,
+    weight: np.ndarray,
+    due: np.ndarray,
+    overdue: np.ndarray,
+) -> np.ndarray:
+    """Per clock row, the 1-based work order of its ticket (``codes``: ticket of each row,
+    0..k-1): tickets that can still be saved first, then by total expected cost, priority
+    weight, and the earliest due time (of a live clock, else of any); ``due`` in int64 ns."""
     big = np.iinfo(np.int64).max
-    cost = np.bincount(codes, weights=out["expected_cost"].to_numpy(np.float64), minlength=k)
+    tcost = np.bincount(codes, weights=cost, minlength=k)
     saveable = np.bincount(codes, weights=(~overdue).astype(np.float64), minlength=k) > 0
     w = np.zeros(k)
     np.maximum.at(w, codes, weight)
@@ -554,7 +573,7 @@ def _work_order(out: pd.DataFrame, weight: np.ndarray, overdue: np.ndarray) -> n
     due_any = np.full(k, big, dtype=np.int64)
     np.minimum.at(due_any, codes, due)
     tie_due = np.where(saveable, due_live, due_any)
-    order = np.lexsort((tie_due, -w, -cost, ~saveable))  # last key is the primary one
+    order = np.lexsort((tie_due, -w, -tcost, ~saveable))  # last key is the primary one
     rank = np.empty(k, dtype=np.int64)
     rank[order] = np.arange(1, k + 1)
     return rank[codes]
