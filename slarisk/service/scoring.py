@@ -78,14 +78,18 @@ _MICROSECOND = timedelta(microseconds=1)
 _NAT = np.iinfo(np.int64).min
 
 
-def _utc(values: list[datetime | None]) -> pd.DatetimeIndex:
-    """Aware datetimes (None = NaT) -> ``datetime64[ns, UTC]`` (microsecond precision)."""
-    ns = np.fromiter(
+def _ns_list(values: list[datetime | None]) -> np.ndarray:
+    """Aware datetimes (None = NaT) -> int64 UTC ns (microsecond precision)."""
+    return np.fromiter(
         (_NAT if v is None else ((v - _EPOCH) // _MICROSECOND) * 1000 for v in values),
         dtype=np.int64,
         count=len(values),
     )
-    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+
+
+def _utc(values: list[datetime | None]) -> pd.DatetimeIndex:
+    """Aware datetimes (None = NaT) -> ``datetime64[ns, UTC]`` (microsecond precision)."""
+    return pd.DatetimeIndex(_ns_list(values).view("datetime64[ns]")).tz_localize("UTC")
 
 
 def request_frames(
@@ -128,14 +132,6 @@ def request_frames(
     return tickets, staffing, events
 
 
-def _floats(values: pd.Series) -> list[float | None]:
-    arr = values.to_numpy(dtype=np.float64)
-    out: list[float | None] = arr.tolist()
-    if not np.isfinite(arr).all():
-        out = [v if math.isfinite(v) else None for v in arr.tolist()]
-    return out
-
-
 def _iso(values: pd.Series) -> list[str | None]:
     """UTC timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` (vectorised), NaT as None."""
     ns = pd.DatetimeIndex(values).as_unit("ns").asi8
@@ -154,26 +150,17 @@ def score_items(scored: pd.DataFrame) -> list[dict[str, Any]]:
         "metric": scored["metric"].tolist(),
         "priority": scored["priority"].tolist(),
         "tier": scored["tier"].tolist(),
-        "breach_probability": _floats(scored["breach_probability"]),
+        "breach_probability": _float_list(scored["breach_probability"]),
         "risk_band": scored["risk_band"].tolist(),
-        "expected_cost": _floats(scored["expected_cost"]),
+        "expected_cost": _float_list(scored["expected_cost"]),
         "due_at": _iso(scored["due_at"]),
-        "time_left_seconds": _floats(scored["time_left_seconds"]),
-        "elapsed_fraction": _floats(scored["elapsed_fraction"]),
+        "time_left_seconds": _float_list(scored["time_left_seconds"]),
+        "elapsed_fraction": _float_list(scored["elapsed_fraction"]),
         "alert_level": scored["alert_level"].tolist(),
         "reasons": [[r for r in trio if r] for trio in zip(r1, r2, r3, strict=True)],
     }
     names = list(cols)
     return [dict(zip(names, row, strict=True)) for row in zip(*cols.values(), strict=True)]
-
-
-def _ns_list(values: list[datetime | None]) -> np.ndarray:
-    """Aware datetimes (None = NaT) -> int64 UTC ns (microsecond precision)."""
-    return np.fromiter(
-        (_NAT if v is None else ((v - _EPOCH) // _MICROSECOND) * 1000 for v in values),
-        dtype=np.int64,
-        count=len(values),
-    )
 
 
 def request_arrays(body: ScoreRequest) -> tuple[Any, Any]:
@@ -201,7 +188,8 @@ def request_arrays(body: ScoreRequest) -> tuple[Any, Any]:
     return tickets, staffing
 
 
-def _float_list(arr: np.ndarray) -> list[float | None]:
+def _float_list(arr: np.ndarray | pd.Series) -> list[float | None]:
+    """Floats as a list for JSON, non-finite values as None."""
     arr = np.asarray(arr, dtype=np.float64)
     values: list[float] = arr.tolist()
     if np.isfinite(arr).all():
