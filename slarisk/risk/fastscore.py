@@ -9,9 +9,11 @@ Everything that does not depend on the request is prepared once per model
 contribution table, the calibrator as ``numpy.interp``/``expit``) and once per policy
 (:class:`PolicyTables`: targets, calendars and alert levels as lookup arrays).
 
-Clocks are computed directly on the calendars' cumulative open-time tables (no pauses: a
-request with status events takes the general path). Only clocks not yet past due go through
-the model (a past-due clock has probability 1 and the reason "already past due" anyway).
+Clocks are computed in one compiled pass (numba) over the calendars' open-interval tables,
+kept per policy and widened when a request falls outside them (no pauses: a request with
+status events takes the general path); the arrival-window counts are one compiled pass too.
+Only clocks not yet past due go through the model (a past-due clock has probability 1 and
+the reason "already past due" anyway).
 Leaves and their contribution rows come from one compiled pass over the trees
 (:mod:`slarisk.risk.treekernel`, numba) when available; otherwise ``predict(pred_leaf=True)``
 and a gather over the table.
@@ -44,6 +46,7 @@ from slarisk.risk.features import (
     _calendar_features,
     _Steps,
 )
+from slarisk.risk.treekernel import compiled
 
 if TYPE_CHECKING:
     from slarisk.risk.model import RiskModel
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
 
 NAT = np.iinfo(np.int64).min
 _RECENT_NS = 29 * DAY_NS  # recent closed tickets kept for the arrival counts (as _workload)
+#: up to this many live clocks, distinct keys are found with a dict rather than a sort.
+_FEW_ROWS = 64
 #: below this many live clocks, contributions are a dense gather (no sparse set-up cost).
 _DENSE_ROWS = 8
 #: up to this many, a sparse x sparse product; above it, sparse x dense (cheaper per row).
@@ -283,6 +288,118 @@ def policy_tables(policy: Policy) -> PolicyTables:
     return tables
 
 
+@dataclass(frozen=True)
+class ClockTables:
+    """The open-interval tables of a policy's calendars (``PolicyTables.cal_names`` order),
+    concatenated: calendar ``c`` owns rows ``offsets[c]:offsets[c + 1]``. Valid for clocks
+    started at or after ``lo`` and running until ``hi`` at the latest (UTC ns), with room for
+    the longest target of each calendar after ``hi``."""
+
+    lo: int
+    hi: int
+    always_open: np.ndarray  # bool per calendar
+    offsets: np.ndarray  # int64 (calendars + 1)
+    starts: np.ndarray  # int64 UTC ns
+    ends: np.ndarray
+    cum_start: np.ndarray  # open ns before each interval
+    cum_end: np.ndarray
+
+
+#: how far past the latest instant asked for a cached clock table reaches (so a service
+#: scoring at a moving ``now`` builds it about once a month, not once a request).
+_TABLE_AHEAD_NS = 31 * DAY_NS
+_CLOCK_TABLES: dict[int, tuple[Any, ClockTables]] = {}
+
+
+def _clock_tables(policy: Policy, pt: PolicyTables, lo: int, hi: int) -> ClockTables:
+    """:class:`ClockTables` covering clocks started from ``lo`` and stopped by ``hi`` (cached
+    per policy; built again only when a request falls outside the cached span)."""
+    from slarisk.sla.clock import _table_for
+
+    hit = _CLOCK_TABLES.get(id(policy))
+    if hit is not None and hit[0] is policy and hit[1].lo <= lo and hi <= hit[1].hi:
+        return hit[1]
+    if hit is not None and hit[0] is policy:  # widen the cached span rather than narrow it
+        lo, hi = min(lo, hit[1].lo), max(hi, hit[1].hi)
+    hi += _TABLE_AHEAD_NS
+    parts = []
+    for c, name in enumerate(pt.cal_names):
+        longest = pt.tgt_ns[pt.cal_idx == c]
+        parts.append(_table_for(policy, name, lo, hi, int(longest.max()) if longest.size else 0))
+    sizes = [0 if tab.always_open else len(tab.starts) for tab in parts]
+
+    def cat(attr: str) -> np.ndarray:
+        arrays = [getattr(tab, attr) for tab in parts if not tab.always_open]
+        return np.concatenate(arrays).astype(np.int64) if arrays else np.zeros(0, np.int64)
+
+    tables = ClockTables(
+        lo=lo,
+        hi=hi,
+        always_open=np.asarray([tab.always_open for tab in parts], dtype=np.bool_),
+        offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        starts=cat("starts"),
+        ends=cat("ends"),
+        cum_start=cat("cum_start"),
+        cum_end=cat("cum_end"),
+    )
+    with _LOCK:
+        if len(_CLOCK_TABLES) > 16:
+            _CLOCK_TABLES.clear()
+        _CLOCK_TABLES[id(policy)] = (policy, tables)
+    return tables
+
+
+def _open_before_py(
+    t: int, a: int, b: int, starts: np.ndarray, ends: np.ndarray, cum_start: np.ndarray
+) -> int:
+    """F(t): open ns of the table rows ``a:b`` before instant ``t``."""
+    j = a + np.searchsorted(starts[a:b], t, side="right")  # intervals started by t
+    if j == a:
+        return 0
+    return int(cum_start[j - 1] + min(t, ends[j - 1]) - starts[j - 1])
+
+
+_open_before = compiled(_open_before_py)
+
+
+def _clock_rows_py(
+    cal: np.ndarray,
+    created: np.ndarray,
+    end: np.ndarray,
+    budget: np.ndarray,
+    always_open: np.ndarray,
+    offsets: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cum_start: np.ndarray,
+    cum_end: np.ndarray,
+    elapsed: np.ndarray,
+    due: np.ndarray,
+) -> None:
+    """Per clock i (calendar ``cal[i]``): business ns elapsed from ``created[i]`` to ``end[i]``
+    and the due instant (the first at which ``budget[i]`` ns of business time have passed,
+    never before ``created[i]``), from the calendar's open intervals: F(t) = open ns before t,
+    due = F^-1(F(created) + budget). As ``OpenIntervals.cumulative`` / ``inverse``, one pass
+    (compiled with numba)."""
+    for i in range(cal.shape[0]):
+        c = cal[i]
+        t0 = created[i]
+        if always_open[c]:
+            elapsed[i] = end[i] - t0
+            due[i] = max(t0, t0 + budget[i])
+            continue
+        a = offsets[c]
+        b = offsets[c + 1]
+        f0 = _open_before(t0, a, b, starts, ends, cum_start)
+        elapsed[i] = _open_before(end[i], a, b, starts, ends, cum_start) - f0
+        v = f0 + budget[i]
+        k = a + np.searchsorted(cum_end[a:b], v, side="left")  # first interval reaching v
+        due[i] = max(t0, v + starts[k] - cum_start[k])
+
+
+_clock_rows = compiled(_clock_rows_py)
+
+
 @dataclass
 class FastModel:
     """What the fast path needs from a :class:`~slarisk.risk.model.RiskModel`, as arrays
@@ -416,6 +533,9 @@ _FRAME_INDEX: dict[bytes, StaffingIndex] = {}
 _STAFFING_FRAME_COLUMNS = (s.INTERVAL_START, s.INTERVAL_MINUTES, s.TEAM, s.AGENTS)
 
 
+_DTYPE_TEXT: dict[Any, str] = {}
+
+
 def _frame_fingerprint(df: pd.DataFrame, columns: Sequence[str]) -> bytes | None:
     """A digest of the content of ``columns`` read from their buffers (numpy values, or the
     pyarrow buffers of text columns), without converting anything; None when a column is
@@ -428,7 +548,10 @@ def _frame_fingerprint(df: pd.DataFrame, columns: Sequence[str]) -> bytes | None
             return None
         arr = _column(df, name)
         values = getattr(arr, "_ndarray", arr)  # datetime arrays: their numpy values
-        h.update(f"|{name}:{arr.dtype}:{len(arr)}|".encode())
+        dtype = _DTYPE_TEXT.get(arr.dtype)
+        if dtype is None:  # str() of a pandas dtype costs ~20 us: once per dtype
+            dtype = _DTYPE_TEXT.setdefault(arr.dtype, str(arr.dtype))
+        h.update(f"|{name}:{dtype}:{len(arr)}|".encode())
         if isinstance(values, np.ndarray) and values.dtype != object:
             h.update(np.ascontiguousarray(values).view(np.uint8).data)
             continue
@@ -580,7 +703,6 @@ def score_arrays(
         top_reasons,
         work_order_ranks,
     )
-    from slarisk.sla.clock import _table_for
 
     pt = policy_tables(policy)
     if pt.metrics != ("first_response", "resolution"):  # the clock order assumed below
@@ -635,20 +757,13 @@ def score_arrays(
     end = np.maximum(now_ns, c_row)
     budget = pt.tgt_ns[t_code[tix], p_code[tix], mk]
     cal = pt.cal_idx[t_code[tix], p_code[tix], mk]
-    elapsed = np.zeros(m, dtype=np.int64)
-    due = np.zeros(m, dtype=np.int64)
-    for c in np.unique(cal):
-        sel = np.flatnonzero(cal == c)
-        tab = _table_for(
-            policy,
-            pt.cal_names[c],
-            int(c_row[sel].min()),
-            int(end[sel].max()),
-            int(budget[sel].max()),
-        )
-        f_c = tab.cumulative(c_row[sel])
-        elapsed[sel] = tab.cumulative(end[sel]) - f_c
-        due[sel] = np.maximum(c_row[sel], tab.inverse(f_c + budget[sel]))
+    elapsed = np.empty(m, dtype=np.int64)
+    due = np.empty(m, dtype=np.int64)
+    ct = _clock_tables(policy, pt, int(c_row.min()), int(end.max()))
+    _clock_rows(
+        cal, c_row, end, budget, ct.always_open, ct.offsets, ct.starts, ct.ends, ct.cum_start,
+        ct.cum_end, elapsed, due,
+    )  # fmt: skip
     target_s = budget / 1_000_000_000
     elapsed_s = elapsed / 1_000_000_000
     fraction = elapsed / budget
@@ -708,8 +823,15 @@ def score_arrays(
     cost = np.where(overdue, 0.0, proba * w)
 
     # --- work order (see slarisk.risk.score) ------------------------------------------------
-    running_tix, codes = np.unique(tix, return_inverse=True)  # ticket order = first appearance
-    work_order = work_order_ranks(codes, len(running_tix), cost, w, due, overdue)
+    if tix[0] == tix[-1]:  # one running ticket
+        work_order = np.ones(m, dtype=np.int64)
+    else:  # rows come grouped by ticket, in ticket order
+        new_ticket = np.empty(m, dtype=np.bool_)
+        new_ticket[0] = True
+        np.not_equal(tix[1:], tix[:-1], out=new_ticket[1:])
+        first = np.flatnonzero(new_ticket)
+        codes = np.cumsum(new_ticket) - 1  # 0, 1, ... per running ticket
+        work_order = work_order_ranks(codes, len(first), cost, w, due, overdue, starts=first)
 
     srt = np.lexsort((due, work_order))
     ids_arr = np.asarray(ids, dtype=object)
@@ -734,6 +856,42 @@ def score_arrays(
     for i in range(3):
         out[f"reason_{i + 1}"] = reasons[i] if i < len(reasons) else np.full(m, "", dtype=object)
     return {c: out[c][srt] for c in SCORE_COLUMNS}
+
+
+#: (end offset before t, length) of the arrival windows, ns: the last hour, the last day, the
+#: same hour 1..4 weeks ago, the 28 days before the last day.
+_ARRIVAL_WINDOWS = np.array(
+    [[0, HOUR_NS], [0, DAY_NS], *([k * WEEK_NS, HOUR_NS] for k in range(1, 5)),
+     [DAY_NS, WINDOW_NS]],
+    dtype=np.int64,
+)  # fmt: skip
+
+
+def _arrival_counts_py(
+    t: int,
+    windows: np.ndarray,
+    recent: np.ndarray,
+    created: np.ndarray,
+    excluded: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Per window w: tickets created in (t - end_w - len_w, t - end_w]: the model's recent
+    tickets (``recent``, sorted) plus the request's (``created``) less those of them also
+    among the recent ones (``excluded``). Compiled with numba."""
+    for w in range(windows.shape[0]):
+        hi = t - windows[w, 0]
+        lo = hi - windows[w, 1]
+        n = np.searchsorted(recent, hi, side="right") - np.searchsorted(recent, lo, side="right")
+        for x in created:
+            if lo < x <= hi:
+                n += 1
+        for x in excluded:
+            if lo < x <= hi:
+                n -= 1
+        out[w] = n
+
+
+_arrival_counts = compiled(_arrival_counts_py)
 
 
 def _predict(fm: FastModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -788,7 +946,6 @@ def _numeric_features(
 ) -> dict[str, Any]:
     """The numeric features of :func:`slarisk.risk.features.build_features` for the live
     clocks, all observed at ``now`` (scalars where a feature is the same for every row)."""
-    nl = len(live)
     lt = tix[live]
     t = now_ns
     out: dict[str, Any] = {}
@@ -797,8 +954,7 @@ def _numeric_features(
     age = (t - created[lt]) / 1e9
     out["age_hours"] = age / 3600.0
     out["target_hours"] = tgt / 3600.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["elapsed_fraction"] = ela / tgt
+    out["elapsed_fraction"] = ela / tgt  # targets are > 0 (checked when the policy loads)
     out["business_left_hours"] = (tgt - ela) / 3600.0
     d = due[live]
     out["wall_left_hours"] = np.where(d == NAT, np.nan, (d - t) / 3.6e12)
@@ -837,13 +993,8 @@ def _numeric_features(
 
     # arrivals in (hi - window, hi]: last hour, last day, the same hour 1..4 weeks ago, and
     # the 28 days before the last day (as WorkloadIndex.arrivals, counted on three parts)
-    his = np.array([t, t, *(t - k * WEEK_NS for k in range(1, 5)), t - DAY_NS], dtype=np.int64)
-    los = his - np.array([HOUR_NS, DAY_NS, *([HOUR_NS] * 4), WINDOW_NS], dtype=np.int64)
-    counts_w = np.searchsorted(rc, his, "right") - np.searchsorted(rc, los, "right")
-    for part in (created, ex_created):
-        inside = (part[None, :] > los[:, None]) & (part[None, :] <= his[:, None])
-        sign = 1 if part is created else -1
-        counts_w = counts_w + sign * np.count_nonzero(inside, axis=1)
+    counts_w = np.zeros(len(_ARRIVAL_WINDOWS), dtype=np.int64)
+    _arrival_counts(t, _ARRIVAL_WINDOWS, rc, created, ex_created, counts_w)
     cw = [float(x) for x in counts_w.tolist()]
     a1, a24 = cw[0], cw[1]
     prev = sum(cw[2:6]) / 4.0
@@ -912,14 +1063,10 @@ def _numeric_features(
     ahead = sums[row_g, p_rank[row_p]]
     out["backlog_group"] = gtot
     out["backlog_group_ahead"] = ahead
-    with np.errstate(invalid="ignore"):
-        out["ahead_per_team_agent"] = ahead / (
-            np.fmax(
-                np.broadcast_to(out["agents_team_now"], (nl,)),
-                np.broadcast_to(out["agents_team_next_4h"], (nl,)),
-            )
-            + 1.0
-        )
+    # agents are >= 0 or NaN (no roster): no invalid operation, NaN propagates
+    out["ahead_per_team_agent"] = ahead / (
+        np.fmax(out["agents_team_now"], out["agents_team_next_4h"]) + 1.0
+    )
 
     hist_names = (
         "hist_breach_rate_metric",
@@ -937,7 +1084,16 @@ def _numeric_features(
         th = t if h.known_until_ns is None else min(t, h.known_until_ns)
         c_codes, c_names = cat_vals[s.CATEGORY]
         combo = (mk[live] * len(c_names) + c_codes[lt]) * len(g_names) + row_g
-        uc, inv = np.unique(combo, return_inverse=True)
+        if len(combo) <= _FEW_ROWS:  # a few rows: a dict is cheaper than sorting
+            first_seen: dict[int, int] = {}
+            inv = np.fromiter(
+                (first_seen.setdefault(u, len(first_seen)) for u in combo.tolist()),
+                np.intp,
+                len(combo),
+            )
+            uc = np.fromiter(first_seen, np.int64, len(first_seen))
+        else:
+            uc, inv = np.unique(combo, return_inverse=True)
         keys = []
         for u in uc.tolist():
             mi, rest = divmod(u, len(c_names) * len(g_names))

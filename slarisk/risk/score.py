@@ -165,6 +165,10 @@ def top_k_order(values: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+#: up to this many (row, reason) pairs, reasons are looked up pair by pair.
+_FEW_PAIRS = 96
+
+
 def top_reasons(
     model: RiskModel,
     features: pd.DataFrame | None,
@@ -207,6 +211,24 @@ def top_reasons(
             value = float(v)
         return _reason_text(name, value)
 
+    if n * k <= _FEW_PAIRS:  # a few rows: look each pair up (sorting costs more)
+        flat: list[str] = []
+        for j, b, pos in zip(
+            order.ravel().tolist(), bits_all.tolist(), positive.ravel().tolist(), strict=True
+        ):
+            if not pos:
+                flat.append("")
+                continue
+            t = cache.get((j, b)) if cache is not None else None
+            if t is None:
+                t = text(j, b)
+                if cache is not None:
+                    if len(cache) > 100_000:
+                        cache.clear()
+                    cache[(j, b)] = t
+            flat.append(t)
+        arr = np.asarray(flat, dtype=object).reshape(n, k)
+        return [arr[:, i] for i in range(k)]
     # distinct (feature, value) pairs: values first (1-d sort), then value code x feature
     uniq_bits, vcode = np.unique(bits_all, return_inverse=True)
     key = vcode.ravel().astype(np.int64) * f + order.ravel()
@@ -559,21 +581,88 @@ def work_order_ranks(
     weight: np.ndarray,
     due: np.ndarray,
     overdue: np.ndarray,
+    starts: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per clock row, the 1-based work order of its ticket (``codes``: ticket of each row,
     0..k-1): tickets that can still be saved first, then by total expected cost, priority
-    weight, and the earliest due time (of a live clock, else of any); ``due`` in int64 ns."""
-    big = np.iinfo(np.int64).max
-    tcost = np.bincount(codes, weights=cost, minlength=k)
-    saveable = np.bincount(codes, weights=(~overdue).astype(np.float64), minlength=k) > 0
-    w = np.zeros(k)
-    np.maximum.at(w, codes, weight)
-    due_live = np.full(k, big, dtype=np.int64)
-    np.minimum.at(due_live, codes, np.where(overdue, big, due))
-    due_any = np.full(k, big, dtype=np.int64)
-    np.minimum.at(due_any, codes, due)
+    weight, and the earliest due time (of a live clock, else of any); ``due`` in int64 ns.
+    ``starts``: when the rows come grouped by ticket (codes non-decreasing), the first row of
+    each ticket (reductions over contiguous runs: cheaper than scattering)."""
+    if k == 1:
+        return np.ones(len(codes), dtype=np.int64)
+    tcost: np.ndarray
+    if starts is not None:
+        tcost = np.empty(k)
+        saveable = np.empty(k, dtype=np.bool_)
+        w = np.empty(k)
+        due_live = np.empty(k, dtype=np.int64)
+        due_any = np.empty(k, dtype=np.int64)
+        _run_totals(starts, cost, overdue, weight, due, tcost, saveable, w, due_live, due_any)
+    else:
+        live_due = np.where(overdue, _INT64_MAX, due)
+        tcost = np.bincount(codes, weights=cost, minlength=k)
+        saveable = np.bincount(codes, weights=(~overdue).astype(np.float64), minlength=k) > 0
+        w = np.zeros(k)
+        np.maximum.at(w, codes, weight)
+        due_live = np.full(k, _INT64_MAX, dtype=np.int64)
+        np.minimum.at(due_live, codes, live_due)
+        due_any = np.full(k, _INT64_MAX, dtype=np.int64)
+        np.minimum.at(due_any, codes, due)
     tie_due = np.where(saveable, due_live, due_any)
     order = np.lexsort((tie_due, -w, -tcost, ~saveable))  # last key is the primary one
     rank = np.empty(k, dtype=np.int64)
     rank[order] = np.arange(1, k + 1)
     return rank[codes]
+
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _run_totals_py(
+    starts: np.ndarray,
+    cost: np.ndarray,
+    overdue: np.ndarray,
+    weight: np.ndarray,
+    due: np.ndarray,
+    tcost: np.ndarray,
+    saveable: np.ndarray,
+    w: np.ndarray,
+    due_live: np.ndarray,
+    due_any: np.ndarray,
+) -> None:
+    """Per run of rows ``starts[g]:starts[g + 1]`` (a ticket's clocks): total expected cost,
+    whether any clock is still live, the highest weight, the earliest due of a live clock
+    (int64 max if none) and of any clock. Compiled with numba."""
+    n = cost.shape[0]
+    for g in range(starts.shape[0]):
+        a = starts[g]
+        b = starts[g + 1] if g + 1 < starts.shape[0] else n
+        tc = 0.0
+        live = False
+        wm = weight[a]
+        dl = _INT64_MAX
+        da = due[a]
+        for i in range(a, b):
+            tc += cost[i]
+            wm = max(wm, weight[i])
+            da = min(da, due[i])
+            if not overdue[i]:
+                live = True
+                dl = min(dl, due[i])
+        tcost[g] = tc
+        saveable[g] = live
+        w[g] = wm
+        due_live[g] = dl
+        due_any[g] = da
+
+
+_RUN_TOTALS: list[Any] = []
+
+
+def _run_totals(*args: np.ndarray) -> None:
+    """:func:`_run_totals_py`, compiled at first use (numba is imported only then)."""
+    if not _RUN_TOTALS:
+        from slarisk.risk.treekernel import compiled
+
+        _RUN_TOTALS.append(compiled(_run_totals_py))
+    _RUN_TOTALS[0](*args)

@@ -231,7 +231,7 @@ def _walk_py(
                     contrib[i, indices[k]] += data[k]
 
 
-def _compiled(fn: Any) -> Any:
+def compiled(fn: Any) -> Any:
     """``fn`` compiled once per process and cached on disk (next to the module, or numba's
     user-wide cache); plain Python without numba."""
     if not AVAILABLE:
@@ -242,7 +242,7 @@ def _compiled(fn: Any) -> Any:
         return njit(nogil=True)(fn)
 
 
-_walk = _compiled(_walk_py)
+_walk = compiled(_walk_py)
 
 
 #: tree-row visits (rows x trees) from which a call splits its rows across threads; below it

@@ -372,6 +372,77 @@ def test_top_reasons_branches_agree(trained: Trained):
         top_reasons(model, None, contrib[i : i + 100], 3, X[i : i + 100], cache={})
         for i in range(0, n, 100)
     ]
+    tiny = [  # a few rows at a time: reasons looked up pair by pair
+        top_reasons(model, None, contrib[i : i + 10], 3, X[i : i + 10], cache=cache)
+        for cache in (None, {})
+        for i in range(0, n, 10)
+    ]
     for k in range(3):
         assert list(np.concatenate([s[k] for s in small])) == list(big[k])
+        assert list(np.concatenate([s[k] for s in tiny])) == list(big[k]) * 2
     assert (big[0] != "").all()
+
+
+def test_fast_path_clock_tables_follow_a_moving_now(trained: Trained):
+    """The fast path keeps one table of open intervals per policy and widens it when a request
+    falls outside; scoring at instants months apart, forwards and back, matches the general
+    path every time."""
+    t = trained
+    queue = t.open_tickets
+    for shift_days in (0, 45, 400, -3, 1):
+        now = t.now + pd.Timedelta(days=shift_days)
+        _assert_same_scores(
+            score_open_tickets(t.model, queue, now, t.history.policy, fast=False),
+            score_open_tickets(t.model, queue, now, t.history.policy),
+        )
+
+
+@given(
+    t=st.integers(0, 100 * 86_400).map(lambda s: s * 10**9 + 40 * 86_400 * 10**9),
+    recent=st.lists(st.integers(0, 140 * 86_400), max_size=40),
+    created=st.lists(st.integers(0, 140 * 86_400), max_size=10),
+    n_excluded=st.integers(0, 10),
+)
+@settings(max_examples=80, deadline=None)
+def test_arrival_counts_match_a_direct_count(t, recent, created, n_excluded):
+    """The compiled window counts of the fast path = counting each window directly."""
+    from slarisk.risk import fastscore
+
+    rc = np.sort(np.asarray(recent, dtype=np.int64) * 10**9)
+    cr = np.asarray(created, dtype=np.int64) * 10**9
+    ex = rc[:n_excluded]
+    out = np.zeros(len(fastscore._ARRIVAL_WINDOWS), dtype=np.int64)
+    fastscore._arrival_counts(t, fastscore._ARRIVAL_WINDOWS, rc, cr, ex, out)
+    for w, (end, length) in enumerate(fastscore._ARRIVAL_WINDOWS.tolist()):
+        hi, lo = t - end, t - end - length
+
+        n_in = [int(((a > lo) & (a <= hi)).sum()) for a in (rc, cr, ex)]
+        assert out[w] == n_in[0] + n_in[1] - n_in[2]
+
+
+@given(
+    sizes=st.lists(st.integers(1, 3), min_size=1, max_size=12),
+    data=st.data(),
+)
+@settings(max_examples=80, deadline=None)
+def test_work_order_on_grouped_rows_matches_the_scatter_version(sizes, data):
+    """Rows grouped by ticket (the fast path) give the same work order through the run
+    reductions as through the general scatter reductions."""
+    from slarisk.risk.score import work_order_ranks
+
+    codes = np.repeat(np.arange(len(sizes)), sizes)
+    m = len(codes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    cost = np.asarray(
+        data.draw(st.lists(st.sampled_from([0.0, 0.1, 0.5, 2.0]), min_size=m, max_size=m))
+    )
+    weight = np.asarray(
+        data.draw(st.lists(st.sampled_from([1.0, 2.0, 8.0]), min_size=m, max_size=m))
+    )
+    due = np.asarray(data.draw(st.lists(st.integers(0, 5), min_size=m, max_size=m)), dtype=np.int64)
+    overdue = np.asarray(data.draw(st.lists(st.booleans(), min_size=m, max_size=m)))
+    k = len(sizes)
+    np.testing.assert_array_equal(
+        work_order_ranks(codes, k, cost, weight, due, overdue, starts=starts),
+        work_order_ranks(codes, k, cost, weight, due, overdue),
+    )
