@@ -1,11 +1,13 @@
 """One compiled pass over a LightGBM forest: raw score and decision-path contributions.
 
-:func:`flatten` turns a fitted booster (``model_to_string``) and its per-leaf contribution table
-(``BreachClassifier.leaf_table_``, Saabas attribution) into flat arrays, once per model;
-:func:`raw_and_contributions` walks every tree for every row in a numba kernel, adding the
-leaf value to the row's raw score (log-odds) and the leaf's contribution row to the row's
-contribution vector. It replaces ``booster.predict(pred_leaf=True)`` followed by a gather over
-the dense per-leaf table. Splits follow LightGBM's own rules (``tree.h``): numerical splits with
+:func:`flatten` turns a fitted booster (``model_to_string`` for the splits, ``dump_model`` for
+the node values) into flat arrays, once per model; :func:`raw_and_contributions` walks every
+tree for every row in a numba kernel, adding the leaf value to the row's raw score (log-odds)
+and, at each split passed, the change of the node value to the split feature's contribution
+(Saabas attribution: per leaf, the same sums as ``BreachClassifier.leaf_table_``, added split
+by split while the node is in cache instead of gathered from the per-leaf table afterwards).
+It replaces ``booster.predict(pred_leaf=True)`` followed by a gather over the per-leaf table.
+Splits follow LightGBM's own rules (``tree.h``): numerical splits with
 missing type None (NaN -> 0.0), Zero or NaN and ``default_left``; categorical splits (NaN,
 negative or unlisted codes go right).
 
@@ -54,9 +56,8 @@ class FlatForest:
     cat_row: np.ndarray  # int32 per node: row of cat_left (-1: numerical split)
     cat_left: np.ndarray  # bool (categorical splits, max code + 1): code goes left
     leaf_value: np.ndarray  # float64 per leaf
-    indptr: np.ndarray  # int64 CSR of the per-leaf contribution rows
-    indices: np.ndarray  # int32
-    data: np.ndarray  # float64
+    delta_left: np.ndarray  # float64 per node: value(left child) - value(node)
+    delta_right: np.ndarray  # float64 per node: value(right child) - value(node)
     n_features: int
 
 
@@ -86,18 +87,20 @@ def _floats(text: str) -> np.ndarray:
 
 
 def flatten(booster: Any, leaf_table: Any, leaf_offset: np.ndarray) -> FlatForest:
-    """The :class:`FlatForest` of a LightGBM ``booster`` (binary, one tree per iteration; read
-    from ``model_to_string``, whose numbers are exact) and its per-leaf contribution table
-    (scipy sparse, total leaves x features; ``leaf_offset``: first row of each tree).
-    Raises ValueError for a model it cannot represent."""
-    from scipy import sparse
-
+    """The :class:`FlatForest` of a LightGBM ``booster`` (binary, one tree per iteration; splits
+    read from ``model_to_string``, whose numbers are exact; node values from ``dump_model``,
+    the source of the per-leaf contribution table). ``leaf_table`` (scipy sparse, total leaves
+    x features) and ``leaf_offset`` (its first row per tree) fix the leaf numbering and the
+    number of features. Raises ValueError for a model it cannot represent."""
     trees = _trees(booster.model_to_string())
+    dumped = booster.dump_model()["tree_info"]
+    if len(dumped) != len(trees):
+        raise ValueError("dump_model and model_to_string disagree")
     offsets = np.asarray(leaf_offset, dtype=np.int64)
     if len(offsets) != len(trees):
         raise ValueError("leaf_offset does not match the booster's trees")
     parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("feature", "threshold", "dtype", "left", "right", "cat_row")
+        k: [] for k in ("feature", "threshold", "dtype", "left", "right", "cat_row", "dl", "dr")
     }
     cat_sets: list[list[int]] = []
     n_leaves = [int(kv["num_leaves"]) for kv in trees]
@@ -138,6 +141,9 @@ def flatten(booster: Any, leaf_table: Any, leaf_offset: np.ndarray) -> FlatFores
         parts["threshold"].append(thr)
         parts["dtype"].append(dt)
         parts["cat_row"].append(cat_row)
+        dl, dr = _node_deltas(dumped[ti]["tree_structure"], len(dt))
+        parts["dl"].append(dl)
+        parts["dr"].append(dr)
         n_nodes += len(dt)
 
     def cat(key: str, dtype: Any) -> np.ndarray:
@@ -149,11 +155,8 @@ def flatten(booster: Any, leaf_table: Any, leaf_offset: np.ndarray) -> FlatFores
     cat_left = np.zeros((max(len(cat_sets), 1), max(width, 1)), dtype=np.bool_)
     for i, cats in enumerate(cat_sets):
         cat_left[i, cats] = True
-    table = sparse.csr_matrix(leaf_table)
-    if table.shape[0] != len(leaf_value):
+    if leaf_table.shape[0] != len(leaf_value):
         raise ValueError("the contribution table does not match the booster's leaves")
-    table.sum_duplicates()
-    table.sort_indices()
     return FlatForest(
         roots=roots,
         feature=cat("feature", np.int32),
@@ -166,11 +169,32 @@ def flatten(booster: Any, leaf_table: Any, leaf_offset: np.ndarray) -> FlatFores
         cat_row=cat("cat_row", np.int32),
         cat_left=cat_left,
         leaf_value=leaf_value,
-        indptr=np.asarray(table.indptr, dtype=np.int64),
-        indices=np.asarray(table.indices, dtype=np.int32),
-        data=np.asarray(table.data, dtype=np.float64),
-        n_features=int(table.shape[1]),
+        delta_left=cat("dl", np.float64),
+        delta_right=cat("dr", np.float64),
+        n_features=int(leaf_table.shape[1]),
     )
+
+
+def _node_deltas(root: dict[str, Any], n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per node of one dumped tree (``split_index`` order): value(left child) - value(node)
+    and value(right child) - value(node), computed as ``BreachClassifier._build_path_table``
+    does (the same doubles, so the same differences)."""
+    dl = np.full(n_nodes, np.nan)
+    dr = np.full(n_nodes, np.nan)
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        v0 = float(node["internal_value"])
+        for side, out in (("left_child", dl), ("right_child", dr)):
+            child = node[side]
+            out[int(node["split_index"])] = (
+                float(child.get("leaf_value", child.get("internal_value", 0.0))) - v0
+            )
+            if "split_index" in child:
+                stack.append(child)
+    if np.isnan(dl).any() or np.isnan(dr).any():
+        raise ValueError("dump_model does not cover every node")
+    return dl, dr
 
 
 def _walk_py(
@@ -186,14 +210,14 @@ def _walk_py(
     cat_row: np.ndarray,
     cat_left: np.ndarray,
     leaf_value: np.ndarray,
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    data: np.ndarray,
+    delta_left: np.ndarray,
+    delta_right: np.ndarray,
     raw: np.ndarray,
     contrib: np.ndarray,
 ) -> None:
     """Walk every tree for every row: raw[i] = 0.0 + the leaf values in tree order (LightGBM's
-    order, so the sum is bit-identical), contrib[i] += the leaf's contribution row.
+    order, so the sum is bit-identical), contrib[i, feature] += the change of the node value at
+    each split passed.
 
     Blocks of rows, trees outer within a block (one tree's nodes stay hot in cache and the
     branch history is shared across rows). Compiled with numba when available.
@@ -209,7 +233,8 @@ def _walk_py(
             for i in range(b0, b1):
                 node = root
                 while node >= 0:
-                    v = X[i, feature[node]]
+                    f = feature[node]
+                    v = X[i, f]
                     go_left = False
                     if kind[node] == 1:
                         # NaN, codes < 0 and codes past every listed category go right; others
@@ -224,11 +249,13 @@ def _walk_py(
                             go_left = default_left[node]
                         else:
                             go_left = v <= threshold[node]
-                    node = left[node] if go_left else right[node]
-                leaf = ~node
-                raw[i] += leaf_value[leaf]
-                for k in range(indptr[leaf], indptr[leaf + 1]):
-                    contrib[i, indices[k]] += data[k]
+                    if go_left:
+                        contrib[i, f] += delta_left[node]
+                        node = left[node]
+                    else:
+                        contrib[i, f] += delta_right[node]
+                        node = right[node]
+                raw[i] += leaf_value[~node]
 
 
 def compiled(fn: Any) -> Any:
@@ -278,7 +305,8 @@ def raw_and_contributions(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(raw score (n,), per-feature contributions (n, n_features)) of the rows of ``X``
     (float64, the model matrix). Raw score = sum of the leaf values, as LightGBM's
-    ``raw_score``; contributions = sum of the leaves' rows of the contribution table.
+    ``raw_score``; contributions = the Saabas sums of the per-leaf contribution table (up to
+    the order of the additions: within 1e-12, checked by the callers on a probe).
 
     ``threads``: the rows are cut into this many contiguous parts walked at the same time (the
     compiled kernel releases the GIL). Default: :func:`default_threads` when the call has at
@@ -292,7 +320,7 @@ def raw_and_contributions(
     f = forest
     tables = (
         f.roots, f.feature, f.threshold, f.kind, f.missing, f.default_left, f.left, f.right,
-        f.cat_row, f.cat_left, f.leaf_value, f.indptr, f.indices, f.data,
+        f.cat_row, f.cat_left, f.leaf_value, f.delta_left, f.delta_right,
     )  # fmt: skip
 
     def walk(a: int, b: int) -> None:
