@@ -166,7 +166,7 @@ def top_k_order(values: np.ndarray, k: int) -> np.ndarray:
 
 
 #: up to this many (row, reason) pairs, reasons are looked up pair by pair.
-_FEW_PAIRS = 96
+_FEW_PAIRS = 384
 
 
 def top_reasons(
