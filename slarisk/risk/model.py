@@ -18,6 +18,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,38 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "calibration": "blend",
     "calibration_fraction": 0.2,
 }
+
+
+#: ways LightGBM enforces monotone constraints (``monotone_constraints_method``).
+MONOTONE_METHODS: tuple[str, ...] = ("basic", "intermediate", "advanced")
+
+
+def monotone_vector(names: Sequence[str], constraints: Mapping[str, int] | None) -> tuple[int, ...]:
+    """LightGBM's per-column ``monotone_constraints`` (+1, -1 or 0 per column of ``names``).
+
+    ``constraints`` maps a feature name or an ``fnmatch`` pattern (``backlog_*``) to +1 (risk
+    non-decreasing in the feature) or -1 (non-increasing); a column matched by several entries
+    takes its exact-name entry, else the sign of the patterns matching it (an error if they
+    disagree). Unmatched columns are unconstrained (0); an entry matching no column is an error
+    (a misspelt name would otherwise constrain nothing).
+    """
+    cons = dict(constraints or {})
+    bad = {k: v for k, v in cons.items() if v not in (-1, 0, 1)}
+    if bad:
+        raise ValueError(f"monotone constraints must be -1, 0 or +1: {bad}")
+    unused = [k for k in cons if not any(fnmatchcase(n, k) for n in names)]
+    if unused:
+        raise ValueError(f"monotone constraints match no feature column: {unused}")
+    out = []
+    for name in names:
+        if name in cons:
+            out.append(int(cons[name]))
+            continue
+        signs = {int(v) for k, v in cons.items() if fnmatchcase(name, k)}
+        if len(signs) > 1:
+            raise ValueError(f"feature {name!r} matches monotone patterns of both signs")
+        out.append(signs.pop() if signs else 0)
+    return tuple(out)
 
 
 class FramePreprocessor(BaseEstimator, TransformerMixin):
@@ -123,6 +156,10 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
     share of the (time-ordered) rows held out, last, to fit the calibrator; ``refit_full``: refit
     the trees on all rows afterwards (the calibrator then maps the new model's raw scores).
     ``categorical_feature`` lists the column indices holding integer category codes.
+    ``monotone_constraints``: feature name or ``fnmatch`` pattern -> +1 (risk non-decreasing
+    in it) or -1 (non-increasing), resolved against ``feature_names`` (the matrix's columns,
+    set by :func:`make_pipeline`) with :func:`monotone_vector`; ``monotone_constraints_method``:
+    LightGBM's ``basic``, ``intermediate`` or ``advanced`` enforcement.
     """
 
     def __init__(
@@ -140,7 +177,10 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         calibration: str = "blend",
         calibration_fraction: float = 0.2,
         refit_full: bool = False,
+        monotone_constraints: Mapping[str, int] | None = None,
+        monotone_constraints_method: str = "basic",
         categorical_feature: Sequence[int] = (),
+        feature_names: Sequence[str] | None = None,
         random_state: int = 0,
         n_jobs: int = 1,
     ) -> None:
@@ -157,12 +197,46 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.calibration_fraction = calibration_fraction
         self.refit_full = refit_full
+        self.monotone_constraints = monotone_constraints
+        self.monotone_constraints_method = monotone_constraints_method
         self.categorical_feature = categorical_feature
+        self.feature_names = feature_names
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def lgb_params(self) -> dict[str, Any]:
-        """Parameters passed to ``lightgbm.train`` (also for a bare reference fit)."""
+    def monotone_columns(self, n_features: int) -> tuple[int, ...]:
+        """The per-column constraint vector for a matrix of ``n_features`` columns (all 0
+        without constraints)."""
+        if not self.monotone_constraints:
+            return (0,) * n_features
+        if self.feature_names is None or len(self.feature_names) != n_features:
+            raise ValueError(
+                "monotone_constraints need feature_names matching the matrix's columns "
+                "(make_pipeline sets them when the numeric columns are given)"
+            )
+        vec = monotone_vector(list(self.feature_names), self.monotone_constraints)
+        if any(vec[j] for j in self.categorical_feature):
+            raise ValueError("categorical features cannot be monotone-constrained")
+        return vec
+
+    def lgb_params(self, n_features: int | None = None) -> dict[str, Any]:
+        """Parameters passed to ``lightgbm.train`` (also for a bare reference fit);
+        ``n_features`` (the matrix's width) is needed to pass monotone constraints."""
+        extra: dict[str, Any] = {}
+        if self.monotone_constraints:
+            if self.monotone_constraints_method not in MONOTONE_METHODS:
+                raise ValueError(
+                    f"monotone_constraints_method must be one of {MONOTONE_METHODS}: "
+                    f"{self.monotone_constraints_method}"
+                )
+            if n_features is None:
+                raise ValueError("monotone constraints need the number of features")
+            vec = self.monotone_columns(n_features)
+            if any(vec):
+                extra = {
+                    "monotone_constraints": list(vec),
+                    "monotone_constraints_method": self.monotone_constraints_method,
+                }
         return {
             "objective": "binary",
             "learning_rate": self.learning_rate,
@@ -180,6 +254,7 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
             "force_row_wise": True,
             "num_threads": self.n_jobs,
             "verbosity": -1,
+            **extra,
         }
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> BreachClassifier:
@@ -201,7 +276,8 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
             free_raw_data=True,
             params={"max_bin": 255, "verbosity": -1},
         )
-        self.booster_ = lgb.train(self.lgb_params(), data, num_boost_round=self.n_estimators)
+        params = self.lgb_params(X.shape[1])
+        self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators)
         self.calibrator_: Any = None
         if n_cal:
             raw = self.decision_function(X[n_fit:])
@@ -228,9 +304,7 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
                     free_raw_data=True,
                     params={"max_bin": 255, "verbosity": -1},
                 )
-                self.booster_ = lgb.train(
-                    self.lgb_params(), full, num_boost_round=self.n_estimators
-                )
+                self.booster_ = lgb.train(params, full, num_boost_round=self.n_estimators)
         self._build_path_table()
         return self
 
@@ -359,16 +433,20 @@ def make_pipeline(
     """The breach-risk Pipeline from flat parameters (keys of :data:`DEFAULT_PARAMS`).
 
     ``numeric=None`` uses every numeric column of the training frame (base features plus the
-    per-priority backlogs). Tune with ``pipeline.set_params(clf__num_leaves=...)`` or by passing
-    ``params``.
+    per-priority backlogs; monotone constraints then cannot be resolved). Tune with
+    ``pipeline.set_params(clf__num_leaves=...)`` or by passing ``params``.
     """
     p = {**DEFAULT_PARAMS, **(params or {})}
     unknown = set(p) - set(BreachClassifier().get_params())
     if unknown:
         raise ValueError(f"unknown model parameters: {sorted(unknown)}")
     cat = tuple(categorical)
+    names = None if numeric is None else (*cat, *numeric)
     clf = BreachClassifier(
-        **p, categorical_feature=tuple(range(len(cat))), random_state=random_state
+        **p,
+        categorical_feature=tuple(range(len(cat))),
+        feature_names=names,
+        random_state=random_state,
     )
     return Pipeline([("prep", FramePreprocessor(cat, numeric)), ("clf", clf)])
 

@@ -153,6 +153,13 @@ class ModelSpec(_Strict):
     #: refit the trees on all training rows after fitting the calibrator (the calibrator then
     #: maps the refitted model's scores): the trees see the newest rows too.
     refit_full: bool = False
+    #: monotone constraints on the trees: feature name or ``fnmatch`` pattern -> 1 (risk never
+    #: decreases as the feature grows) or -1 (never increases), e.g. ``{"backlog_*": 1,
+    #: "agents_*": -1}``; empty = unconstrained (see docs/risk_model.md for what they do).
+    monotone_constraints: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
+    #: how LightGBM enforces them: ``basic`` (fastest, most conservative), ``intermediate``
+    #: or ``advanced``.
+    monotone_constraints_method: Literal["basic", "intermediate", "advanced"] = "basic"
     #: LightGBM threads (1 is fastest on small data and on a busy machine; fixed for
     #: reproducibility).
     num_threads: int = Field(default=1, ge=1)

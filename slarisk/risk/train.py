@@ -241,7 +241,14 @@ def _suggest(trial: optuna.Trial, spec: TrainSpec) -> dict[str, Any]:
 
 
 def model_params(spec: TrainSpec, tuned: Mapping[str, Any]) -> dict[str, Any]:
-    """Flat model parameters: fixed + tuned + calibration + thread count (for make_pipeline)."""
+    """Flat model parameters: fixed + tuned + calibration + thread count (for make_pipeline),
+    plus the monotone constraints when the spec sets any."""
+    mono: dict[str, Any] = {}
+    if spec.model.monotone_constraints:
+        mono = {
+            "monotone_constraints": dict(spec.model.monotone_constraints),
+            "monotone_constraints_method": spec.model.monotone_constraints_method,
+        }
     return {
         **spec.search.fixed,
         **tuned,
@@ -249,6 +256,7 @@ def model_params(spec: TrainSpec, tuned: Mapping[str, Any]) -> dict[str, Any]:
         "calibration_fraction": spec.model.calibration_fraction,
         "refit_full": spec.model.refit_full,
         "n_jobs": spec.model.num_threads,
+        **mono,
     }
 
 
