@@ -427,24 +427,32 @@ _STR_DTYPE = pd.Series(["x"]).dtype  # pandas' default text dtype (``str``)
 
 def _typed_columns(cols: dict[str, Any]) -> dict[str, Any] | None:
     """Object columns of strings as arrays of the default ``str`` dtype, built by pyarrow
-    when it backs that dtype; None when a column is not all text (pandas infers those)."""
+    when it backs that dtype (one conversion for all of them, then zero-copy slices); None
+    when a column is not all text (pandas infers those)."""
     if getattr(_STR_DTYPE, "storage", None) != "pyarrow":
         return None
     import pyarrow as pa
     from pandas.arrays import ArrowStringArray
 
-    out: dict[str, Any] = {}
-    for name, values in cols.items():
+    text = []
+    for values in cols.values():
         if isinstance(values, np.ndarray) and values.dtype == object:
-            try:
-                arr = pa.array(values, type=pa.large_string(), from_pandas=True)
-            except (pa.ArrowException, TypeError):
-                return None
-            out[name] = ArrowStringArray(arr, dtype=_STR_DTYPE)  # type: ignore[call-arg]
+            text.append(values)
         elif isinstance(values, np.ndarray) and values.dtype.kind not in "iufb":
             return None
-        else:
-            out[name] = values
+    out: dict[str, Any] = dict(cols)
+    if not text:
+        return out
+    try:
+        joined = pa.array(np.concatenate(text), type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowException, TypeError):
+        return None
+    at = 0
+    for name, values in cols.items():
+        if isinstance(values, np.ndarray) and values.dtype == object:
+            part = joined.slice(at, len(values))
+            at += len(values)
+            out[name] = ArrowStringArray(part, dtype=_STR_DTYPE)  # type: ignore[call-arg]
     return out
 
 
