@@ -198,10 +198,11 @@ def _staff_changes(
             raise InputError(f"teams {unknown} are not in staffing.teams", path=str(path))
         ns = df["interval_start"].astype("datetime64[ns, UTC]").astype("int64").to_numpy()
         t0 = (ns - start_ns) / 1e9
-        t1 = t0 + df["interval_minutes"].astype(float).to_numpy() * 60.0
-        agents = np.rint(df["agents"].astype(float).to_numpy()).astype(int)
+        minutes = df["interval_minutes"].astype(float).to_numpy()
+        t0, t1, agents, rows = time_shared(t0, minutes, df["agents"].astype(float).to_numpy())
+        team_col = df["team"].astype(str).to_numpy()[rows]
         for team in team_names:
-            m = (df["team"].astype(str) == team).to_numpy()
+            m = team_col == team
             if not m.any():
                 continue
             steps = _intervals_to_levels(t0[m], t1[m], agents[m])
@@ -218,8 +219,11 @@ def _staff_changes(
         if st.weekly is not None:
             for w in st.weekly:
                 if w.team == team:
-                    ag = np.rint(np.asarray(w.agents)).astype(np.int64)
-                    level += ag[minute_of_week // w.interval_minutes]
+                    a = np.asarray(w.agents, dtype=float)
+                    whole = np.floor(a).astype(np.int64)
+                    extra = np.rint((a - whole) * w.interval_minutes)  # minutes of one more
+                    i = minute_of_week // w.interval_minutes
+                    level += whole[i] + (minute_of_week % w.interval_minutes < extra[i])
         else:
             for sh in st.shifts or []:
                 if sh.team != team:
@@ -227,6 +231,27 @@ def _staff_changes(
                 level += sh.agents * _shift_on(sh, minute_of_week)
         changes += _levels_to_changes(np.arange(n) * float(step), level, ti)
     return _clip_changes(changes, limit)
+
+
+def time_shared(
+    t0: np.ndarray, minutes: np.ndarray, agents: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Intervals (start s, length in minutes) with fractional ``agents`` -> intervals of whole
+    agents with the same agent-minutes (to the minute): ``a`` agents over L minutes are
+    ``floor(a) + 1`` for the first ``round(frac(a) * L)`` minutes and ``floor(a)`` for the
+    rest (0.33 agents at night: one agent for 20 minutes of the hour, not 0 agents). Returns
+    (start s, end s, agents, source row) of the non-empty pieces, in row order."""
+    whole = np.floor(agents)
+    extra = np.rint((agents - whole) * minutes) * 60.0  # seconds with one more agent
+    t1 = t0 + minutes * 60.0
+    mid = t0 + extra
+    rows = np.arange(len(t0))
+    starts = np.column_stack([t0, mid]).ravel()
+    ends = np.column_stack([mid, t1]).ravel()
+    level = np.column_stack([whole + 1, whole]).ravel().astype(np.int64)
+    src = np.repeat(rows, 2)
+    keep = ends > starts
+    return starts[keep], ends[keep], level[keep], src[keep]
 
 
 def _shift_on(sh: Any, minute_of_week: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from slarisk.capacity.sim import (
     draw_tickets,
     replication_seeds,
     simulate,
+    time_shared,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,6 +131,42 @@ def test_breaks_and_weekly_roster_change_agents_on_duty() -> None:
     )
     levels2 = [(t / 3600, a) for t, _, a in compile_scenario(sc2).staff_changes][:3]
     assert levels2 == [(0.0, 2), (1.0, 0), (168.0, 2)]
+
+
+def test_fractional_weekly_agents_are_time_shared_not_rounded_away() -> None:
+    """0.33 agents for an hour (a fitted night) = one agent for 20 minutes of it; 2.5 agents =
+    3 for 30 minutes then 2 (rounding would give 0 and 2)."""
+    weekly = [0.0] * 168
+    weekly[8], weekly[9] = 0.33, 2.5  # Monday 08:00-09:00, 09:00-10:00
+    sc = scenario_from_dict(
+        spec(staffing={"weekly": [{"team": "agents", "interval_minutes": 60, "agents": weekly}]})
+    )
+    levels = [(round(t / 60), a) for t, _, a in compile_scenario(sc).staff_changes][:5]
+    assert levels == [(0, 1), (20, 0), (60, 3), (90, 2), (120, 0)]
+
+
+@given(
+    minutes=st.lists(st.sampled_from([15, 30, 60]), min_size=1, max_size=8),
+    data=st.data(),
+)
+@settings(max_examples=60, deadline=None)
+def test_time_shared_keeps_agent_minutes_and_covers_each_interval(
+    minutes: list[int], data: st.DataObject
+) -> None:
+    agents = np.asarray(
+        data.draw(st.lists(st.floats(0, 20), min_size=len(minutes), max_size=len(minutes)))
+    )
+    mins = np.asarray(minutes, dtype=float)
+    t0 = np.concatenate([[0.0], np.cumsum(mins)[:-1] * 60.0])
+    s, e, level, row = time_shared(t0, mins, agents)
+    assert (e > s).all() and (level >= 0).all()
+    for i, m in enumerate(mins):
+        mine = row == i
+        assert s[mine].min() == t0[i] and e[mine].max() == t0[i] + m * 60.0  # covered
+        np.testing.assert_array_equal(s[mine][1:], e[mine][:-1])  # contiguous, no overlap
+        agent_minutes = float((level[mine] * (e[mine] - s[mine])).sum()) / 60.0
+        assert abs(agent_minutes - agents[i] * m) <= 0.5 + 1e-9  # to the minute
+        assert set(level[mine]) <= {int(np.floor(agents[i])), int(np.floor(agents[i])) + 1}
 
 
 def test_roster_file_and_kpis(tmp_path: Path) -> None:
