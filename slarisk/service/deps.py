@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 
-from fastapi import Depends, HTTPException, Request, Response, Security, status
+import fastapi.routing
+from fastapi import Depends, HTTPException, Request, Response, Security, params, status
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
 
 from slarisk.service.champion import ModelHolder
 from slarisk.service.jobs import JobRunner
@@ -110,6 +114,14 @@ def require(roles: frozenset[Role]) -> Callable[[Principal], Awaitable[Principal
     return check
 
 
+def _route_roles(dependant: Dependant) -> frozenset[Role] | None:
+    """The roles of the route's ``require(...)`` dependency, None when it has none."""
+    return next(
+        (d.call.roles for d in dependant.dependencies if hasattr(d.call, "roles")),  # type: ignore[union-attr]
+        None,
+    )
+
+
 class GuardedRoute(APIRoute):
     """A route that checks the key and role before reading the body.
 
@@ -119,16 +131,15 @@ class GuardedRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        roles = next(
-            (
-                d.call.roles  # type: ignore[union-attr]
-                for d in self.dependant.dependencies
-                if hasattr(d.call, "roles")
-            ),
-            None,
-        )
+        route = _effective_route(self)
+        roles = _route_roles(route.dependant)
         if roles is None:
             return handler
+        direct = (
+            None  # an embedded body ({"name": {...}}) is FastAPI's to unwrap
+            if getattr(route, "_embed_body_fields", False)
+            else self.direct_handler(route.dependant, route.dependency_overrides_provider)
+        )
 
         async def guarded(request: Request) -> Response:
             state: ServiceState = request.app.state.service
@@ -144,9 +155,129 @@ class GuardedRoute(APIRoute):
                     status_code=403, content={"detail": _forbidden(principal.role, roles)}
                 )
             request.state.principal = principal
+            if direct is not None:
+                response = await direct(request, state, principal)
+                if response is not None:
+                    return response
             return await handler(request)
 
         return guarded
+
+    def direct_handler(self, dependant: Dependant, overrides: Any) -> DirectHandler | None:
+        """A faster handler for some requests (None: FastAPI's handler serves them all)."""
+        return None
+
+
+def _effective_route(route: APIRoute) -> Any:
+    """What FastAPI builds this handler for: since FastAPI 0.16x an included route is not
+    copied, and the handler is built once per inclusion with that inclusion's dependant
+    (router-level dependencies added) and ``dependency_overrides`` provider."""
+    context_var = getattr(fastapi.routing, "_effective_route_context_var", None)
+    context = context_var.get() if context_var is not None else None
+    if context is not None and getattr(context, "original_route", None) is route:
+        return context
+    return route
+
+
+#: ``(request, state, principal) -> response``, or None to let FastAPI's handler answer.
+DirectHandler = Callable[[Request, ServiceState, Principal], Awaitable[Response | None]]
+
+
+def _is_json(content_type: str | None) -> bool:
+    """``application/json`` (any parameters): a subset of what FastAPI reads as JSON."""
+    return (
+        content_type is not None
+        and content_type.partition(";")[0].strip().lower() == "application/json"
+    )
+
+
+class JsonBodyRoute(GuardedRoute):
+    """A guarded route whose JSON body is validated by pydantic-core's JSON parser
+    (``Model.model_validate_json``: one pass, no ``json.loads`` then ``validate_python``) and
+    whose endpoint is called directly with its few known parameters (body, ``Request``,
+    :data:`StateDep`, the ``require(...)`` principal), without FastAPI's dependency solving.
+
+    Only a valid ``application/json`` body takes this path. An empty body, another content
+    type, or a body the model refuses goes through FastAPI's own handler unchanged, so every
+    error (422 field names and messages, 400) is exactly what FastAPI answers, and so does every
+    request while ``app.dependency_overrides`` is set. The endpoint must return a ``Response``;
+    a route whose endpoint takes anything else uses FastAPI's handler.
+    """
+
+    def direct_handler(self, dependant: Dependant, overrides: Any) -> DirectHandler | None:
+        call = dependant.call
+        plan = _direct_plan(dependant)
+        if call is None or plan is None:
+            return None
+        body_name, model, request_name, state_name, principal_name = plan
+
+        async def direct(
+            request: Request, state: ServiceState, principal: Principal
+        ) -> Response | None:
+            if getattr(overrides, "dependency_overrides", None):
+                return None  # overridden dependencies: FastAPI resolves them
+            if not _is_json(request.headers.get("content-type")):
+                return None
+            raw = await request.body()
+            if not raw:
+                return None
+            try:
+                body = model.model_validate_json(raw)
+            except ValidationError:
+                return None  # FastAPI's handler parses it again and answers the 422
+            kwargs: dict[str, Any] = {body_name: body}
+            if request_name:
+                kwargs[request_name] = request
+            if state_name:
+                kwargs[state_name] = state
+            if principal_name:
+                kwargs[principal_name] = principal
+            response: Response = await call(**kwargs)
+            return response
+
+        return direct
+
+
+def _direct_plan(
+    dependant: Dependant,
+) -> tuple[str, type[BaseModel], str | None, str | None, str | None] | None:
+    """``(body param, body model, Request param, state param, principal param)`` of an
+    endpoint :class:`JsonBodyRoute` can call directly, else None."""
+    call = dependant.call
+    if (
+        call is None
+        or not inspect.iscoroutinefunction(call)
+        or len(dependant.body_params) != 1
+        or dependant.path_params
+        or dependant.query_params
+        or dependant.header_params
+        or dependant.cookie_params
+        or dependant.background_tasks_param_name
+        or dependant.response_param_name
+        or dependant.websocket_param_name
+        or dependant.http_connection_param_name
+        or dependant.security_scopes_param_name
+    ):
+        return None
+    hints = get_type_hints(call)
+    returns = hints.get("return")
+    if not (isinstance(returns, type) and issubclass(returns, Response)):
+        return None
+    field = dependant.body_params[0]
+    model = field.field_info.annotation
+    if isinstance(field.field_info, params.Form) or not (
+        isinstance(model, type) and issubclass(model, BaseModel)
+    ):
+        return None
+    state_name = principal_name = None
+    for dep in dependant.dependencies:
+        if dep.call is get_state and dep.name:
+            state_name = dep.name
+        elif hasattr(dep.call, "roles") and dep.name:
+            principal_name = dep.name
+        else:
+            return None
+    return field.name, model, dependant.request_param_name, state_name, principal_name
 
 
 def check_batch_limit(field: str, count: int, limit: int, setting: str) -> None:

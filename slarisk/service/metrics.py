@@ -57,6 +57,19 @@ class Metrics:
         self.model_reloads = Counter(
             "slarisk_model_reloads", "Model reloads by outcome", ["outcome"], registry=r
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and record its latency (label children cached per key)."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
@@ -133,6 +146,6 @@ class ServiceMiddleware:
         finally:
             matched = scope.get("route")  # set by the router: label by path template
             route = str(getattr(matched, "path", "unmatched"))
-            method = scope.get("method", "")
-            self.metrics.requests.labels(method, route, str(status["code"])).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
+            self.metrics.observe_request(
+                scope.get("method", ""), route, status["code"], time.perf_counter() - start
+            )

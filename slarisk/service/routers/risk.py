@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -12,7 +13,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from slarisk.service import audit
-from slarisk.service.deps import GuardedRoute, StateDep, check_batch_limit, require
+from slarisk.service.deps import JsonBodyRoute, StateDep, check_batch_limit, require
 from slarisk.service.routers import AUTH_ERRORS, BODY_ERRORS, UNAVAILABLE
 from slarisk.service.schemas import ScoreRequest, ScoreResponse
 from slarisk.service.scoring import check_against_policy, score_request
@@ -30,7 +31,8 @@ except ImportError:  # pragma: no cover - orjson is a dependency; keep working w
         return json.dumps(content, separators=(",", ":"), allow_nan=False).encode()
 
 
-router = APIRouter(prefix="/v1/risk", tags=["risk"], route_class=GuardedRoute)
+router = APIRouter(prefix="/v1/risk", tags=["risk"], route_class=JsonBodyRoute)
+_BAND, _PROBABILITY = itemgetter("risk_band"), itemgetter("breach_probability")
 #: batches up to this size are scored on the event loop (cheaper than a thread hop).
 INLINE_TICKETS = 300
 
@@ -62,7 +64,7 @@ async def score(
         items = score_request(model.model, body, state.policy, now)
     else:
         items = await run_in_threadpool(score_request, model.model, body, state.policy, now)
-    bands = Counter(item["risk_band"] for item in items)
+    bands = Counter(map(_BAND, items))
     digest = audit.record(
         state.store,
         key_id=caller.key_id,
@@ -74,7 +76,8 @@ async def score(
             "tickets": len(body.tickets),
             "clocks": len(items),
             "bands": dict(bands),
-            "max_probability": max((i["breach_probability"] or 0.0 for i in items), default=0.0),
+            # None (not finite) and 0.0 drop out; an empty rest gives 0.0, as before
+            "max_probability": max(filter(None, map(_PROBABILITY, items)), default=0.0),
             "first": items[0]["ticket_id"] if items else None,
         },
         keep_body=state.settings.audit_store_inputs,
