@@ -17,11 +17,11 @@ Conventions (documented, deliberate):
   target)); it is excluded from resolution attainment.
 * A clock still open at the end of the run counts as a breach when already past due at the
   end, and is excluded otherwise (undecided).
-* Expected service credits (when the policy has a credit schedule): per customer, calendar
-  month (UTC) of creation and metric, shortfall = mean goal - attainment over its decided
-  clocks; the customer-month credit is the largest credit over metrics, in % of its monthly
-  fee (policy.credits.credit_pct, capped), summed over customer-months, averaged over
-  replications.
+* Expected service credits (when the policy has a credit schedule): the rule of
+  ``slarisk sla report`` (:func:`slarisk.sla.report.credits`) applied to each replication's
+  decided clocks: per customer, month of creation (policy timezone) and (tier, priority,
+  metric) target, credit % from the bands; summed over the targets, capped, times the
+  customer's monthly fee; summed over customer-months, averaged over replications.
 """
 
 from __future__ import annotations
@@ -365,35 +365,49 @@ def _sla(
     vals = np.where(met, 1.0, np.where(miss, 0.0, np.nan))[fr_rows]
     met_fr[np.flatnonzero(win)] = vals
     credits = pd.DataFrame(columns=["customer", "month", "credit"])
-    cr = model.policy.credits
-    if cr is not None:
-        cdf = pd.DataFrame(
-            {
-                "customer": np.repeat(sub["customer"].to_numpy(), nmet),
-                "month": np.repeat(
-                    sub["created_at"].dt.tz_localize(None).to_numpy().astype("datetime64[M]"),
-                    nmet,
-                ),
-                "metric": metric,
-                "met": met.astype(float),
-                "goal": clocks["goal"].to_numpy(dtype=float),
-            }
-        )[decided]
-        if len(cdf):
-            g = cdf.groupby(["customer", "month", "metric"], as_index=False).agg(
-                att=("met", "mean"), goal=("goal", "mean")
-            )
-            g["pct"] = cr.credit_pct(g["goal"] - g["att"])
-            cm = g.groupby(["customer", "month"], as_index=False)["pct"].max()
-            fees = np.array([cr.fee_for(c) for c in cm["customer"]], dtype=float)
-            credits = pd.DataFrame(
-                {
-                    "customer": cm["customer"].astype(str),
-                    "month": cm["month"].to_numpy().astype("datetime64[M]").astype(str),
-                    "credit": cm["pct"] / 100 * fees,
-                }
-            )
+    if model.policy.credits is not None:
+        credits = _credits(model.policy, sub, clocks, nmet, excl, undecided, met)
     return outcomes, credits, met_fr
+
+
+def _credits(
+    policy: Any,
+    sub: pd.DataFrame,
+    clocks: pd.DataFrame,
+    nmet: int,
+    excl: np.ndarray,
+    undecided: np.ndarray,
+    met: np.ndarray,
+) -> pd.DataFrame:
+    """Credits per (customer, month) of one replication, by the rule of ``slarisk sla report``
+    (:func:`slarisk.sla.report.credits`: per customer, month of creation in the policy
+    timezone and (tier, priority, metric) target, credit % from the bands, summed over the
+    targets and capped) on the simulator's decided clocks (abandoned tickets as above)."""
+    from slarisk.sla.report import credits as credit_table
+
+    created = pd.to_datetime(sub["created_at"], utc=True)
+    month = created.dt.tz_convert(policy.timezone).dt.tz_localize(None).dt.to_period("M")
+    classified = pd.DataFrame(
+        {
+            "customer": np.repeat(sub["customer"].fillna("unknown").astype(str).to_numpy(), nmet),
+            "month": np.repeat(month.astype(str).to_numpy(), nmet),
+            "tier": clocks["tier"].to_numpy(),
+            "priority": clocks["priority"].to_numpy(),
+            "metric": clocks["metric"].to_numpy(),
+            "status_class": np.select(
+                [excl, undecided, met], ["excluded", "open_not_due", "met"], "breached"
+            ),
+            "goal": clocks["goal"].to_numpy(dtype=float),
+        }
+    )
+    totals, _ = credit_table(classified, policy)
+    return pd.DataFrame(
+        {
+            "customer": totals["customer"].astype(str).to_numpy(),
+            "month": totals["month"].astype(str).to_numpy(),
+            "credit": totals["amount"].to_numpy(dtype=float),
+        }
+    )
 
 
 def _team_kpis(
