@@ -334,6 +334,11 @@ def _validate_targets(
         raise ValueError("max_abandon needs method='erlang-a' (Erlang C has no abandonment)")
 
 
+#: agents in one interval beyond which a requirement is refused as a mistake in the inputs
+#: (e.g. a near-zero occupancy cap): far above any real queue, and far inside int64.
+MAX_AGENTS = 1_000_000
+
+
 def _ceil(values: FloatArray) -> NDArray[np.int64]:
     """Ceiling that ignores float noise (14 / 0.7 -> 20, not 21)."""
     return np.ceil(values - 1e-9).astype(np.int64)
@@ -374,6 +379,14 @@ def required_agents(
     if np.any(vol < 0) or np.any(h <= 0) or np.any(iv <= 0):
         raise ValueError("volume must be >= 0, aht and interval_seconds > 0")
     a = vol * h / iv
+    if max_occupancy < 1.0:
+        with np.errstate(over="ignore"):
+            need = a / max_occupancy  # agents the occupancy cap alone asks for
+        if np.any(need > MAX_AGENTS):
+            raise ValueError(
+                f"max_occupancy {max_occupancy:g} would need more than {MAX_AGENTS:,} agents "
+                f"in an interval (load up to {float(a.max()):.4g} Erlangs): raise it"
+            )
     t = 0.0 if within is None else float(within)
     if method == "erlang-c":
         n = _search_erlang_c(a, h, t, target_sl, target_asa)

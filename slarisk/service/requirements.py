@@ -17,6 +17,15 @@ def _unprocessable(field: str, message: str) -> HTTPException:
     return HTTPException(422, detail=f"{field}: {message}")
 
 
+#: the library's parameter names (as its messages start) -> the request's field names.
+_LIBRARY_FIELDS = {
+    "max_occupancy": "max_occupancy",
+    "erlang-a needs patience": "patience_seconds",
+    "target_sl": "target_service_level",
+    "max_abandon": "max_abandon",
+}
+
+
 def _num(value: Any) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
@@ -84,7 +93,9 @@ def compute_requirements(body: StaffingRequest) -> list[dict[str, Any]]:
             cyclic=body.cyclic,
         )
     except ValueError as exc:
-        raise _unprocessable("body", str(exc)) from None
+        message = str(exc)
+        field = next((f for k, f in _LIBRARY_FIELDS.items() if message.startswith(k)), "body")
+        raise _unprocessable(field, message) from None
     out = out.sort_values("row", kind="stable")
     cols = {c: out[c].to_numpy() for c in out.columns}
     rows: list[dict[str, Any]] = []

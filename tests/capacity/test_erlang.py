@@ -421,3 +421,18 @@ def test_erlang_a_occupancy_cap_is_served_occupancy() -> None:
     assert np.all(m.occupancy <= 0.85 + 1e-12)
     fewer = erlang_a_metrics(res.agents_raw - 1, lam, 180, 150)
     assert np.all((fewer.occupancy > 0.85) | (fewer.p_abandon > 0.2))
+
+
+@pytest.mark.parametrize("method", ["erlang-c", "erlang-a"])
+def test_an_occupancy_cap_needing_absurd_staffing_is_an_error(method: str) -> None:
+    """max_occupancy near 0 asks for more than MAX_AGENTS agents: a ValueError naming it
+    (Erlang C used to overflow int64 into a wrong answer, Erlang A to search forever)."""
+    from slarisk.capacity.erlang import MAX_AGENTS
+
+    with pytest.raises(ValueError, match=r"max_occupancy .* more than 1,000,000 agents"):
+        required_agents(
+            [100.0], [300.0], 1800, target_sl=0.8, within=20.0, max_occupancy=1e-320,
+            method=method, patience=600.0 if method == "erlang-a" else None,
+        )  # fmt: skip
+    ok = required_agents([100.0], [300.0], 1800, target_sl=0.8, within=20.0, max_occupancy=1e-4)
+    assert ok.agents[0] <= MAX_AGENTS and ok.metrics.occupancy[0] <= 1e-4 * (1 + 1e-9)

@@ -108,6 +108,16 @@ def test_invalid_requests_name_the_field(
     assert r.json()["detail"].startswith(field), r.json()
 
 
+@pytest.mark.parametrize("method", ["erlang-c", "erlang-a"])
+def test_a_near_zero_occupancy_cap_is_refused_not_searched(service: Service, method: str) -> None:
+    """An occupancy cap that would need millions of agents is a 422 naming the field (it used
+    to overflow to a wrong count with Erlang C and never finish with Erlang A)."""
+    body = {**BASE, "method": method, "patience_seconds": 120, "max_occupancy": 1e-300}
+    r = _post(service, body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith("max_occupancy: max_occupancy 1e-300 would need more")
+
+
 def test_interval_limit(make_service: ServiceFactory) -> None:
     service = make_service(max_staffing_intervals=1)
     r = _post(service, BASE)
