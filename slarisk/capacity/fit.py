@@ -594,8 +594,10 @@ def unavailable_agent_seconds(
 
 def dither_staffing(staffing: pd.DataFrame, sub_minutes: int = 6) -> pd.DataFrame:
     """Split each interval into ``sub_minutes`` pieces with whole agents whose time-average
-    equals the fractional ``agents`` of the interval (error diffusion), so a simulator that
-    rounds agents to integers keeps the estimated capacity. Canonical interval form out."""
+    equals the fractional ``agents`` of the interval (error diffusion): the extra agent's time
+    spread evenly over the interval, where the simulator's own time-sharing
+    (:func:`slarisk.capacity.sim.time_shared`) gives it as one block at the start. Canonical
+    interval form out."""
     if staffing.empty:
         return staffing[["interval_start", "interval_minutes", "team", "agents"]].copy()
     im = staffing["interval_minutes"].to_numpy(dtype=np.int64)
