@@ -108,8 +108,13 @@ def run(quick: bool = False) -> dict[str, Any]:
     t_all = _best_of(lambda: bare(n), repeats)
     t_fit = _best_of(lambda: bare(n_fit), repeats)
     t_pipe = _best_of(lambda: make_pipeline(params, random_state=0).fit(X, y), repeats)
+    # the shipped pipeline's calibration (temperature on a slice ending 10% before the end:
+    # the trees fit the rows on both sides of it)
+    shipped = {**params, "calibration": "temperature", "calibration_offset": 0.1}
+    t_shipped = _best_of(lambda: make_pipeline(shipped, random_state=0).fit(X, y), repeats)
     ratio = t_pipe / t_all
     ratio_fit = t_pipe / t_fit
+    ratio_shipped = t_shipped / t_all
     table = Table(
         title=f"Breach-risk training, {n:,} landmark rows, {params['n_estimators']} trees"
     )
@@ -121,13 +126,15 @@ def run(quick: bool = False) -> dict[str, Any]:
         ("bare LightGBM (all rows)", t_all),
         (f"bare LightGBM (fit rows, {n_fit:,})", t_fit),
         ("Pipeline.fit (prep + LightGBM + calibration)", t_pipe),
+        ("Pipeline.fit, shipped calibration (temperature, offset 0.1)", t_shipped),
     ):
         table.add_row(name, f"{t:.2f}", f"{n / t:,.0f}", f"{t / t_all:.2f}x")
     Console().print(table)
-    ok = ratio <= GOAL_RATIO
+    ok = ratio <= GOAL_RATIO and ratio_shipped <= GOAL_RATIO
     print(
-        f"Pipeline / bare LightGBM = {ratio:.2f}x (goal <= {GOAL_RATIO}x: "
-        f"{'met' if ok else 'NOT met'}); vs a bare fit on the booster's own rows: {ratio_fit:.2f}x"
+        f"Pipeline / bare LightGBM = {ratio:.2f}x, shipped calibration {ratio_shipped:.2f}x "
+        f"(goal <= {GOAL_RATIO}x: {'met' if ok else 'NOT met'}); vs a bare fit on the "
+        f"booster's own rows: {ratio_fit:.2f}x"
     )
     return {
         "rows": n,
@@ -137,6 +144,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         "pipeline_seconds": t_pipe,
         "ratio": ratio,
         "ratio_vs_fit_rows": ratio_fit,
+        "shipped_pipeline_seconds": t_shipped,
+        "ratio_shipped": ratio_shipped,
         "goal": GOAL_RATIO,
         "met": ok,
     }

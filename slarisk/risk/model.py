@@ -3,9 +3,11 @@
 - :class:`FramePreprocessor` turns a feature frame (:func:`slarisk.risk.features.build_features`)
   into a float matrix: categorical columns first, as integer codes learned at fit (rare/unknown
   -> NaN = missing for LightGBM), then the numeric columns.
-- :class:`BreachClassifier` fits LightGBM on the earlier ``1 - calibration_fraction`` of the rows
-  and a calibrator (isotonic or sigmoid on the raw score) on the later rows: the rows must be in
-  time order (landmark sets are built sorted by observation time ``at``).
+- :class:`BreachClassifier` holds a ``calibration_fraction`` slice of the rows out of the trees
+  to fit a calibrator of the raw score on (isotonic, sigmoid, their blend, or a temperature);
+  the slice is the latest rows, or ends ``calibration_offset`` of the rows before the end so
+  the trees see the newest ones: the rows must be in time order (landmark sets are built
+  sorted by observation time ``at``).
 - :func:`make_pipeline` builds the Pipeline from a flat parameter dict (what Optuna tunes).
 - Baselines: :class:`ElapsedFractionRule` (the help-desk timer rule, calibrated per metric) and
   :func:`make_logistic_baseline` (one-hot logistic regression).
@@ -151,10 +153,13 @@ class FramePreprocessor(BaseEstimator, TransformerMixin):
 class BreachClassifier(ClassifierMixin, BaseEstimator):
     """LightGBM on a time-ordered matrix + a calibrator fitted on the latest rows.
 
-    ``calibration``: ``"isotonic"``, ``"sigmoid"``, ``"blend"`` (the mean of both: steadier under
-    drift than either on our backtests) or ``"none"``; ``calibration_fraction``: the
-    share of the (time-ordered) rows held out, last, to fit the calibrator; ``refit_full``: refit
-    the trees on all rows afterwards (the calibrator then maps the new model's raw scores).
+    ``calibration``: ``"isotonic"``, ``"sigmoid"``, ``"blend"`` (the mean of both),
+    ``"temperature"`` (a sigmoid through the origin: rescales the log-odds, keeps the trees'
+    base rate, so a quiet calibration slice does not pull a busier future down) or ``"none"``;
+    ``calibration_fraction``: the share of the (time-ordered) rows held out of the trees to fit
+    the calibrator; ``calibration_offset``: the share of the newest rows after that slice, fitted
+    by the trees (0: the slice is the latest rows); ``refit_full``: refit the trees on all rows
+    afterwards (the calibrator then maps the new model's raw scores).
     ``categorical_feature`` lists the column indices holding integer category codes.
     ``monotone_constraints``: feature name or ``fnmatch`` pattern -> +1 (risk non-decreasing
     in it) or -1 (non-increasing), resolved against ``feature_names`` (the matrix's columns,
@@ -176,6 +181,7 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         max_cat_threshold: int = 32,
         calibration: str = "blend",
         calibration_fraction: float = 0.2,
+        calibration_offset: float = 0.0,
         refit_full: bool = False,
         monotone_constraints: Mapping[str, int] | None = None,
         monotone_constraints_method: str = "basic",
@@ -196,6 +202,7 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         self.max_cat_threshold = max_cat_threshold
         self.calibration = calibration
         self.calibration_fraction = calibration_fraction
+        self.calibration_offset = calibration_offset
         self.refit_full = refit_full
         self.monotone_constraints = monotone_constraints
         self.monotone_constraints_method = monotone_constraints_method
@@ -265,13 +272,23 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = X.shape[1]
         n = len(y)
+        if not (
+            0.0 <= self.calibration_offset
+            and self.calibration_fraction + self.calibration_offset < 1.0
+        ):
+            raise ValueError(
+                "calibration_offset must be >= 0 and calibration_fraction + calibration_offset < 1"
+            )
         n_cal = round(self.calibration_fraction * n) if self.calibration != "none" else 0
+        n_after = round(self.calibration_offset * n) if n_cal else 0
+        c0, c1 = n - n_after - n_cal, n - n_after  # calibration rows
         n_fit = n - n_cal
-        if n_cal and (len(np.unique(y[n_fit:])) < 2 or n_fit < 10):
-            n_cal, n_fit = 0, n  # too little to calibrate on: fall back to the raw model
+        if n_cal and (len(np.unique(y[c0:c1])) < 2 or n_fit < 10):
+            n_cal, n_fit, c0, c1 = 0, n, n, n  # too little to calibrate on: the raw model
+        fit_rows = np.r_[0:c0, c1:n] if c1 < n else slice(0, c0)
         data = lgb.Dataset(
-            X[:n_fit],
-            label=y[:n_fit],
+            X[fit_rows],
+            label=y[fit_rows],
             categorical_feature=list(self.categorical_feature),
             free_raw_data=True,
             params={"max_bin": 255, "verbosity": -1},
@@ -280,21 +297,23 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators)
         self.calibrator_: Any = None
         if n_cal:
-            raw = self.decision_function(X[n_fit:])
-            if self.calibration not in ("isotonic", "sigmoid", "blend"):
+            raw = self.decision_function(X[c0:c1])
+            y_cal = y[c0:c1]
+            if self.calibration not in ("isotonic", "sigmoid", "blend", "temperature"):
                 raise ValueError(
-                    f"calibration must be isotonic, sigmoid, blend or none: {self.calibration}"
+                    "calibration must be isotonic, sigmoid, blend, temperature or none: "
+                    f"{self.calibration}"
                 )
             from sklearn.isotonic import IsotonicRegression
             from sklearn.linear_model import LogisticRegression
 
             iso = sig = None
             if self.calibration in ("isotonic", "blend"):
-                iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
-                    raw, y[n_fit:]
-                )
+                iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y_cal)
             if self.calibration in ("sigmoid", "blend"):
-                sig = LogisticRegression(C=1e6).fit(raw[:, None], y[n_fit:])
+                sig = LogisticRegression(C=1e6).fit(raw[:, None], y_cal)
+            elif self.calibration == "temperature":  # a slope only: keeps the trees' base rate
+                sig = LogisticRegression(C=1e6, fit_intercept=False).fit(raw[:, None], y_cal)
             self.calibrator_ = {"isotonic": iso, "sigmoid": sig}
             if self.refit_full:  # the calibrator maps raw scores; refit the trees on all rows
                 full = lgb.Dataset(

@@ -145,11 +145,15 @@ class SearchSpec(_Strict):
 class ModelSpec(_Strict):
     """Final model options."""
 
-    #: calibrator of the raw LightGBM score, fitted on the latest ``calibration_fraction`` of
-    #: the time-ordered training rows: ``blend`` (mean of isotonic and sigmoid; steadiest on
-    #: our backtests), ``isotonic``, ``sigmoid`` or ``none``.
-    calibration: Literal["blend", "isotonic", "sigmoid", "none"] = "blend"
+    #: calibrator of the raw LightGBM score, fitted on a ``calibration_fraction`` slice of the
+    #: time-ordered training rows held out of the trees: ``blend`` (mean of isotonic and
+    #: sigmoid), ``isotonic``, ``sigmoid``, ``temperature`` (a slope on the log-odds only: keeps
+    #: the trees' base rate; the shipped pipeline's choice, see docs/risk_model.md) or ``none``.
+    calibration: Literal["blend", "isotonic", "sigmoid", "temperature", "none"] = "blend"
     calibration_fraction: float = Field(default=0.2, gt=0.0, lt=0.5)
+    #: share of the newest training rows after the calibration slice, fitted by the trees
+    #: (0: the slice is the latest rows).
+    calibration_offset: float = Field(default=0.0, ge=0.0, lt=0.5)
     #: refit the trees on all training rows after fitting the calibrator (the calibrator then
     #: maps the refitted model's scores): the trees see the newest rows too.
     refit_full: bool = False

@@ -254,6 +254,7 @@ def model_params(spec: TrainSpec, tuned: Mapping[str, Any]) -> dict[str, Any]:
         **tuned,
         "calibration": spec.model.calibration,
         "calibration_fraction": spec.model.calibration_fraction,
+        "calibration_offset": spec.model.calibration_offset,
         "refit_full": spec.model.refit_full,
         "n_jobs": spec.model.num_threads,
         **mono,

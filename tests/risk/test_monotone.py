@@ -146,15 +146,32 @@ WORKLOAD = {
 }
 
 
-@pytest.mark.parametrize("calibration", ["blend", "none"])
-def test_fast_path_reproduces_a_constrained_model(trained: Trained, calibration: str) -> None:
+@pytest.mark.parametrize(
+    ("calibration", "offset"), [("blend", 0.0), ("none", 0.0), ("temperature", 0.1)]
+)
+def test_fast_path_reproduces_a_constrained_model(
+    trained: Trained, calibration: str, offset: float
+) -> None:
+    """The shipped pipeline's configuration (temperature on a slice before the newest rows)
+    among them: the fast path keeps its calibrator and gives the general path's scores."""
+    from slarisk.risk import fastscore
+
     t = trained
     model = fit_risk_model(
         t.data,  # type: ignore[arg-type]
-        {**FAST_PARAMS, "calibration": calibration, "monotone_constraints": WORKLOAD},
+        {
+            **FAST_PARAMS,
+            "calibration": calibration,
+            "calibration_offset": offset,
+            "monotone_constraints": WORKLOAD,
+        },
         tickets=t.closed,
     )
     clf = model.pipeline.named_steps["clf"]
+    if calibration == "temperature":
+        sig = clf.calibrator_["sigmoid"]
+        assert clf.calibrator_["isotonic"] is None and float(sig.intercept_[0]) == 0.0
+        assert fastscore._fast_calibrator(clf) is not None  # not the slow fallback
     vec = dict(zip(model.feature_names, clf.booster_.params["monotone_constraints"], strict=True))
     assert vec["backlog_total"] == vec["backlog_per_agent"] == vec["elapsed_fraction"] == 1
     assert vec["agents_now"] == vec["business_left_hours"] == -1
@@ -171,3 +188,31 @@ def test_fast_path_reproduces_a_constrained_model(trained: Trained, calibration:
             score_open_tickets(model, one, t.now, t.history.policy, staffing, fast=False),
             score_open_tickets(model, one, t.now, t.history.policy, staffing),
         )
+
+
+def test_calibration_slice_can_end_before_the_newest_rows(monkeypatch) -> None:
+    """``calibration_offset``: the calibrator sees the slice that ends that share of rows
+    before the end, and the trees the rows before and after it; a temperature calibrator is a
+    slope through the origin (raw 0 -> 0.5)."""
+    from slarisk.risk.model import BreachClassifier
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1000, 3))
+    y = (X[:, 0] + rng.normal(size=1000) > 0).astype(int)
+    seen: dict[str, np.ndarray] = {}
+    orig = BreachClassifier.decision_function
+
+    def spy(self: BreachClassifier, rows: np.ndarray) -> np.ndarray:
+        seen["rows"] = np.asarray(rows).copy()
+        return orig(self, rows)
+
+    monkeypatch.setattr(BreachClassifier, "decision_function", spy)
+    clf = BreachClassifier(
+        n_estimators=5, calibration="temperature", calibration_fraction=0.2,
+        calibration_offset=0.1,
+    ).fit(X, y)  # fmt: skip
+    np.testing.assert_array_equal(seen["rows"], X[700:900])
+    assert clf.calibrate(np.array([0.0]))[0] == pytest.approx(0.5)
+    assert float(clf.calibrator_["sigmoid"].coef_[0, 0]) > 0
+    with pytest.raises(ValueError, match="calibration_offset"):
+        BreachClassifier(n_estimators=5, calibration_fraction=0.4, calibration_offset=0.6).fit(X, y)

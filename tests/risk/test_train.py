@@ -79,6 +79,7 @@ def test_model_params_merge_fixed_tuned_and_threads() -> None:
         "learning_rate": 0.1,
         "calibration": "blend",
         "calibration_fraction": 0.2,
+        "calibration_offset": 0.0,
         "refit_full": False,
         "n_jobs": 1,
     }
