@@ -151,7 +151,7 @@ class FramePreprocessor(BaseEstimator, TransformerMixin):
 
 
 class BreachClassifier(ClassifierMixin, BaseEstimator):
-    """LightGBM on a time-ordered matrix + a calibrator fitted on the latest rows.
+    """LightGBM on a time-ordered matrix + a calibrator fitted on a held-out slice of it.
 
     ``calibration``: ``"isotonic"``, ``"sigmoid"``, ``"blend"`` (the mean of both),
     ``"temperature"`` (a sigmoid through the origin: rescales the log-odds, keeps the trees'

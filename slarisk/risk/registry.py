@@ -420,9 +420,9 @@ def render_model_card(card: ModelCard) -> str:
         "",
         "- Trained on one desk's history: re-train and re-check calibration before using it on "
         "another desk, a changed SLA policy or changed priorities.",
-        "- Probabilities are calibrated on the latest part of the training period; drift in "
-        "volumes, staffing or breach rates degrades calibration (watch the reliability plot of "
-        "each training run).",
+        "- Probabilities are calibrated on a held-out slice near the end of the training "
+        "period; drift in volumes, staffing or breach rates beyond what the training period "
+        "saw degrades calibration (watch the reliability plot of each training run).",
         "- Features only use what was known at the observation time; labels of training "
         "tickets whose outcome was unknown at the backtest cutoff are purged when the spec says "
         "so (`split.purge`).",
