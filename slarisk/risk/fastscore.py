@@ -27,6 +27,7 @@ import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -415,7 +416,6 @@ class FastModel:
     recent_group: np.ndarray  # code into recent_group_names, recent table's order
     recent_group_names: list[str]
     recent_rank: np.ndarray  # index in model.priorities (k: other)
-    dense_table: np.ndarray  # (total leaves, features) decision-path contributions
     calibrator: Any  # raw score -> probability (None: clf.calibrate)
     leaf_offset: np.ndarray  # int32 first row of each tree in dense_table
     feature_names: list[str]  # columns of the model matrix
@@ -425,6 +425,12 @@ class FastModel:
     reason_cache: dict[tuple[int, int], str] = field(default_factory=dict)
     calendar_cache: dict[int, dict[str, float]] = field(default_factory=dict)
     group_cache: dict[tuple[int, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
+
+    @cached_property
+    def dense_table(self) -> np.ndarray:
+        """(total leaves, features) decision-path contributions, dense: built only when the
+        numpy path runs (the compiled forest does not need it)."""
+        return np.asarray(self.clf.leaf_table_.toarray())
 
 
 _MODEL_CACHE: dict[int, tuple[weakref.ref[Any], Any, FastModel]] = {}
@@ -476,7 +482,6 @@ def _build_fast_model(model: RiskModel) -> FastModel:
         recent_group=gcodes,
         recent_group_names=gnames,
         recent_rank=rank,
-        dense_table=np.asarray(clf.leaf_table_.toarray()),
         calibrator=_fast_calibrator(clf),
         leaf_offset=np.asarray(clf.leaf_offset_, dtype=np.int32),
         feature_names=model.feature_names,

@@ -282,9 +282,8 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         n_cal = round(self.calibration_fraction * n) if self.calibration != "none" else 0
         n_after = round(self.calibration_offset * n) if n_cal else 0
         c0, c1 = n - n_after - n_cal, n - n_after  # calibration rows
-        n_fit = n - n_cal
-        if n_cal and (len(np.unique(y[c0:c1])) < 2 or n_fit < 10):
-            n_cal, n_fit, c0, c1 = 0, n, n, n  # too little to calibrate on: the raw model
+        if n_cal and (len(np.unique(y[c0:c1])) < 2 or n - n_cal < 10):
+            n_cal, c0, c1 = 0, n, n  # too little to calibrate on: the raw model
         fit_rows = np.r_[0:c0, c1:n] if c1 < n else slice(0, c0)
         data = lgb.Dataset(
             X[fit_rows],
