@@ -2,6 +2,10 @@
 connection (p50/p99), throughput over 8 connections, and the score p50 against an
 authenticated no-op request (`GET /v1/whoami`) measured in the same run.
 
+Every score request has its own ``now`` (0.1 s after the previous one), after the end
+of the model's history, as when a desk polls a served champion: nothing that depends on
+``now`` is served from a cache filled by an identical earlier request.
+
 Goals (issue 5): score p50 <= 5 ms and p99 <= 15 ms; >= 300 requests/s over 8 connections;
 score p50 <= 3x the no-op p50. The server runs with a temporary SQLite store and a model
 trained here with the modeller's functions (300 trees), never the repo's models/ or mlruns/.
@@ -9,6 +13,7 @@ trained here with the modeller's functions (300 trees), never the repo's models/
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -18,13 +23,17 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 GOALS = {"score_p50_ms": 5.0, "score_p99_ms": 15.0, "rps_8": 300.0, "ratio_vs_noop": 3.0}
-NOW = "2026-10-26T12:00:00Z"
+NOW = "2026-11-02T12:00:00Z"  # a Monday; the model's history ends on 2026-11-01
+_NOW_MARK = "@" * len("2026-11-02T12:00:00.000Z")  # a placeholder as long as a time
 
 
 def _free_port() -> int:
@@ -72,13 +81,16 @@ def _prepare(tmp: Path) -> tuple[Path, Path, str]:
     return policy_path, models, key
 
 
-def _score_body(n: int = 100, seed: int = 0) -> bytes:
+def _score_body(n: int = 100, seed: int = 0, now: str = NOW) -> bytes:
+    """A score request of ``n`` open tickets created in the 4.5 days before ``NOW``."""
     rng = random.Random(seed)
+    t0 = datetime.fromisoformat(NOW)
     tickets = [
         {
             "ticket_id": f"T{i:04d}",
-            "created_at": f"2026-10-{rng.randint(22, 26)}T{rng.randint(0, 11):02d}:"
-            f"{rng.randint(0, 59):02d}:00Z",
+            "created_at": (t0 - timedelta(minutes=rng.randint(10, 6480)))
+            .isoformat()
+            .replace("+00:00", "Z"),
             "priority": rng.choice(["P1", "P2", "P3"]),
             "tier": rng.choice(["gold", "silver"]),
             "channel": rng.choice(["email", "portal"]),
@@ -87,10 +99,27 @@ def _score_body(n: int = 100, seed: int = 0) -> bytes:
         for i in range(n)
     ]
     staffing = [
-        {"interval_start": f"2026-10-26T{h:02d}:00:00Z", "interval_minutes": 60, "agents": 4}
-        for h in range(12, 20)
+        {"interval_start": f"2026-11-02T{h:02d}:00:00Z", "interval_minutes": 60, "agents": 4}
+        for h in range(8, 20)
     ]
-    return json.dumps({"now": NOW, "tickets": tickets, "staffing": staffing}).encode()
+    return json.dumps({"now": now, "tickets": tickets, "staffing": staffing}).encode()
+
+
+def _now_text(k: int) -> bytes:
+    """``NOW`` plus ``k`` tenths of a second, ISO 8601 UTC with milliseconds."""
+    t = datetime.fromisoformat(NOW) + timedelta(milliseconds=100 * k)
+    return (t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z").encode()
+
+
+def _score_requests(
+    client: RawHTTP, headers: dict[str, str], start: int = 0, step: int = 1
+) -> Iterator[bytes]:
+    """Score requests, the k-th with ``now`` = ``NOW`` + (start + k * step) / 10 s."""
+    body = _score_body(now=_NOW_MARK)
+    template = client.request_bytes("POST", "/v1/risk/score", headers, body)
+    mark = _NOW_MARK.encode()
+    for k in itertools.count(start, step):
+        yield template.replace(mark, _now_text(k))
 
 
 class RawHTTP:
@@ -143,11 +172,13 @@ class RawHTTP:
         self.sock.close()
 
 
-def _latencies(client: RawHTTP, raw: bytes, n: int, budget: float = 60.0) -> np.ndarray:
+def _latencies(
+    client: RawHTTP, requests: Iterator[bytes], n: int, budget: float = 60.0
+) -> np.ndarray:
     """Milliseconds of up to ``n`` sequential requests (stops after ``budget`` s, >= 10 kept)."""
     out: list[float] = []
     stop = time.perf_counter() + budget
-    for k in range(n):
+    for k, raw in zip(range(n), requests, strict=False):
         t = time.perf_counter()
         status, body = client.send(raw)
         out.append(time.perf_counter() - t)
@@ -168,10 +199,11 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _in_process_ms(
-    models: Path, policy: Path, body: bytes, n: int, budget: float
+    models: Path, policy: Path, n: int, budget: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Without HTTP, the same request: (service layer = parse + frames + library + response
-    JSON, library alone = ``score_open_tickets`` on ready frames), milliseconds."""
+    """Without HTTP, the same requests (each with its own ``now``): (service layer = parse +
+    arrays + library + response JSON, library alone = ``score_open_tickets`` on ready
+    frames), milliseconds."""
     from slarisk.risk.model import load_model
     from slarisk.risk.score import score_open_tickets
     from slarisk.service.routers.risk import _dumps as dumps
@@ -181,48 +213,52 @@ def _in_process_ms(
 
     model = load_model(models / "slarisk-breach-risk.pkl")
     pol = load_policy(policy)
-    req = ScoreRequest.model_validate_json(body)
+    body = _score_body(now=_NOW_MARK).replace(_NOW_MARK.encode(), b"%s")
+    req = ScoreRequest.model_validate_json(body % _now_text(0))
     tickets, staffing, events = request_frames(req)
+    now0 = pd.Timestamp(NOW)
 
-    def layer() -> None:
-        r = ScoreRequest.model_validate_json(body)
+    def layer(k: int) -> None:
+        r = ScoreRequest.model_validate_json(body % _now_text(k))
         assert r.now is not None
         dumps({"items": score_request(model, r, pol, r.now)})  # the route's serializer
 
-    def library() -> None:
-        score_open_tickets(model, tickets, req.now, pol, staffing=staffing, events=events)
+    def library(k: int) -> None:
+        now = now0 + pd.Timedelta(seconds=k)
+        score_open_tickets(model, tickets, now, pol, staffing=staffing, events=events)
 
     from slarisk.service.app import serving_gc
 
     out = []
     with serving_gc():  # the collector settings the server runs with
         for fn in (layer, library):
-            for _ in range(20):
-                fn()
+            for k in range(20):
+                fn(k)
             ts: list[float] = []
             stop = time.perf_counter() + budget / 2
-            for k in range(n):
+            for k in range(20, 20 + n):
                 t = time.perf_counter()
-                fn()
+                fn(k)
                 ts.append(time.perf_counter() - t)
-                if k >= 9 and time.perf_counter() > stop:
+                if k >= 29 and time.perf_counter() > stop:
                     break
             out.append(np.asarray(ts) * 1000.0)
     return out[0], out[1]
 
 
-def _throughput(port: int, headers: dict[str, str], body: bytes, seconds: float) -> float:
-    """Score requests/s over 8 keep-alive connections, one client thread each."""
+def _throughput(port: int, headers: dict[str, str], seconds: float, start: int) -> float:
+    """Score requests/s over 8 keep-alive connections, one client thread each (the threads
+    interleave their ``now`` values from ``start`` on: every request has its own)."""
     counts = [0] * 8
     errors: list[str] = []
     stop = time.perf_counter() + seconds
 
     def worker(i: int) -> None:
         c = RawHTTP("127.0.0.1", port)
-        raw = c.request_bytes("POST", "/v1/risk/score", headers, body)
+        requests = _score_requests(c, headers, start + i, step=8)
         try:
             while time.perf_counter() < stop:
-                status, text = c.send(raw)
+                status, text = c.send(next(requests))
                 if status != 200:
                     errors.append(text[:200].decode(errors="replace"))
                     return
@@ -279,22 +315,21 @@ def run(quick: bool = False) -> dict[str, Any]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("server did not become ready")
                 time.sleep(0.2)
-            body = _score_body()
             c = RawHTTP("127.0.0.1", port)
-            score_raw = c.request_bytes("POST", "/v1/risk/score", headers, body)
-            noop_raw = c.request_bytes("GET", "/v1/whoami", headers, None)
+            scores = _score_requests(c, headers)
+            noops = itertools.repeat(c.request_bytes("GET", "/v1/whoami", headers, None))
             # warm-up: the first ~100 requests of a fresh server cost 1-2 ms more CPU each
             # (allocator, SQLite page cache, audit table growth); measure the steady state
-            _latencies(c, score_raw, WARM_UP_REQUESTS)
-            _latencies(c, noop_raw, 20)
+            _latencies(c, scores, WARM_UP_REQUESTS)
+            _latencies(c, noops, 20)
             cpu0 = _cpu_seconds(server.pid)
-            noop = _latencies(c, noop_raw, n, budget)
+            noop = _latencies(c, noops, n, budget)
             cpu1 = _cpu_seconds(server.pid)
-            score = _latencies(c, score_raw, n, budget)
+            score = _latencies(c, scores, n, budget)
             cpu2 = _cpu_seconds(server.pid)
             c.close()
-            rps = _throughput(port, headers, body, seconds)
-            layer, library = _in_process_ms(models, policy, body, n, budget)
+            rps = _throughput(port, headers, seconds, start=10_000)
+            layer, library = _in_process_ms(models, policy, n, budget)
         finally:
             server.terminate()
             try:

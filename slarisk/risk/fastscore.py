@@ -44,7 +44,7 @@ from slarisk.risk.features import (
     WEEK_NS,
     WINDOW_NS,
     StaffingIndex,
-    _calendar_features,
+    calendar_features_at,
     _Steps,
 )
 from slarisk.risk.treekernel import compiled
@@ -596,12 +596,11 @@ def _staffing_at(st: StaffingIndex, t: int) -> tuple[float, float, dict[str, tup
     hit = _STAFFING_AT.get((id(st), t))
     if hit is not None and hit[0] is st:
         return hit[1]  # type: ignore[no-any-return]
-    ta = np.array([t], dtype=np.int64)
     value = (
-        float(st.total.at(ta)[0]),
-        float(st.total.mean(ta, STAFF_HORIZON_NS)[0]),
+        st.total.at_one(t),
+        st.total.mean_one(t, STAFF_HORIZON_NS),
         {
-            name: (float(steps.at(ta)[0]), float(steps.mean(ta, STAFF_HORIZON_NS)[0]))
+            name: (steps.at_one(t), steps.mean_one(t, STAFF_HORIZON_NS))
             for name, steps in st.teams.items()
         },
     )
@@ -695,9 +694,11 @@ def score_arrays(
     policy: Policy,
     staffing: StaffingArrays | StaffingIndex | None = None,
     n_reasons: int = 3,
+    joined_reasons: bool = True,
 ) -> dict[str, np.ndarray]:
     """Scores of every running clock, as columns of :data:`slarisk.risk.score.SCORE_COLUMNS`
-    (``due_at`` as int64 UTC ns), sorted by work order then due time.
+    (``due_at`` as int64 UTC ns), sorted by work order then due time. ``joined_reasons=False``
+    leaves out the ``reasons`` column (``reason_1..3`` hold the same strings).
 
     Raises :class:`Fallback` when the input needs the general path (which reports errors).
     """
@@ -783,8 +784,8 @@ def score_arrays(
     cat_vals[s.PRIORITY] = (p_codes, p_names)
     cat_vals[s.TIER] = (t_code, list(pt.tier_names))
     for col in s.SEGMENT_COLUMNS:
-        if col == s.TIER:
-            continue
+        if col == s.TIER or (col not in fm.categorical and col not in (s.GROUP, s.CATEGORY)):
+            continue  # read by neither the model nor the features below
         vals = tickets.segments.get(col)
         cat_vals[col] = _factor(vals) if vals is not None else (np.zeros(n, np.intp), [s.UNKNOWN])
 
@@ -840,9 +841,10 @@ def score_arrays(
 
     srt = np.lexsort((due, work_order))
     ids_arr = np.asarray(ids, dtype=object)
-    joined = reasons[0] if reasons else np.full(m, "", dtype=object)
-    for r in reasons[1:]:
-        joined = np.where(r == "", joined, joined + "; " + r)
+    if joined_reasons:
+        joined = reasons[0] if reasons else np.full(m, "", dtype=object)
+        for r in reasons[1:]:
+            joined = np.where(r == "", joined, joined + "; " + r)
     out: dict[str, np.ndarray] = {
         "work_order": work_order,
         s.TICKET_ID: ids_arr[tix],
@@ -856,11 +858,12 @@ def score_arrays(
         "time_left_seconds": time_left,
         "elapsed_fraction": fraction,
         "alert_level": alert.astype(np.int64),
-        "reasons": joined,
     }
+    if joined_reasons:
+        out["reasons"] = joined
     for i in range(3):
         out[f"reason_{i + 1}"] = reasons[i] if i < len(reasons) else np.full(m, "", dtype=object)
-    return {c: out[c][srt] for c in SCORE_COLUMNS}
+    return {c: out[c][srt] for c in SCORE_COLUMNS if c in out}
 
 
 #: (end offset before t, length) of the arrival windows, ns: the last hour, the last day, the
@@ -965,8 +968,7 @@ def _numeric_features(
     out["wall_left_hours"] = np.where(d == NAT, np.nan, (d - t) / 3.6e12)
     calf = fm.calendar_cache.get(t)
     if calf is None:
-        feats = _calendar_features(np.array([t], dtype=np.int64), model.calendar)
-        calf = {name: float(v[0]) for name, v in feats.items()}
+        calf = calendar_features_at(t, model.calendar)
         if len(fm.calendar_cache) > 1000:
             fm.calendar_cache.clear()
         fm.calendar_cache[t] = calf

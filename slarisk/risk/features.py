@@ -21,11 +21,13 @@ Durations are in seconds internally; feature columns say their unit (``_hours``)
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from functools import cached_property
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import cached_property, lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -367,6 +369,33 @@ class _Steps:
     def mean(self, t_ns: np.ndarray, horizon_ns: int) -> np.ndarray:
         return (self.integral(t_ns + horizon_ns) - self.integral(t_ns)) / horizon_ns
 
+    # one instant (scoring at `now`): the same arithmetic on Python numbers, no array calls
+    @cached_property
+    def _lists(self) -> tuple[list[int], list[int], list[float], list[float]]:
+        return (
+            self.starts.tolist(),
+            self.ends.tolist(),
+            self.agents.tolist(),
+            self.cum_agent_ns.tolist(),
+        )
+
+    def at_one(self, t_ns: int) -> float:
+        """:meth:`at` of one instant (ns)."""
+        starts, ends, agents, _ = self._lists
+        i = bisect_right(starts, t_ns) - 1
+        return float(agents[i]) if i >= 0 and t_ns < ends[i] else 0.0
+
+    def _integral_one(self, t_ns: int) -> float:
+        starts, ends, agents, cum = self._lists
+        i = bisect_right(starts, t_ns) - 1
+        if i < 0:
+            return 0.0
+        return cum[i] + agents[i] * float(max(min(t_ns, ends[i]) - starts[i], 0))
+
+    def mean_one(self, t_ns: int, horizon_ns: int) -> float:
+        """:meth:`mean` of one instant (ns)."""
+        return (self._integral_one(t_ns + horizon_ns) - self._integral_one(t_ns)) / horizon_ns
+
 
 @dataclass(frozen=True)
 class StaffingIndex:
@@ -538,6 +567,11 @@ class CalendarInfo:
         """Holidays as sorted int64 days since the epoch."""
         return self.holiday_days_array
 
+    @cached_property
+    def holiday_day_set(self) -> frozenset[int]:
+        """Holidays as days since the epoch."""
+        return frozenset(self.holiday_days_array.tolist())
+
 
 def _calendar_features(t_ns: np.ndarray, cal: CalendarInfo) -> dict[str, np.ndarray]:
     first = int(t_ns[0]) if len(t_ns) else 0
@@ -557,6 +591,28 @@ def _calendar_features(t_ns: np.ndarray, cal: CalendarInfo) -> dict[str, np.ndar
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     hol = np.isin(days, cal.holiday_days()).astype(np.float64)
     return {"hour": hour, "weekday": weekday.astype(np.float64), "is_holiday": hol}
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo | timezone:
+    return UTC if name == "UTC" else ZoneInfo(name)
+
+
+def calendar_features_at(t_ns: int, cal: CalendarInfo) -> dict[str, float]:
+    """:func:`_calendar_features` of one instant (ns), without pandas: the local time is
+    ``t`` plus the zone's UTC offset at ``t`` (offsets change on whole seconds)."""
+    when = datetime.fromtimestamp(t_ns // 10**9, _zone(cal.timezone))
+    offset = when.utcoffset()
+    local = t_ns + (offset // _ONE_US * 1000 if offset is not None else 0)
+    days = local // DAY_NS
+    return {
+        "hour": (local - days * DAY_NS) / HOUR_NS,
+        "weekday": float((days + 3) % 7),
+        "is_holiday": 1.0 if days in cal.holiday_day_set else 0.0,
+    }
+
+
+_ONE_US = timedelta(microseconds=1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -82,11 +82,19 @@ _NAT = np.iinfo(np.int64).min
 
 def _ns_list(values: Sequence[datetime | None]) -> np.ndarray:
     """Aware datetimes (None = NaT) -> int64 UTC ns (microsecond precision)."""
-    return np.fromiter(
-        (_NAT if v is None else ((v - _EPOCH) // _MICROSECOND) * 1000 for v in values),
-        dtype=np.int64,
-        count=len(values),
-    )
+    n = len(values)
+    if None not in values:  # map() over bound methods: no Python frame per value
+        us = np.fromiter(map(_PER_US, map(_SINCE_EPOCH, values)), dtype=np.int64, count=n)
+        return us * 1000
+    out = np.full(n, _NAT, dtype=np.int64)
+    at = [i for i, v in enumerate(values) if v is not None]
+    if at:
+        out[at] = _ns_list([values[i] for i in at])
+    return out
+
+
+_SINCE_EPOCH = _EPOCH.__rsub__  # v -> v - epoch (a timedelta)
+_PER_US = _MICROSECOND.__rfloordiv__  # timedelta -> whole microseconds (floor)
 
 
 def _utc(values: list[datetime | None]) -> pd.DatetimeIndex:
@@ -207,14 +215,80 @@ def _float_list(arr: np.ndarray | pd.Series) -> list[float | None]:
     return [v if math.isfinite(v) else None for v in values]
 
 
+def _iso_rows_py(ns: np.ndarray, out: np.ndarray) -> bool:
+    """UTC ns -> ``YYYY-MM-DDTHH:MM:SSZ`` + newline, 21 ASCII bytes per value in ``out``
+    (seconds, rounded down, proleptic Gregorian). False when a value is NaT or outside the
+    years 1-9999 (then ``out`` is incomplete). Compiled with numba."""
+    for i in range(ns.shape[0]):
+        v = ns[i]
+        if v == _NAT:
+            return False
+        secs = v // 1_000_000_000
+        days = secs // 86400
+        sod = secs - days * 86400
+        z = days + 719468  # days since 0000-03-01 (civil-from-days, Hinnant)
+        era = z // 146097
+        doe = z - era * 146097
+        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        d = doy - (153 * mp + 2) // 5 + 1
+        m = mp + 3 if mp < 10 else mp - 9
+        y = yoe + era * 400 + (1 if m <= 2 else 0)
+        if y < 1 or y > 9999:
+            return False
+        o = i * 21
+        out[o] = 48 + y // 1000
+        out[o + 1] = 48 + (y // 100) % 10
+        out[o + 2] = 48 + (y // 10) % 10
+        out[o + 3] = 48 + y % 10
+        out[o + 4] = 45  # -
+        out[o + 5] = 48 + m // 10
+        out[o + 6] = 48 + m % 10
+        out[o + 7] = 45
+        out[o + 8] = 48 + d // 10
+        out[o + 9] = 48 + d % 10
+        out[o + 10] = 84  # T
+        hh, mm, ss = sod // 3600, (sod // 60) % 60, sod % 60
+        out[o + 11] = 48 + hh // 10
+        out[o + 12] = 48 + hh % 10
+        out[o + 13] = 58  # :
+        out[o + 14] = 48 + mm // 10
+        out[o + 15] = 48 + mm % 10
+        out[o + 16] = 58
+        out[o + 17] = 48 + ss // 10
+        out[o + 18] = 48 + ss % 10
+        out[o + 19] = 90  # Z
+        out[o + 20] = 10  # newline
+    return True
+
+
+_ISO_ROWS: list[Any] = []
+
+
+def iso_seconds(ns: np.ndarray) -> list[str | None]:
+    """UTC ns -> ``YYYY-MM-DDTHH:MM:SSZ`` (seconds, rounded down), NaT -> None."""
+    ns = np.ascontiguousarray(ns, dtype=np.int64)
+    if len(ns):
+        if not _ISO_ROWS:
+            from slarisk.risk.treekernel import compiled
+
+            _ISO_ROWS.append(compiled(_iso_rows_py))
+        out = np.empty(21 * len(ns), dtype=np.uint8)
+        if _ISO_ROWS[0](ns, out):
+            return out[:-1].tobytes().decode("ascii").split("\n")  # type: ignore[return-value]
+    text = np.datetime_as_string(ns.view("datetime64[ns]"), unit="s").tolist()
+    return [None if v == "NaT" else v + "Z" for v in text]
+
+
+def _reason_lists(r1: list[str], r2: list[str], r3: list[str]) -> list[list[str]]:
+    """The non-empty reasons of each row, in order."""
+    return [list(filter(None, trio)) for trio in zip(r1, r2, r3, strict=True)]
+
+
 def array_items(cols: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """Columns of :func:`slarisk.risk.fastscore.score_arrays` -> response items."""
-    due = np.asarray(cols["due_at"], dtype=np.int64)
-    text = np.datetime_as_string(due.view("datetime64[ns]"), unit="s").tolist()
-    reasons = [
-        list(filter(None, trio))  # the non-empty reasons, in order
-        for trio in zip(*(cols[f"reason_{k}"].tolist() for k in (1, 2, 3)), strict=True)
-    ]
+    reasons = _reason_lists(*(cols[f"reason_{k}"].tolist() for k in (1, 2, 3)))
     return [
         {
             "work_order": wo,
@@ -225,7 +299,7 @@ def array_items(cols: dict[str, np.ndarray]) -> list[dict[str, Any]]:
             "breach_probability": p,
             "risk_band": band,
             "expected_cost": cost,
-            "due_at": None if d == "NaT" else d + "Z",
+            "due_at": d,
             "time_left_seconds": left,
             "elapsed_fraction": frac,
             "alert_level": lvl,
@@ -240,7 +314,7 @@ def array_items(cols: dict[str, np.ndarray]) -> list[dict[str, Any]]:
             _float_list(cols["breach_probability"]),
             cols["risk_band"].tolist(),
             _float_list(cols["expected_cost"]),
-            text,
+            iso_seconds(cols["due_at"]),
             _float_list(cols["time_left_seconds"]),
             _float_list(cols["elapsed_fraction"]),
             cols["alert_level"].tolist(),
@@ -263,7 +337,9 @@ def score_request(
         tickets, staffing = request_arrays(body)
         now_ns = int(((now - _EPOCH) // _MICROSECOND) * 1000)
         try:
-            cols = fastscore.score_arrays(model, tickets, now_ns, policy, staffing=staffing)
+            cols = fastscore.score_arrays(
+                model, tickets, now_ns, policy, staffing=staffing, joined_reasons=False
+            )
         except fastscore.Fallback:
             pass
         else:

@@ -186,3 +186,55 @@ def test_history_rates_count_only_outcomes_known_strictly_before_t():
     assert np.allclose(
         X["hist_breach_rate_category"], (np.array([1, 2]) + 10 * glob) / (np.array([1, 2]) + 10)
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from(
+        ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
+    ),
+    # 2024-2027, dense around the 2025 DST changes too
+    t=st.one_of(
+        st.integers(1_704_067_200 * S, 1_830_297_600 * S),
+        st.integers(1_743_285_600 * S - 7200 * S, 1_743_285_600 * S + 7200 * S),
+        st.integers(1_761_440_400 * S - 7200 * S, 1_761_440_400 * S + 7200 * S),
+    ),
+)
+def test_calendar_features_of_one_instant_equal_the_vectorised_ones(zone: str, t: int):
+    from slarisk.risk.features import _calendar_features, calendar_features_at
+
+    day = pd.Timestamp(t, tz="UTC").tz_convert(zone).date()
+    cal = CalendarInfo(zone, frozenset({day, date(2025, 12, 25)}))
+    vec = _calendar_features(np.array([t], dtype=np.int64), cal)
+    one = calendar_features_at(t, cal)
+    assert one == {k: float(v[0]) for k, v in vec.items()}  # bit for bit
+    assert one["is_holiday"] == 1.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 48), st.sampled_from([15, 30, 60]), st.floats(0, 40)),
+        min_size=1,
+        max_size=12,
+    ),
+    t=st.integers(-5 * 3600, 60 * 3600),
+)
+def test_staffing_steps_of_one_instant_equal_the_vectorised_ones(rows, t: int):
+    from slarisk.risk.features import STAFF_HORIZON_NS
+
+    frame = pd.DataFrame(
+        {
+            "interval_start": [T0 + pd.Timedelta(hours=h) for h, _, _ in rows],
+            "interval_minutes": [m for _, m, _ in rows],
+            "team": ["a" if i % 3 else "b" for i in range(len(rows))],
+            "agents": [a for _, _, a in rows],
+        },
+    )
+    frame["interval_start"] = pd.to_datetime(frame["interval_start"], utc=True)
+    index = StaffingIndex.build(frame.drop_duplicates(["interval_start", "team"]))
+    at = T0.value + t * S
+    ta = np.array([at], dtype=np.int64)
+    for steps in [index.total, *index.teams.values()]:
+        assert steps.at_one(at) == float(steps.at(ta)[0])
+        assert steps.mean_one(at, STAFF_HORIZON_NS) == float(steps.mean(ta, STAFF_HORIZON_NS)[0])
