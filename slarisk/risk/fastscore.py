@@ -44,8 +44,8 @@ from slarisk.risk.features import (
     WEEK_NS,
     WINDOW_NS,
     StaffingIndex,
-    calendar_features_at,
     _Steps,
+    calendar_features_at,
 )
 from slarisk.risk.treekernel import compiled
 
