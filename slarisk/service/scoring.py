@@ -5,7 +5,7 @@ library's scored frame -> response rows. The scoring itself is
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any, cast
@@ -93,8 +93,10 @@ def _ns_list(values: Sequence[datetime | None]) -> np.ndarray:
     return out
 
 
-_SINCE_EPOCH = _EPOCH.__rsub__  # v -> v - epoch (a timedelta)
-_PER_US = _MICROSECOND.__rfloordiv__  # timedelta -> whole microseconds (floor)
+# bound C methods (typeshed does not list them): v -> v - epoch, a timedelta; timedelta ->
+# whole microseconds (floor)
+_SINCE_EPOCH: Callable[[datetime], timedelta] = cast(Any, _EPOCH).__rsub__
+_PER_US: Callable[[timedelta], int] = cast(Any, _MICROSECOND).__rfloordiv__
 
 
 def _utc(values: list[datetime | None]) -> pd.DatetimeIndex:
