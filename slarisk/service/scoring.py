@@ -84,7 +84,8 @@ def _ns_list(values: Sequence[datetime | None]) -> np.ndarray:
     """Aware datetimes (None = NaT) -> int64 UTC ns (microsecond precision)."""
     n = len(values)
     if None not in values:  # map() over bound methods: no Python frame per value
-        us = np.fromiter(map(_PER_US, map(_SINCE_EPOCH, values)), dtype=np.int64, count=n)
+        present = cast("Sequence[datetime]", values)
+        us = np.fromiter(map(_PER_US, map(_SINCE_EPOCH, present)), dtype=np.int64, count=n)
         return us * 1000
     out = np.full(n, _NAT, dtype=np.int64)
     at = [i for i, v in enumerate(values) if v is not None]
