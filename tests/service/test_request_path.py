@@ -155,3 +155,63 @@ def test_failed_warm_up_is_logged_and_the_app_starts(
         service = make_service(model=broken)
     assert "scoring warm-up failed" in caplog.text
     assert service.client.get("/readyz").json()["model_version"] == "broken"
+
+
+def test_fast_body_reader_answers_like_the_pydantic_path(
+    make_service: ServiceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bodies the route's own reader takes get the same response (and audit digest) as through
+    the pydantic model; the reader really takes the common ones."""
+    import slarisk.service.routers.risk as risk_router
+    from slarisk.service.scoring import read_score_body
+
+    service = make_service(model=tiny_loaded_model())
+    headers = {"content-type": "application/json", **service.headers("scorer")}
+    taken: list[bool] = []
+
+    def counting(*args: Any) -> Any:
+        out = read_score_body(*args)
+        taken.append(out is not None)
+        return out
+
+    bodies = [*_bodies(), *VALID_BODIES]
+    bodies.append(  # many tickets, offsets, fractions, teams
+        json.dumps(
+            {
+                "now": "2026-10-26T13:00:00+01:00",
+                "tickets": [
+                    {
+                        "ticket_id": f"T{i}",
+                        "created_at": f"2026-10-2{i % 7}T0{i % 10}:1{i % 6}:00.{i:03d}Z",
+                        "priority": ["P1", "P2", "P3"][i % 3],
+                        "tier": ["gold", "silver", "unknown"][i % 3],
+                        "channel": ["email", "chat"][i % 2],
+                        "category": ["network", "access", "other"][i % 3],
+                        **({"first_response_at": "2026-10-26T11:00:00Z"} if i % 4 == 0 else {}),
+                    }
+                    for i in range(60)
+                ],
+                "staffing": [
+                    {"interval_start": "2026-10-26T11:00:00Z", "interval_minutes": 60, "agents": 3},
+                    {"interval_start": NOW, "interval_minutes": 30, "team": "desk", "agents": 2.5},
+                ],
+            }
+        ).encode()
+    )
+
+    def post_all() -> list[tuple[int, Any]]:
+        out = []
+        for raw in bodies:
+            r = service.client.post("/v1/risk/score", content=raw, headers=headers)
+            out.append((r.status_code, r.json()))
+        return out
+
+    monkeypatch.setattr(risk_router, "read_score_body", counting)
+    fast = post_all()
+    assert taken == [True, False, True, False, True, True]  # with status events: pydantic
+    monkeypatch.setattr(risk_router, "read_score_body", lambda *a: None)
+    slow = post_all()
+    assert all(status == 200 for status, _ in fast)
+    for raw, a, b in zip(bodies, fast, slow, strict=True):
+        if b'"now"' in raw:  # the others are scored at the server's clock
+            assert a == b
