@@ -196,8 +196,6 @@ class JsonBodyRoute(GuardedRoute):
     (``Model.model_validate_json``: one pass, no ``json.loads`` then ``validate_python``) and
     whose endpoint is called directly with its few known parameters (body, ``Request``,
     :data:`StateDep`, the ``require(...)`` principal), without FastAPI's dependency solving.
-    An endpoint may carry a ``fast_body(raw, request, state, principal)`` coroutine that
-    answers the bodies it can read faster than pydantic (None: not this one).
 
     Only a valid ``application/json`` body takes this path. An empty body, another content
     type, or a body the model refuses goes through FastAPI's own handler unchanged, so every
@@ -212,7 +210,6 @@ class JsonBodyRoute(GuardedRoute):
         if call is None or plan is None:
             return None
         body_name, model, request_name, state_name, principal_name = plan
-        fast_body = getattr(call, "fast_body", None)
 
         async def direct(
             request: Request, state: ServiceState, principal: Principal
@@ -224,10 +221,6 @@ class JsonBodyRoute(GuardedRoute):
             raw = await request.body()
             if not raw:
                 return None
-            if fast_body is not None:  # the endpoint's own reader of common bodies
-                fast: Response | None = await fast_body(raw, request, state, principal)
-                if fast is not None:
-                    return fast
             try:
                 body = model.model_validate_json(raw)
             except ValidationError:

@@ -5,22 +5,18 @@ library's scored frame -> response rows. The scoring itself is
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from fastapi import HTTPException
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
 from slarisk.data.schema import SEGMENT_COLUMNS
 from slarisk.service.champion import LoadedModel
-from slarisk.service.schemas import ScoreRequest, StaffingIntervalIn, TicketIn
+from slarisk.service.schemas import ScoreRequest
 from slarisk.service.settings import Settings
 
 
@@ -213,188 +209,6 @@ def request_arrays(body: ScoreRequest) -> tuple[Any, Any]:
     return tickets, staffing
 
 
-# --- the score route's fast body reader -----------------------------------------------------
-#: ISO 8601 times the fast reader takes (anything else goes to pydantic): seconds, up to 6
-#: fraction digits, ``Z`` or a whole-quarter offset up to 14 h; years 1900-2200 (checked apart).
-_ISO_TIME = re.compile(
-    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-    r"(?:\.\d{1,6})?(?:Z|[+-](?:0\d|1[0-4]):(?:00|15|30|45))"
-)
-
-
-def _max_length(field: FieldInfo) -> int:
-    return min(int(m.max_length) for m in field.metadata if hasattr(m, "max_length"))
-
-
-_TICKET_KEYS = frozenset(TicketIn.model_fields)
-_STAFFING_KEYS = frozenset(StaffingIntervalIn.model_fields)
-_REQUEST_KEYS = frozenset(ScoreRequest.model_fields)
-#: (field, default, max length) of the ticket's text fields, as in :class:`TicketIn`.
-_TICKET_TEXT = tuple(
-    (name, f.default if f.default is not PydanticUndefined else None, _max_length(f))
-    for name, f in TicketIn.model_fields.items()
-    if f.annotation is str
-)
-
-
-@dataclass(frozen=True)
-class FastRequest:
-    """A score request read without pydantic (see :func:`read_score_body`)."""
-
-    now: datetime | None
-    tickets: Any  # fastscore.TicketArrays
-    staffing: Any  # fastscore.StaffingArrays | None
-    n_tickets: int
-
-
-def _texts(values: list[Any], max_length: int) -> bool:
-    """Every value a str of 1..max_length characters that whitespace-stripping leaves as it
-    is (Python strips a superset of the characters pydantic strips)."""
-    return (
-        all(map(_IS_STR, map(type, values)))
-        and min(map(len, values)) >= 1
-        and max(map(len, values)) <= max_length
-        and all(map(str.__eq__, values, map(str.strip, values)))
-    )
-
-
-def _IS_STR(t: type) -> bool:
-    return t is str
-
-
-def _times(values: list[Any]) -> np.ndarray | None:
-    """ISO 8601 strings of the fast subset -> int64 UTC ns (None: not all of that subset)."""
-    if not all(map(_IS_STR, map(type, values))) or not all(map(_ISO_TIME.fullmatch, values)):
-        return None
-    if not all("1900" <= v[:4] <= "2200" for v in values):
-        return None
-    try:
-        parsed = list(map(datetime.fromisoformat, values))
-    except ValueError:  # e.g. 30 February
-        return None
-    return _ns_list(parsed)
-
-
-def read_score_body(raw: bytes, policy: Any, now_default: datetime) -> FastRequest | None:
-    """A score request that pydantic would accept and :func:`check_against_policy` would pass,
-    read with orjson and column checks. None whenever the body is anything else (another
-    shape, a value outside the fast subset, an error, status events): the caller then takes
-    the pydantic path, which answers every error. Equal to that path when not None (tested)."""
-    import orjson
-
-    from slarisk.risk.fastscore import TicketArrays
-
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if type(body) is not dict or not _REQUEST_KEYS.issuperset(body):
-        return None
-    events, rows = body.get("events"), body.get("staffing")
-    if not (events is None or events == []) or not (rows is None or type(rows) is list):
-        return None  # status events: the general path
-    tk = body.get("tickets")
-    if type(tk) is not list or not tk or not all(map(_IS_DICT, map(type, tk))):
-        return None
-    if not all(map(_TICKET_KEYS.issuperset, tk)):
-        return None
-    try:
-        columns = list(zip(*map(_REQUIRED, tk), strict=True))
-    except KeyError:
-        return None
-    ids, created_text, priority = (list(c) for c in columns)
-    n = len(ids)
-    now: datetime | None = None
-    if body.get("now") is None:
-        now_ns = int(_ns_list([now_default])[0])
-    else:
-        when = _times([body["now"]])
-        if when is None:
-            return None
-        now, now_ns = datetime.fromisoformat(body["now"]), int(when[0])
-    created = _times(created_text)
-    if created is None or created.max() > now_ns:
-        return None
-    fr_text = [t.get("first_response_at") for t in tk]
-    first_response = np.full(n, _NAT, dtype=np.int64)
-    given = [i for i, v in enumerate(fr_text) if v is not None]
-    if given:
-        fr = _times([fr_text[i] for i in given])
-        if fr is None or (fr < created[given]).any() or (fr > now_ns).any():
-            return None
-        first_response[given] = fr
-    segments: dict[str, Sequence[Any]] = {}
-    texts: dict[str, list[Any]] = {"ticket_id": ids, "priority": priority}
-    for name, default, max_length in _TICKET_TEXT:
-        values = texts.get(name) or [t.get(name, default) for t in tk]
-        if not _texts(values, max_length):
-            return None
-        if name in SEGMENT_COLUMNS:
-            segments[name] = values
-    # the policy checks of check_against_policy: any failure -> pydantic path (its 422)
-    if len(set(ids)) != n or not set(policy.priorities).issuperset(priority):
-        return None
-    tiers = set(segments["tier"])
-    if policy.default_tier is not None:
-        tiers.discard("unknown")
-    if not set(policy.tiers).issuperset(tiers):
-        return None
-    staffing = None
-    if rows:
-        staffing = _staffing_rows(rows)
-        if staffing is None:
-            return None
-    return FastRequest(
-        now=now,
-        tickets=TicketArrays(
-            ticket_id=ids,
-            created_ns=created,
-            first_response_ns=first_response,
-            resolved_ns=np.full(n, _NAT, dtype=np.int64),
-            priority=priority,
-            segments=segments,
-        ),
-        staffing=staffing,
-        n_tickets=n,
-    )
-
-
-def _staffing_rows(rows: Any) -> Any:
-    """Staffing rows of the fast subset -> ``StaffingArrays`` (None: anything else)."""
-    from slarisk.risk.fastscore import StaffingArrays
-
-    if type(rows) is not list or not all(map(_IS_DICT, map(type, rows))):
-        return None
-    if not all(map(_STAFFING_KEYS.issuperset, rows)):
-        return None
-    try:
-        start_text, minutes, agents = zip(*map(_STAFFING_REQUIRED, rows), strict=True)
-    except KeyError:
-        return None
-    team = [r.get("team", "all") for r in rows]
-    start = _times(list(start_text))
-    if start is None or not _texts(team, 200):
-        return None
-    if not all(type(m) is int and 1 <= m <= 1440 for m in minutes):
-        return None
-    if not all(type(a) in (int, float) and 0 <= a <= 100_000 for a in agents):
-        return None  # orjson reads no NaN or infinity
-    return StaffingArrays(
-        start_ns=start,
-        minutes=np.array(minutes, dtype=np.int64),
-        team=team,
-        agents=np.array(agents, dtype=np.float64),
-    )
-
-
-def _IS_DICT(t: type) -> bool:
-    return t is dict
-
-
-_REQUIRED = itemgetter("ticket_id", "created_at", "priority")
-_STAFFING_REQUIRED = itemgetter("interval_start", "interval_minutes", "agents")
-
-
 def _float_list(arr: np.ndarray | pd.Series) -> list[float | None]:
     """Floats as a list for JSON, non-finite values as None."""
     arr = np.asarray(arr, dtype=np.float64)
@@ -513,35 +327,26 @@ def array_items(cols: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     ]
 
 
-def score_arrays_items(
-    model: Any, tickets: Any, staffing: Any, policy: Any, now: datetime
-) -> list[dict[str, Any]] | None:
-    """Response items from the fast array path (None when it does not apply)."""
-    from slarisk.risk import fastscore
-
-    now_ns = int(((now - _EPOCH) // _MICROSECOND) * 1000)
-    try:
-        cols = fastscore.score_arrays(
-            model, tickets, now_ns, policy, staffing=staffing, joined_reasons=False
-        )
-    except fastscore.Fallback:
-        return None
-    return array_items(cols)
-
-
 def score_request(
     model: Any, body: ScoreRequest, policy: Any, now: datetime
 ) -> list[dict[str, Any]]:
     """Score a request: the fast array path of :mod:`slarisk.risk.fastscore` when it applies
     (no status events), else :func:`slarisk.risk.score.score_open_tickets` on frames; both give
     the same results. Returns the response items."""
+    from slarisk.risk import fastscore
     from slarisk.risk.score import score_open_tickets
 
     if not body.events:
         tickets, staffing = request_arrays(body)
-        items = score_arrays_items(model, tickets, staffing, policy, now)
-        if items is not None:
-            return items
+        now_ns = int(((now - _EPOCH) // _MICROSECOND) * 1000)
+        try:
+            cols = fastscore.score_arrays(
+                model, tickets, now_ns, policy, staffing=staffing, joined_reasons=False
+            )
+        except fastscore.Fallback:
+            pass
+        else:
+            return array_items(cols)
     tickets_df, staffing_df, events = request_frames(body)
     scored = score_open_tickets(
         model, tickets_df, pd.Timestamp(now), policy, staffing=staffing_df, events=events

@@ -13,22 +13,10 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from slarisk.service import audit
-from slarisk.service.champion import LoadedModel
-from slarisk.service.deps import (
-    JsonBodyRoute,
-    ServiceState,
-    StateDep,
-    check_batch_limit,
-    require,
-)
+from slarisk.service.deps import JsonBodyRoute, StateDep, check_batch_limit, require
 from slarisk.service.routers import AUTH_ERRORS, BODY_ERRORS, UNAVAILABLE
 from slarisk.service.schemas import ScoreRequest, ScoreResponse
-from slarisk.service.scoring import (
-    check_against_policy,
-    read_score_body,
-    score_arrays_items,
-    score_request,
-)
+from slarisk.service.scoring import check_against_policy, score_request
 from slarisk.service.security import SCORE, Principal
 
 try:  # orjson: several times faster than json for the score lists (same JSON text)
@@ -76,42 +64,6 @@ async def score(
         items = score_request(model.model, body, state.policy, now)
     else:
         items = await run_in_threadpool(score_request, model.model, body, state.policy, now)
-    return await _served(request, state, caller, model, now, len(body.tickets), items)
-
-
-async def _score_fast(
-    raw: bytes, request: Request, state: ServiceState, caller: Principal
-) -> Response | None:
-    """The score route for a body :func:`read_score_body` reads (a valid request of at most
-    :data:`INLINE_TICKETS` tickets, no status events): the same response and audit record as
-    :func:`score`, without building the pydantic request. None: :func:`score` answers."""
-    model, policy = state.models.current, state.policy
-    if model is None or policy is None:
-        return None
-    now = datetime.now(UTC)
-    body = read_score_body(raw, policy, now)
-    if body is None or body.n_tickets > min(INLINE_TICKETS, state.settings.max_batch_size):
-        return None
-    now = body.now or now
-    items = score_arrays_items(model.model, body.tickets, body.staffing, policy, now)
-    if items is None:
-        return None
-    return await _served(request, state, caller, model, now, body.n_tickets, items)
-
-
-score.fast_body = _score_fast  # type: ignore[attr-defined]  # read by JsonBodyRoute
-
-
-async def _served(
-    request: Request,
-    state: ServiceState,
-    caller: Principal,
-    model: LoadedModel,
-    now: datetime,
-    n_tickets: int,
-    items: list[dict[str, Any]],
-) -> Response:
-    """Record the scores in the audit trail and metrics; the response."""
     bands = Counter(map(_BAND, items))
     digest = audit.record(
         state.store,
@@ -121,7 +73,7 @@ async def _served(
         body=await request.body(),
         n_items=len(items),
         outputs={
-            "tickets": n_tickets,
+            "tickets": len(body.tickets),
             "clocks": len(items),
             "bands": dict(bands),
             # None (not finite) and 0.0 drop out; an empty rest gives 0.0, as before
@@ -135,7 +87,7 @@ async def _served(
         "model_version": model.version,
         "scored_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "input_digest": digest,
-        "n_tickets": n_tickets,
+        "n_tickets": len(body.tickets),
         "items": items,
     }
     return Response(_dumps(content), media_type="application/json")
