@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from operator import attrgetter
+from datetime import UTC, datetime, timedelta, timezone
+from itertools import repeat
+from operator import attrgetter, is_
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from fastapi import HTTPException
+from pydantic_core import TzInfo
 
 from slarisk.data.schema import SEGMENT_COLUMNS
 from slarisk.service.champion import LoadedModel
@@ -85,6 +87,13 @@ def _ns_list(values: Sequence[datetime | None]) -> np.ndarray:
     n = len(values)
     if None not in values:  # map() over bound methods: no Python frame per value
         present = cast("Sequence[datetime]", values)
+        tz = present[0].tzinfo if n else None
+        if type(tz) in _FIXED_OFFSET and all(map(is_, repeat(tz), map(_TZINFO, present))):
+            # one fixed-offset tzinfo object for all (pydantic shares its UTC): differences
+            # from the epoch in that zone are taken on wall-clock values, no utcoffset() calls
+            since = cast(Any, _EPOCH.astimezone(tz)).__rsub__
+            us = np.fromiter(map(_PER_US, map(since, present)), dtype=np.int64, count=n)
+            return us * 1000
         us = np.fromiter(map(_PER_US, map(_SINCE_EPOCH, present)), dtype=np.int64, count=n)
         return us * 1000
     out = np.full(n, _NAT, dtype=np.int64)
@@ -94,6 +103,8 @@ def _ns_list(values: Sequence[datetime | None]) -> np.ndarray:
     return out
 
 
+_FIXED_OFFSET = (timezone, TzInfo)  # tzinfo types whose offset never changes
+_TZINFO = attrgetter("tzinfo")
 # bound C methods (typeshed does not list them): v -> v - epoch, a timedelta; timedelta ->
 # whole microseconds (floor)
 _SINCE_EPOCH: Callable[[datetime], timedelta] = cast(Any, _EPOCH).__rsub__

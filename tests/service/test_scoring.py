@@ -58,3 +58,24 @@ def test_iso_seconds_compiled_path() -> None:
     assert iso_seconds(ns) == [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in at]
     assert iso_seconds(np.zeros(0, np.int64)) == []
     assert datetime(2000, 2, 29, tzinfo=UTC).date().isoformat() in "".join(iso_seconds(ns))
+
+
+def test_timestamps_sharing_one_zone_object() -> None:
+    """pydantic gives every "Z" time the same tzinfo object: the wall-clock shortcut."""
+    from slarisk.service.schemas import ScoreRequest
+
+    body = ScoreRequest.model_validate_json(
+        b'{"tickets": ['
+        b'{"ticket_id":"a","priority":"P1","created_at":"2026-03-29T01:30:00Z"},'
+        b'{"ticket_id":"b","priority":"P1","created_at":"1969-12-31T23:59:59.999999Z"},'
+        b'{"ticket_id":"c","priority":"P1","created_at":"2026-10-25T01:30:00.5Z"}]}'
+    )
+    values = [t.created_at for t in body.tickets]
+    assert values[0].tzinfo is values[1].tzinfo
+    expected = [pd.Timestamp(v).as_unit("ns").value for v in values]
+    assert _ns_list(values).tolist() == expected
+    shifted = [v.astimezone(timezone(timedelta(hours=-3, minutes=-30))) for v in values]
+    assert _ns_list(shifted).tolist() == expected  # three zone objects: the general way
+    one = timezone(timedelta(hours=5, minutes=45))
+    same = [v.astimezone(one) for v in values]
+    assert _ns_list(same).tolist() == expected
