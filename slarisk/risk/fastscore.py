@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 NAT = np.iinfo(np.int64).min
 _RECENT_NS = 29 * DAY_NS  # recent closed tickets kept for the arrival counts (as _workload)
 #: up to this many live clocks, distinct keys are found with a dict rather than a sort.
-_FEW_ROWS = 64
+_FEW_ROWS = 128
 #: below this many live clocks, contributions are a dense gather (no sparse set-up cost).
 _DENSE_ROWS = 8
 #: up to this many, a sparse x sparse product; above it, sparse x dense (cheaper per row).
