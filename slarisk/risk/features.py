@@ -575,17 +575,16 @@ class CalendarInfo:
 
 def _calendar_features(t_ns: np.ndarray, cal: CalendarInfo) -> dict[str, np.ndarray]:
     first = int(t_ns[0]) if len(t_ns) else 0
-    if len(t_ns) and (t_ns == first).all():  # scoring: one `now`, avoid a full tz conversion
-        ts = pd.Timestamp(first, tz="UTC").tz_convert(cal.timezone)
-        local = np.full(len(t_ns), ts.tz_localize(None).value, dtype=np.int64)
-    else:
-        local = (
-            pd.DatetimeIndex(t_ns.view("datetime64[ns]"))
-            .tz_localize("UTC")
-            .tz_convert(cal.timezone)
-            .tz_localize(None)
-            .asi8
-        )
+    if len(t_ns) and (t_ns == first).all():  # scoring: one `now`, no tz conversion of arrays
+        one = calendar_features_at(first, cal)
+        return {name: np.full(len(t_ns), value) for name, value in one.items()}
+    local = (
+        pd.DatetimeIndex(t_ns.view("datetime64[ns]"))
+        .tz_localize("UTC")
+        .tz_convert(cal.timezone)
+        .tz_localize(None)
+        .asi8
+    )
     days = np.floor_divide(local, DAY_NS)
     hour = (local - days * DAY_NS) / HOUR_NS
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
@@ -599,8 +598,9 @@ def _zone(name: str) -> ZoneInfo | timezone:
 
 
 def calendar_features_at(t_ns: int, cal: CalendarInfo) -> dict[str, float]:
-    """:func:`_calendar_features` of one instant (ns), without pandas: the local time is
-    ``t`` plus the zone's UTC offset at ``t`` (offsets change on whole seconds)."""
+    """The calendar features of one instant (ns), without pandas: the local time is ``t``
+    plus the zone's UTC offset at ``t`` (offsets change on whole seconds); the same values as
+    :func:`_calendar_features` on many instants (tested)."""
     when = datetime.fromtimestamp(t_ns // 10**9, _zone(cal.timezone))
     offset = when.utcoffset()
     local = t_ns + (offset // _ONE_US * 1000 if offset is not None else 0)

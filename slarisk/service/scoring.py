@@ -229,6 +229,11 @@ def _float_list(arr: np.ndarray | pd.Series) -> list[float | None]:
     return [v if math.isfinite(v) else None for v in values]
 
 
+_ISO_TEMPLATE = np.frombuffer(b"0000-00-00T00:00:00Z\n", dtype=np.uint8)
+#: (first byte, digits) of year, month, day, hour, minute, second in the template
+_ISO_FIELDS = np.array([[0, 4], [5, 2], [8, 2], [11, 2], [14, 2], [17, 2]], dtype=np.int64)
+
+
 def _iso_rows_py(ns: np.ndarray, out: np.ndarray) -> bool:
     """UTC ns -> ``YYYY-MM-DDTHH:MM:SSZ`` + newline, 21 ASCII bytes per value in ``out``
     (seconds, rounded down, proleptic Gregorian). False when a value is NaT or outside the
@@ -252,28 +257,13 @@ def _iso_rows_py(ns: np.ndarray, out: np.ndarray) -> bool:
         if y < 1 or y > 9999:
             return False
         o = i * 21
-        out[o] = 48 + y // 1000
-        out[o + 1] = 48 + (y // 100) % 10
-        out[o + 2] = 48 + (y // 10) % 10
-        out[o + 3] = 48 + y % 10
-        out[o + 4] = 45  # -
-        out[o + 5] = 48 + m // 10
-        out[o + 6] = 48 + m % 10
-        out[o + 7] = 45
-        out[o + 8] = 48 + d // 10
-        out[o + 9] = 48 + d % 10
-        out[o + 10] = 84  # T
-        hh, mm, ss = sod // 3600, (sod // 60) % 60, sod % 60
-        out[o + 11] = 48 + hh // 10
-        out[o + 12] = 48 + hh % 10
-        out[o + 13] = 58  # :
-        out[o + 14] = 48 + mm // 10
-        out[o + 15] = 48 + mm % 10
-        out[o + 16] = 58
-        out[o + 17] = 48 + ss // 10
-        out[o + 18] = 48 + ss % 10
-        out[o + 19] = 90  # Z
-        out[o + 20] = 10  # newline
+        out[o : o + 21] = _ISO_TEMPLATE
+        fields = (y, m, d, sod // 3600, (sod // 60) % 60, sod % 60)
+        for f in range(6):  # digits right to left into the template
+            v = fields[f]
+            for k in range(_ISO_FIELDS[f, 0] + _ISO_FIELDS[f, 1] - 1, _ISO_FIELDS[f, 0] - 1, -1):
+                out[o + k] = 48 + v % 10
+                v //= 10
     return True
 
 

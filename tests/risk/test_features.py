@@ -205,7 +205,8 @@ def test_calendar_features_of_one_instant_equal_the_vectorised_ones(zone: str, t
 
     day = pd.Timestamp(t, tz="UTC").tz_convert(zone).date()
     cal = CalendarInfo(zone, frozenset({day, date(2025, 12, 25)}))
-    vec = _calendar_features(np.array([t], dtype=np.int64), cal)
+    # two instants: the vectorised conversion (one instant would take calendar_features_at)
+    vec = _calendar_features(np.array([t, t + 86_400 * S + 1], dtype=np.int64), cal)
     one = calendar_features_at(t, cal)
     assert one == {k: float(v[0]) for k, v in vec.items()}  # bit for bit
     assert one["is_holiday"] == 1.0
