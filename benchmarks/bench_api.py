@@ -216,7 +216,6 @@ def _in_process_ms(
     body = _score_body(now=_NOW_MARK).replace(_NOW_MARK.encode(), b"%s")
     req = ScoreRequest.model_validate_json(body % _now_text(0))
     tickets, staffing, events = request_frames(req)
-    now0 = pd.Timestamp(NOW)
 
     def layer(k: int) -> None:
         r = ScoreRequest.model_validate_json(body % _now_text(k))
@@ -224,7 +223,7 @@ def _in_process_ms(
         dumps({"items": score_request(model, r, pol, r.now)})  # the route's serializer
 
     def library(k: int) -> None:
-        now = now0 + pd.Timedelta(seconds=k)
+        now = pd.Timestamp(_now_text(k).decode())  # the same instants as layer()
         score_open_tickets(model, tickets, now, pol, staffing=staffing, events=events)
 
     from slarisk.service.app import serving_gc

@@ -423,7 +423,6 @@ class FastModel:
     forest: Any = None  # treekernel.FlatForest (compiled one-pass scoring), None: numpy path
     hist_cache: dict[tuple[int, str, str, str], tuple[float, ...]] = field(default_factory=dict)
     reason_cache: dict[tuple[int, int], str] = field(default_factory=dict)
-    calendar_cache: dict[int, dict[str, float]] = field(default_factory=dict)
     group_cache: dict[tuple[int, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
 
     @cached_property
@@ -587,16 +586,9 @@ def staffing_index_of_frame(staffing: pd.DataFrame) -> StaffingIndex:
     return index
 
 
-_STAFFING_AT: dict[tuple[int, int], tuple[StaffingIndex, Any]] = {}
-
-
 def _staffing_at(st: StaffingIndex, t: int) -> tuple[float, float, dict[str, tuple[float, float]]]:
-    """(agents now, mean agents over the next 4 h, per team (now, next 4 h)) at ``t``
-    (cached per roster index and instant)."""
-    hit = _STAFFING_AT.get((id(st), t))
-    if hit is not None and hit[0] is st:
-        return hit[1]  # type: ignore[no-any-return]
-    value = (
+    """(agents now, mean agents over the next 4 h, per team (now, next 4 h)) at ``t``."""
+    return (
         st.total.at_one(t),
         st.total.mean_one(t, STAFF_HORIZON_NS),
         {
@@ -604,11 +596,6 @@ def _staffing_at(st: StaffingIndex, t: int) -> tuple[float, float, dict[str, tup
             for name, steps in st.teams.items()
         },
     )
-    with _LOCK:
-        if len(_STAFFING_AT) >= 256:
-            _STAFFING_AT.clear()
-        _STAFFING_AT[(id(st), t)] = (st, value)
-    return value
 
 
 def _flat_forest(clf: Any) -> Any:
@@ -966,12 +953,7 @@ def _numeric_features(
     out["business_left_hours"] = (tgt - ela) / 3600.0
     d = due[live]
     out["wall_left_hours"] = np.where(d == NAT, np.nan, (d - t) / 3.6e12)
-    calf = fm.calendar_cache.get(t)
-    if calf is None:
-        calf = calendar_features_at(t, model.calendar)
-        if len(fm.calendar_cache) > 1000:
-            fm.calendar_cache.clear()
-        fm.calendar_cache[t] = calf
+    calf = calendar_features_at(t, model.calendar)
     out.update(calf)
 
     # workload: the open queue (every input row) plus the model's recent closed tickets

@@ -157,10 +157,8 @@ def request_frames(
 
 
 def _iso(values: pd.Series) -> list[str | None]:
-    """UTC timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` (vectorised), NaT as None."""
-    ns = pd.DatetimeIndex(values).as_unit("ns").asi8
-    text = np.datetime_as_string(ns.view("datetime64[ns]"), unit="s")
-    return [None if v == "NaT" else v + "Z" for v in text.tolist()]
+    """UTC timestamps as ``YYYY-MM-DDTHH:MM:SSZ``, NaT as None (see :func:`iso_seconds`)."""
+    return iso_seconds(pd.DatetimeIndex(values).as_unit("ns").asi8)
 
 
 def score_items(scored: pd.DataFrame) -> list[dict[str, Any]]:
@@ -181,7 +179,7 @@ def score_items(scored: pd.DataFrame) -> list[dict[str, Any]]:
         "time_left_seconds": _float_list(scored["time_left_seconds"]),
         "elapsed_fraction": _float_list(scored["elapsed_fraction"]),
         "alert_level": scored["alert_level"].tolist(),
-        "reasons": [[r for r in trio if r] for trio in zip(r1, r2, r3, strict=True)],
+        "reasons": _reason_lists(r1, r2, r3),
     }
     names = list(cols)
     return [dict(zip(names, row, strict=True)) for row in zip(*cols.values(), strict=True)]
