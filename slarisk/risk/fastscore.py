@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from slarisk.sla.policy import Policy
 
 NAT = np.iinfo(np.int64).min
+_ALL = slice(None)
 _RECENT_NS = 29 * DAY_NS  # recent closed tickets kept for the arrival counts (as _workload)
 #: up to this many live clocks, distinct keys are found with a dict rather than a sort.
 _FEW_ROWS = 128
@@ -423,7 +424,7 @@ class FastModel:
     forest: Any = None  # treekernel.FlatForest (compiled one-pass scoring), None: numpy path
     hist_cache: dict[tuple[int, str, str, str], tuple[float, ...]] = field(default_factory=dict)
     reason_cache: dict[tuple[int, int], str] = field(default_factory=dict)
-    group_cache: dict[tuple[int, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
+    group_cache: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
 
     @cached_property
     def dense_table(self) -> np.ndarray:
@@ -1024,29 +1025,13 @@ def _numeric_features(
         g_codes[before] * (k + 1) + p_rank[p_codes[before]], minlength=cells
     ).astype(np.float64)
     if len(fm.recent_created_raw):
-        gmap = {name: i for i, name in enumerate(g_names)}
-        rg_to_open = np.asarray([gmap.get(x, -1) for x in fm.recent_group_names], dtype=np.intp)
-        resolved_before = 1.0 if ((t - 1) // 10**9) < now_s else 0.0
-
-        def recent_counts(idx: np.ndarray | slice) -> np.ndarray:
-            """Counts of the recent closed tickets ``idx`` (in the window, in a group here)."""
-            rcr = fm.recent_created_raw[idx]
-            og = rg_to_open[fm.recent_group[idx]] if len(rg_to_open) else np.zeros(0, np.intp)
-            keep = (rcr <= t) & (rcr > t - _RECENT_NS) & (og >= 0)
-            contrib = ((rcr[keep] // 10**9) < now_s).astype(np.float64) - resolved_before
-            rank = fm.recent_rank[idx][keep]
-            return np.bincount(og[keep] * (k + 1) + rank, weights=contrib, minlength=cells)
-
-        key = (t, tuple(g_names))  # all recent tickets: the same for every request at t
-        base = fm.group_cache.get(key)
-        if base is None:
-            base = recent_counts(slice(None))
-            if len(fm.group_cache) > 256:
-                fm.group_cache.clear()
-            fm.group_cache[key] = base
+        base = _recent_group_base(fm, t, g_names, k)
         # less the request's own tickets found among them (they count as open above); the
         # counts are whole numbers, so adding and removing is exact
-        flat_counts += base - recent_counts(excluded) if len(excluded) else base
+        if len(excluded):
+            flat_counts += base - _recent_group_counts(fm, t, g_names, k, excluded)
+        else:
+            flat_counts += base
     sums = np.cumsum(flat_counts.reshape(len(g_names), k + 1), axis=1)
     gtot = sums[:, -1][row_g]
     ahead = sums[row_g, p_rank[row_p]]
@@ -1107,3 +1092,42 @@ def _numeric_features(
         for j, name in enumerate(hist_names):
             out[name] = rows[:, j]
     return out
+
+
+def _recent_group_counts(
+    fm: FastModel, t: int, g_names: list[str], k: int, idx: np.ndarray | slice = _ALL
+) -> np.ndarray:
+    """The recent closed tickets ``idx`` of ``fm`` in the group backlog at ``t`` (UTC ns), as
+    ``GroupBacklogIndex`` counts them: per (group of ``g_names``, priority rank 0..k) cell,
+    flat, those created in the 29 days up to ``t`` in a group named here, each counting 1 if
+    created before the second of ``t``, less 1 if ``t`` is a whole second."""
+    now_s = t // 10**9
+    gmap = {name: i for i, name in enumerate(g_names)}
+    rg_to_open = np.asarray([gmap.get(x, -1) for x in fm.recent_group_names], dtype=np.intp)
+    resolved_before = 1.0 if ((t - 1) // 10**9) < now_s else 0.0
+    rcr = fm.recent_created_raw[idx]
+    og = rg_to_open[fm.recent_group[idx]] if len(rg_to_open) else np.zeros(0, np.intp)
+    keep = (rcr <= t) & (rcr > t - _RECENT_NS) & (og >= 0)
+    contrib = ((rcr[keep] // 10**9) < now_s).astype(np.float64) - resolved_before
+    rank = fm.recent_rank[idx][keep]
+    cells = len(g_names) * (k + 1)
+    return np.bincount(og[keep] * (k + 1) + rank, weights=contrib, minlength=cells)
+
+
+def _recent_group_base(fm: FastModel, t: int, g_names: list[str], k: int) -> np.ndarray:
+    """:func:`_recent_group_counts` of all the recent tickets, cached: it depends on ``t`` only
+    through which of them lie in the window, which of those were created before the second
+    of ``t``, and whether ``t`` is a whole second (so polls a moment apart share it)."""
+    rs = fm.recent_created  # sorted
+    now_s = t // 10**9
+    lo = int(np.searchsorted(rs, t - _RECENT_NS, side="right"))
+    hi = int(np.searchsorted(rs, t, side="right"))
+    early = min(max(int(np.searchsorted(rs, now_s * 10**9, side="left")), lo), hi)
+    key = (lo, hi, early, t % 10**9 == 0, tuple(g_names))
+    base = fm.group_cache.get(key)
+    if base is None:
+        base = _recent_group_counts(fm, t, g_names, k)
+        if len(fm.group_cache) > 256:
+            fm.group_cache.clear()
+        fm.group_cache[key] = base
+    return base

@@ -169,6 +169,69 @@ def top_k_order(values: np.ndarray, k: int) -> np.ndarray:
 _FEW_PAIRS = 384
 
 
+def _top_pairs_py(
+    values: np.ndarray, X: np.ndarray, order: np.ndarray, positive: np.ndarray, rounded: np.ndarray
+) -> bool:
+    """Per row of ``values`` (finite), the columns of the ``k = order.shape[1]`` largest
+    (ties: the lowest column first, as :func:`top_k_order`), whether each is > 0, and
+    ``np.round(X, 2)`` there (``rint(x * 100) / 100``, numpy's rounding). False, with the
+    outputs incomplete, when ``values`` holds a non-finite number. Compiled with numba."""
+    n, f = values.shape
+    k = order.shape[1]
+    for i in range(n):
+        for j in range(f):
+            if not np.isfinite(values[i, j]):
+                return False
+    for i in range(n):
+        for p in range(k):
+            best = -1
+            top = 0.0
+            for j in range(f):
+                v = values[i, j]
+                if best >= 0 and not v > top:
+                    continue
+                taken = False
+                for q in range(p):
+                    if order[i, q] == j:
+                        taken = True
+                if not taken:
+                    best = j
+                    top = v
+            order[i, p] = best
+            positive[i, p] = top > 0
+            rounded[i, p] = np.rint(X[i, best] * 100.0) / 100.0
+    return True
+
+
+_TOP_PAIRS: list[Any] = []
+
+
+def _top_pairs(
+    values: np.ndarray, X: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(order, positive, rounded X) of :func:`_top_pairs_py` in one compiled pass, or None
+    (non-finite values, or no numba: the numpy steps of :func:`top_reasons` apply)."""
+    if not _TOP_PAIRS:
+        from slarisk.risk.treekernel import AVAILABLE, compiled
+
+        _TOP_PAIRS.append(compiled(_top_pairs_py) if AVAILABLE else None)
+    kernel = _TOP_PAIRS[0]
+    n = values.shape[0]
+    if kernel is None or k >= values.shape[1]:
+        return None
+    order = np.empty((n, k), dtype=np.intp)
+    positive = np.empty((n, k), dtype=np.bool_)
+    rounded = np.empty((n, k), dtype=np.float64)
+    ok = kernel(
+        np.ascontiguousarray(values, dtype=np.float64),
+        np.ascontiguousarray(X, dtype=np.float64),
+        order,
+        positive,
+        rounded,
+    )
+    return (order, positive, rounded) if ok else None
+
+
 def top_reasons(
     model: RiskModel,
     features: pd.DataFrame | None,
@@ -189,17 +252,21 @@ def top_reasons(
     k = min(k, f)
     if names is None:
         names = model.feature_names
-    order = top_k_order(contributions, k)
-    rows = np.arange(n)[:, None]
-    positive = contributions[rows, order] > 0
     prep = dict(model.pipeline.steps)["prep"]  # named_steps builds a Bunch (~20 us)
     n_cat = len(prep.categorical_)
     if X is None:  # categorical codes + numerics, same columns as contributions
         if features is None:
             raise ValueError("top_reasons needs the feature frame or its matrix X")
         X = model.matrix(features)
-    vals = np.round(X[rows, order], 2).ravel()
-    bits_all = vals.view(np.int64)
+    picked = _top_pairs(contributions, X, k) if n * k <= _FEW_PAIRS else None
+    if picked is not None:
+        order, positive, vals = picked
+    else:
+        order = top_k_order(contributions, k)
+        rows = np.arange(n)[:, None]
+        positive = contributions[rows, order] > 0
+        vals = np.round(X[rows, order], 2)
+    bits_all = vals.ravel().view(np.int64)
 
     def text(j: int, bits: int) -> str:
         v = np.int64(bits).view(np.float64)
@@ -212,21 +279,19 @@ def top_reasons(
         return _reason_text(name, value)
 
     if n * k <= _FEW_PAIRS:  # a few rows: look each pair up (sorting costs more)
-        flat: list[str] = []
-        for j, b, pos in zip(
-            order.ravel().tolist(), bits_all.tolist(), positive.ravel().tolist(), strict=True
-        ):
-            if not pos:
-                flat.append("")
-                continue
-            t = cache.get((j, b)) if cache is not None else None
-            if t is None:
-                t = text(j, b)
-                if cache is not None:
+        pairs = list(zip(order.ravel().tolist(), bits_all.tolist(), strict=True))
+        if cache is None:
+            cache = {}
+        flat: list[str | None] = list(map(cache.get, pairs))  # one C loop when all are known
+        for i in np.flatnonzero(~positive.ravel()).tolist():
+            flat[i] = ""
+        if None in flat:
+            for i, t in enumerate(flat):
+                if t is None:
+                    flat[i] = t = text(*pairs[i])
                     if len(cache) > 100_000:
                         cache.clear()
-                    cache[(j, b)] = t
-            flat.append(t)
+                    cache[pairs[i]] = t
         arr = np.asarray(flat, dtype=object).reshape(n, k)
         return [arr[:, i] for i in range(k)]
     # distinct (feature, value) pairs: values first (1-d sort), then value code x feature

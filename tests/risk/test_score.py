@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -246,6 +248,43 @@ def test_fast_path_matches_general_path_for_tickets_the_model_has_seen(
         )
 
 
+def test_recent_group_counts_cached_across_instants_match_a_fresh_count(trained: Trained):
+    """The recent closed tickets' group counts are cached by which of them lie in the window,
+    which were created before the second of `now` and whether `now` is a whole second: at
+    instants on, just before and after recent creation times and the window's far edge, one
+    after another on one cache, they equal a fresh count."""
+    import dataclasses
+
+    from slarisk.risk import fastscore
+
+    fm = fastscore.fast_model(trained.model)
+    rng = np.random.default_rng(4)  # recent tickets in three groups, one not in the request
+    sec, day = 10**9, 86_400 * 10**9
+    raw = fm.recent_created_raw.copy()
+    raw[::5] = raw[::5] // sec * sec  # some created on a whole second
+    fm = dataclasses.replace(
+        fm,
+        recent_created_raw=raw,
+        recent_created=np.sort(raw),
+        recent_group=rng.integers(0, 3, len(raw)),
+        recent_group_names=["apps", "infra", "gone"],
+        group_cache={},
+    )
+    k = len(trained.model.priorities)
+    rs = fm.recent_created
+    for c in [*rs[:: max(1, len(rs) // 8)].tolist(), *raw[:40:5].tolist()]:
+        s0 = c // sec * sec
+        for t in (
+            c, c - 1, c + 1, s0, s0 + 1, s0 - 1, s0 - sec, s0 + sec, s0 + sec + 1, c + sec // 2,
+            c + 29 * day, c + 29 * day + 1, s0 + 29 * day, s0 + 29 * day + sec, c + 29 * day - 1,
+        ):  # fmt: skip
+            for names in (["infra", "apps", "new-group"], ["apps"]):
+                cached = fastscore._recent_group_base(fm, t, names, k)
+                fresh = fastscore._recent_group_counts(fm, t, names, k)
+                np.testing.assert_array_equal(cached, fresh, err_msg=f"{t} {names}")
+    assert 20 < len(fm.group_cache) < 2 * 17 * 15  # shared between instants
+
+
 def test_fast_path_at_a_fractional_now_and_without_tiers(trained: Trained):
     """Sub-second `now` (group backlog counts whole seconds) and a queue without a tier column
     (the policy has no default tier: both paths refuse it the same way)."""
@@ -341,6 +380,44 @@ def test_staffing_index_of_a_frame_follows_its_content(trained: Trained):
 def test_top_k_order_is_the_stable_argsort_prefix(values: np.ndarray, k: int):
     expected = np.argsort(-values, axis=1, kind="stable")[:, :k]
     np.testing.assert_array_equal(top_k_order(values, k), expected)
+
+
+@given(
+    values=hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=2, max_side=12),
+        elements=st.sampled_from([-1.5, -0.25, 0.0, 0.25, 0.5, 2.0]),  # many ties
+    ),
+    k=st.integers(1, 4),
+    data=st.data(),
+)
+@settings(max_examples=60, deadline=None)
+def test_compiled_top_pairs_match_the_numpy_steps(values: np.ndarray, k: int, data: Any):
+    """The one-pass kernel of top_reasons: same columns, signs and rounded values (bit for
+    bit) as top_k_order, the > 0 test and np.round(X, 2)."""
+    from slarisk.risk.score import _top_pairs
+
+    k = min(k, values.shape[1] - 1)
+    X = data.draw(
+        hnp.arrays(
+            np.float64,
+            values.shape,
+            elements=st.floats(allow_nan=True, allow_infinity=True, width=64)
+            | st.sampled_from([0.005, 0.015, 0.125, -0.005, 2.675, 1e300]),  # halfway cases
+        )
+    )
+    picked = _top_pairs(values, X, k)
+    assert picked is not None
+    order, positive, rounded = picked
+    expected = top_k_order(values, k)
+    rows = np.arange(len(values))[:, None]
+    np.testing.assert_array_equal(order, expected)
+    np.testing.assert_array_equal(positive, values[rows, expected] > 0)
+    want = np.round(X[rows, expected], 2)
+    same = (rounded.view(np.int64) == want.view(np.int64)) | (np.isnan(rounded) & np.isnan(want))
+    assert same.all()
+    values[0, 0] = np.nan  # non-finite contributions: the numpy steps apply
+    assert _top_pairs(values, X, k) is None
 
 
 def test_top_k_order_partial_sort_on_large_tied_arrays():
