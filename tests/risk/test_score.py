@@ -368,29 +368,23 @@ def test_staffing_index_of_a_frame_follows_its_content(trained: Trained):
         assert sorted(got.teams) == sorted(ref.teams)
 
 
-@given(
-    values=hnp.arrays(
+def _tied_matrices(min_side: int) -> st.SearchStrategy[np.ndarray]:
+    """Small float matrices drawn from a few values: many ties."""
+    return hnp.arrays(
         np.float64,
-        hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=12),
-        elements=st.sampled_from([-1.5, -0.25, 0.0, 0.25, 0.5, 2.0]),  # many ties
-    ),
-    k=st.integers(0, 13),
-)
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=min_side, max_side=12),
+        elements=st.sampled_from([-1.5, -0.25, 0.0, 0.25, 0.5, 2.0]),
+    )
+
+
+@given(values=_tied_matrices(1), k=st.integers(0, 13))
 @settings(max_examples=60, deadline=None)
 def test_top_k_order_is_the_stable_argsort_prefix(values: np.ndarray, k: int):
     expected = np.argsort(-values, axis=1, kind="stable")[:, :k]
     np.testing.assert_array_equal(top_k_order(values, k), expected)
 
 
-@given(
-    values=hnp.arrays(
-        np.float64,
-        hnp.array_shapes(min_dims=2, max_dims=2, min_side=2, max_side=12),
-        elements=st.sampled_from([-1.5, -0.25, 0.0, 0.25, 0.5, 2.0]),  # many ties
-    ),
-    k=st.integers(1, 4),
-    data=st.data(),
-)
+@given(values=_tied_matrices(2), k=st.integers(1, 4), data=st.data())
 @settings(max_examples=60, deadline=None)
 def test_compiled_top_pairs_match_the_numpy_steps(values: np.ndarray, k: int, data: Any):
     """The one-pass kernel of top_reasons: same columns, signs and rounded values (bit for
