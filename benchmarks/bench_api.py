@@ -81,6 +81,31 @@ def _prepare(tmp: Path) -> tuple[Path, Path, str]:
     return policy_path, models, key
 
 
+def _server_env(tmp: Path, models: Path) -> dict[str, str]:
+    """Environment of a benchmark server: the exported model in ``models``, no registry."""
+    return {
+        **os.environ,
+        "SLARISK_MODELS_DIR": str(models),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'no-registry.db'}",
+    }
+
+
+def _wait_ready(server: subprocess.Popen[bytes], port: int, seconds: float = 90.0) -> None:
+    """Until ``GET /readyz`` answers 200; RuntimeError if the server exits or takes longer."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise RuntimeError(f"the server on port {port} did not become ready")
+        time.sleep(0.2)
+
+
 def _score_body(n: int = 100, seed: int = 0, now: str = NOW) -> bytes:
     """A score request of ``n`` open tickets created in the 4.5 days before ``NOW``."""
     rng = random.Random(seed)
@@ -281,7 +306,6 @@ WARM_UP_REQUESTS = 150
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    import httpx
     from rich.console import Console
     from rich.table import Table
 
@@ -292,28 +316,14 @@ def run(quick: bool = False) -> dict[str, Any]:
         tmp = Path(d)
         policy, models, key = _prepare(tmp)
         port = _free_port()
-        env = {
-            **os.environ,
-            "SLARISK_MODELS_DIR": str(models),
-            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'no-registry.db'}",
-        }
+        env = _server_env(tmp, models)
         cmd = [sys.executable, "-c", "from slarisk.cli import main; main()", "serve"]
         cmd += ["--port", str(port), "--db", str(tmp / "service.db"), "--policy", str(policy)]
         cmd += ["--log-level", "warning"]
         server = subprocess.Popen(cmd, cwd=tmp, env=env)
-        base = f"http://127.0.0.1:{port}"
         headers = {"X-API-Key": key, "content-type": "application/json"}
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("server did not become ready")
-                time.sleep(0.2)
+            _wait_ready(server, port)
             c = RawHTTP("127.0.0.1", port)
             scores = _score_requests(c, headers)
             noops = itertools.repeat(c.request_bytes("GET", "/v1/whoami", headers, None))

@@ -40,7 +40,9 @@ from benchmarks.bench_api import (
     _latencies,
     _prepare,
     _score_requests,
+    _server_env,
     _throughput,
+    _wait_ready,
 )
 
 MODES = ("real", "floor-b", "floor-a")
@@ -101,7 +103,6 @@ def _serve(mode: str, argv: list[str]) -> None:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    import httpx
     from rich.console import Console
     from rich.table import Table
 
@@ -113,12 +114,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="slarisk-bench-floor-") as d:
         tmp = Path(d)
         policy, models, _ = _prepare(tmp)
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
-            "SLARISK_MODELS_DIR": str(models),
-            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'no-registry.db'}",
-        }
+        env = _server_env(tmp, models)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
         headers: dict[str, dict[str, str]] = {}
         servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
         try:
@@ -131,17 +128,8 @@ def run(quick: bool = False) -> dict[str, Any]:
                 cmd += ["--port", str(port), "--db", str(db), "--policy", str(policy)]
                 cmd += ["--log-level", "warning"]
                 servers[mode] = (subprocess.Popen(cmd, cwd=tmp, env=env), port)
-            for mode, (server, port) in servers.items():
-                deadline = time.monotonic() + 90
-                while True:
-                    try:
-                        if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).is_success:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise RuntimeError(f"{mode} server did not become ready")
-                    time.sleep(0.2)
+            for server, port in servers.values():
+                _wait_ready(server, port)
             figures: dict[str, dict[str, list[float]]] = {
                 m: {"noop_p50_ms": [], "score_p50_ms": [], "rps_8": [], "server_cpu_score_ms": []}
                 for m in MODES

@@ -1104,8 +1104,8 @@ def _recent_group_counts(
     now_s = t // 10**9
     gmap = {name: i for i, name in enumerate(g_names)}
     rg_to_open = np.asarray([gmap.get(x, -1) for x in fm.recent_group_names], dtype=np.intp)
-    resolved_before = 1.0 if ((t - 1) // 10**9) < now_s else 0.0
-    rcr = fm.recent_created_raw[idx]
+    resolved_before = 1.0 if t % 10**9 == 0 else 0.0  # as GroupBacklogIndex: t - 1 ns is in
+    rcr = fm.recent_created_raw[idx]  # an earlier second exactly when t is a whole second
     og = rg_to_open[fm.recent_group[idx]] if len(rg_to_open) else np.zeros(0, np.intp)
     keep = (rcr <= t) & (rcr > t - _RECENT_NS) & (og >= 0)
     contrib = ((rcr[keep] // 10**9) < now_s).astype(np.float64) - resolved_before
