@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench serve api-spec clean venv
+.PHONY: demo test lint coverage bench serve api-spec clean venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -46,6 +46,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check slarisk tests benchmarks
 	$(BIN)/ruff format --check slarisk tests benchmarks
 	$(BIN)/mypy slarisk
+	$(BIN)/lint-imports
+
+# The test suite with a line-coverage report (no gate); CI runs this.
+coverage: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --cov=slarisk --cov-report=term:skip-covered
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks --out benchmarks/results/last_run.json

@@ -252,7 +252,7 @@ def test_every_format_key_is_documented(doc: Path, root: str) -> None:
 
 
 def test_sla_report_section_lists_every_segment_and_format() -> None:
-    from slarisk.sla.cli import FORMATS
+    from slarisk.cli.sla import FORMATS
     from slarisk.sla.report import SEGMENTS
 
     section = CLI_SECTIONS.get("slarisk sla report", "")

@@ -3,22 +3,12 @@
 Tickets (one row per ticket), status events (one row per status change) and staffing (interval
 form or shift form). Timestamps are timezone-aware and stored in UTC with nanosecond unit:
 ``datetime64[ns, UTC]`` (``TIMESTAMP_DTYPE``), also under pandas 3 whose default parse unit is
-microseconds. Validation lives in :mod:`slarisk.data.validate`; ``validate_tickets`` and
-``ValidationResult`` are re-exported here for convenience.
+microseconds. Validation lives in :mod:`slarisk.data.validate`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
-
-if TYPE_CHECKING:  # re-exported lazily below (validate imports this module)
-    from slarisk.data.validate import (
-        ValidationResult,
-        validate_events,
-        validate_shifts,
-        validate_staffing,
-        validate_tickets,
-    )
+from typing import Final
 
 #: dtype of every timestamp column after validation.
 TIMESTAMP_DTYPE: Final = "datetime64[ns, UTC]"
@@ -99,23 +89,6 @@ QUARANTINE_COLUMNS: Final = (ROW, FIELD, REASON)
 #: strings read as missing values (case-sensitive) unless an adapter/mapping says otherwise.
 DEFAULT_NA_VALUES: Final = ("", "NA", "N/A", "NaN", "nan", "NaT", "None", "null", "NULL")
 
-_LAZY = {
-    "ValidationResult",
-    "validate_tickets",
-    "validate_events",
-    "validate_staffing",
-    "validate_shifts",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from slarisk.data import validate
-
-        return getattr(validate, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
     "AGENTS",
     "AGENT_ID",
@@ -157,9 +130,4 @@ __all__ = [
     "TIMESTAMP_DTYPE",
     "TOUCHES",
     "UNKNOWN",
-    "ValidationResult",
-    "validate_events",
-    "validate_shifts",
-    "validate_staffing",
-    "validate_tickets",
 ]

@@ -16,12 +16,11 @@ In flight: every incident still unresolved at age a (a = 1, 4, 24, 72 hours afte
 observed again at that instant with the workload and history of that instant and its age;
 one model is trained on all ages (time split as above) and its AUC is reported per age.
 
-Run: ``slarisk evaluate-servicenow [PATH] [--max-tickets N] [--out report.md]``.
+CLI: ``slarisk evaluate-servicenow [PATH] [--max-tickets N] [--out report.md]``.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,8 +29,6 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-import typer
-
 from slarisk.data import schema as s
 from slarisk.errors import InputError
 from slarisk.risk.evaluate import classification_metrics, time_split
@@ -262,56 +259,3 @@ def report_markdown(rep: ServiceNowReport) -> str:
                 f"{fl.loc[a, 'model']:.3f} | {fl.loc[a, 'logistic']:.3f} |"
             )
     return "\n".join(lines)
-
-
-def evaluate_servicenow_command(
-    path: Annotated[
-        Path, typer.Argument(help="ServiceNow incident event log (CSV, may be gzipped).")
-    ] = DEFAULT_PATH,
-    max_tickets: Annotated[
-        int | None, typer.Option(help="Evaluate a time-ordered subsample of this many.")
-    ] = None,
-    ages: Annotated[
-        str, typer.Option(help="In-flight ages in hours, comma-separated.")
-    ] = DEFAULT_AGES_TEXT,
-    seed: Annotated[int, typer.Option(help="Random seed of the models.")] = 0,
-    out: Annotated[
-        Path | None, typer.Option(help="Also write the report (Markdown) to this file.")
-    ] = None,
-) -> None:
-    """Breach-risk model vs one-hot logistic regression on the ServiceNow incident log
-    (made_sla false as the label, last 30% by opening time as test): ROC AUC, PR AUC, Brier,
-    ECE at opening and AUC in flight at several ages."""
-    from rich.console import Console
-
-    console = Console(highlight=False)
-    try:
-        age_list = tuple(float(a) for a in ages.split(",") if a.strip())
-    except ValueError:
-        raise InputError(f"--ages: {ages!r} is not a comma-separated list of hours") from None
-    with console.status("importing the ServiceNow log"):
-        tickets = load_servicenow(path)
-    with console.status(f"evaluating {len(tickets):,} incidents"):
-        rep = evaluate_servicenow(tickets, ages_hours=age_list, max_tickets=max_tickets, seed=seed)
-    text = report_markdown(rep)
-    gain = rep.auc_gain()
-    verdict = "met" if gain >= 0.02 else "NOT met"
-    text += f"\n\nAUC gain over one-hot LR at opening: {gain:+.3f} (goal +0.02: {verdict})\n"
-    console.print(text)
-    console.print(f"info: {rep.info}")
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        console.print(f"report -> {out}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``slarisk evaluate-servicenow`` to the top-level app."""
-    app.command("evaluate-servicenow")(evaluate_servicenow_command)
-
-
-if __name__ == "__main__":
-    from slarisk.cli import main
-
-    sys.argv = ["slarisk", "evaluate-servicenow", *sys.argv[1:]]
-    main()

@@ -17,6 +17,7 @@ from slarisk.data.io import (
     write_table,
 )
 from slarisk.errors import InputError
+from slarisk.data.validate import validate_tickets
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def tickets() -> pd.DataFrame:
             "priority": ["P1", "P2"],
         }
     )
-    return s.validate_tickets(df, "mem").accepted
+    return validate_tickets(df, "mem").accepted
 
 
 @pytest.mark.parametrize("name", ["t.csv", "t.csv.gz", "t.parquet", "t.tsv"])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from slarisk.risk import score_cli, servicenow_eval, train_cli
+from slarisk.cli import score as score_cli
+from slarisk.cli import servicenow as servicenow_cli
+from slarisk.cli import train as train_cli
 
 
 def register(app: typer.Typer) -> None:
     """Add the risk commands to the top-level app."""
     train_cli.register(app)
     score_cli.register(app)
-    servicenow_eval.register(app)
+    servicenow_cli.register(app)

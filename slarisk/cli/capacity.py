@@ -10,7 +10,8 @@ import typer
 if TYPE_CHECKING:
     import pandas as pd
 
-from slarisk.capacity import fit_cli, sim_cli
+from slarisk.cli import fit as fit_cli
+from slarisk.cli import simulate as sim_cli
 
 capacity_app = typer.Typer(no_args_is_help=True, help="Queueing analytics, staffing and fitting.")
 

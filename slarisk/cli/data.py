@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from slarisk.data import generate_cli
+from slarisk.cli import generate as generate_cli
 from slarisk.errors import SlariskError
 
 if TYPE_CHECKING:

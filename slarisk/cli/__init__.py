@@ -1,15 +1,15 @@
-"""Command-line interface: wires each domain's commands (thin layer over the library)."""
+"""Command-line interface: thin commands over the library, one module per command group.
+
+Library modules are imported inside the command functions, so ``slarisk --help`` does not
+load lightgbm, mlflow, simpy or fastapi.
+"""
 
 from __future__ import annotations
 
 import typer
 
-from slarisk.capacity import cli as capacity_cli
-from slarisk.data import cli as data_cli
+from slarisk.cli import capacity, data, risk, service, sla
 from slarisk.errors import SlariskError
-from slarisk.risk import cli as risk_cli
-from slarisk.service import cli as service_cli
-from slarisk.sla import cli as sla_cli
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -17,7 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (data_cli, sla_cli, capacity_cli, risk_cli, service_cli):
+for _module in (data, sla, capacity, risk, service):
     _module.register(app)
 
 

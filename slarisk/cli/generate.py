@@ -70,7 +70,7 @@ def generate_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from slarisk.data.synthetic import Imperfections, generate_history, write_history
+    from slarisk.capacity.synthetic import Imperfections, generate_history, write_history
 
     console = Console()
     try:

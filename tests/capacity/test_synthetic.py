@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from slarisk.cli import app
-from slarisk.data.synthetic import Imperfections, generate_history, write_history
+from slarisk.capacity.synthetic import Imperfections, generate_history, write_history
 from slarisk.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,7 +224,7 @@ def test_closures_follow_the_policy_calendars() -> None:
     a Sunday (here the first Sunday of the roster); 24 December, closed for business hours but
     open on gold's extended calendar, is not."""
     from slarisk.capacity.scenario import load_scenario
-    from slarisk.data.synthetic import _roster_levels, close_roster, closure_dates
+    from slarisk.capacity.synthetic import _roster_levels, close_roster, closure_dates
     from slarisk.sla.policy import load_policy
 
     start = pd.Timestamp("2026-12-21T00:00:00Z")
