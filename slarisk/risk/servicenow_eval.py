@@ -25,12 +25,12 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from slarisk.data import schema as s
-from slarisk.errors import InputError
 from slarisk.risk.evaluate import classification_metrics, time_split
 from slarisk.risk.features import (
     CATEGORICAL_FEATURES,

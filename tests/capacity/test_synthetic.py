@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from slarisk.cli import app
 from slarisk.capacity.synthetic import Imperfections, generate_history, write_history
+from slarisk.cli import app
 from slarisk.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]

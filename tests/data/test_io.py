@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from slarisk.data import schema as s
 from slarisk.data.io import (
     load_tickets,
     quarantine_path_for,
@@ -16,8 +15,8 @@ from slarisk.data.io import (
     table_format,
     write_table,
 )
-from slarisk.errors import InputError
 from slarisk.data.validate import validate_tickets
+from slarisk.errors import InputError
 
 
 @pytest.fixture
