@@ -1,0 +1,5 @@
+"""``python -m slarisk``: the same as the ``slarisk`` command."""
+
+from slarisk.cli import main
+
+main()
