@@ -183,7 +183,13 @@ def _slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", _heading_text(heading).lower()).replace(" ", "-")
 
 
-@pytest.mark.parametrize("doc", [CLI_MD, POLICY_MD, SCENARIOS_MD], ids=lambda p: p.name)
+#: every Markdown page a reader follows links in.
+LINKED_DOCS = sorted(
+    [ROOT / "README.md", ROOT / "benchmarks" / "HISTORY.md", *DOCS.glob("*.md")]
+)
+
+
+@pytest.mark.parametrize("doc", LINKED_DOCS, ids=lambda p: p.name)
 def test_relative_links_and_anchors_resolve(doc: Path) -> None:
     text = doc.read_text(encoding="utf-8")
     bad = []
