@@ -76,7 +76,9 @@ def fit_cmd(
 
     from rich.console import Console
 
-    from slarisk.capacity import fit as F
+    from slarisk.capacity.call_log_fit import fit_calls
+    from slarisk.capacity.fit_scenario import fit_tickets, write_scenario
+    from slarisk.capacity.staffing_estimate import STAFFING_METHODS
 
     console = Console()
     try:
@@ -84,9 +86,9 @@ def fit_cmd(
             raise InputError("give exactly one of --calls or --tickets")
         if calls is not None:
             zone = tz or "Asia/Jerusalem"
-            if staffing_method not in F.STAFFING_METHODS:
+            if staffing_method not in STAFFING_METHODS:
                 raise InputError(
-                    f"unknown method {staffing_method!r}; use {', '.join(F.STAFFING_METHODS)}",
+                    f"unknown method {staffing_method!r}; use {', '.join(STAFFING_METHODS)}",
                     field="--staffing-method",
                 )
             log = _load_calls(calls, _split(months), zone)
@@ -96,7 +98,7 @@ def fit_cmd(
                 qpath.parent.mkdir(parents=True, exist_ok=True)
                 log.quarantine.to_csv(qpath, index=False)
                 console.print(f"quarantined rows with reasons: {qpath}")
-            result = F.fit_calls(
+            result = fit_calls(
                 log.calls,
                 tz=zone,
                 interval_minutes=interval_minutes,
@@ -112,7 +114,7 @@ def fit_cmd(
             console.print(tres.summary())
             ev = load_events(events).accepted if events is not None else None
             st = load_staffing(staffing).accepted if staffing is not None else None
-            result = F.fit_tickets(
+            result = fit_tickets(
                 tres.accepted,
                 ev,
                 st,
@@ -124,7 +126,7 @@ def fit_cmd(
                 source=str(tickets),
             )
         mapping = result.scenario_dict(name=out.stem, horizon_days=horizon_days, policy=policy)
-        F.write_scenario(mapping, out)
+        write_scenario(mapping, out)
         rpath = report or out.with_name(out.stem + ".fit.json")
         rpath.write_text(json.dumps(result.report(), indent=2, default=str), encoding="utf-8")
     except InputError as exc:
@@ -179,14 +181,16 @@ def validate_fit_cmd(
     from rich.console import Console
     from rich.progress import Progress
 
-    from slarisk.capacity import fit as F
+    from slarisk.capacity.fit_scenario import write_scenario
+    from slarisk.capacity.fit_validation import validate_call_fit, validation_html
+    from slarisk.capacity.staffing_estimate import STAFFING_METHODS
     from slarisk.data.calllog import restrict_months
 
     console = Console()
     try:
         tr_m, te_m = _split(train) or [], _split(test) or []
         meth = _split(methods) or []
-        bad = [m for m in meth if m not in (*F.STAFFING_METHODS, "span_trained")]
+        bad = [m for m in meth if m not in (*STAFFING_METHODS, "span_trained")]
         if bad:
             raise InputError(f"unknown staffing method(s) {bad}", field="--methods")
         if replications < 1:
@@ -203,7 +207,7 @@ def validate_fit_cmd(
         out.mkdir(parents=True, exist_ok=True)
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("simulating staffing methods", total=len(meth))
-            v = F.validate_call_fit(
+            v = validate_call_fit(
                 tr,
                 te,
                 out / "work",
@@ -218,7 +222,7 @@ def validate_fit_cmd(
     v.cells.to_csv(out / "cells.csv", index=False)
     v.by_hour.to_csv(out / "by_hour.csv", index=False)
     v.errors.to_csv(out / "errors.csv", index=False)
-    F.write_scenario(v.fit.scenario_dict(name="fitted_train"), out / "fitted_scenario.yaml")
+    write_scenario(v.fit.scenario_dict(name="fitted_train"), out / "fitted_scenario.yaml")
     summary = {
         "train": tr_m,
         "test": te_m,
@@ -228,7 +232,7 @@ def validate_fit_cmd(
         "fit": v.fit.report(),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    (out / "report.html").write_text(F.validation_html(v), encoding="utf-8")
+    (out / "report.html").write_text(validation_html(v), encoding="utf-8")
     _print_errors(console, v.errors)
     console.print(f"written: {out}/report.html, by_hour.csv, cells.csv, errors.csv, summary.json")
 

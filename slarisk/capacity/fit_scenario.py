@@ -1,0 +1,353 @@
+"""A fitted scenario: per-class fits (:class:`ClassFit`), everything fitted from a history
+(:class:`FitResult`, whose ``scenario_dict()`` is a :mod:`slarisk.capacity.scenario` mapping),
+the fit from canonical tickets (:func:`fit_tickets`) and :func:`write_scenario`.
+
+Durations are seconds in the fits and ``unit`` (minutes by default) in the scenario mapping.
+The call-log fit is :func:`slarisk.capacity.call_log_fit.fit_calls`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from slarisk.capacity.arrivals import arrival_profile, daily_totals
+from slarisk.capacity.durations import DurationFit, fit_duration, round_sig
+from slarisk.capacity.patience import PatienceFit, fit_patience
+from slarisk.capacity.scenario import scenario_from_dict
+from slarisk.capacity.staffing_estimate import weekly_mean
+from slarisk.errors import InputError
+
+DEFAULT_PAUSE_STATUSES: tuple[str, ...] = ("pending", "on_hold", "awaiting_customer", "waiting")
+
+
+@dataclass(frozen=True)
+class ClassFit:
+    """Fitted behaviour of one ticket class."""
+
+    name: str
+    priority: str
+    tier: str
+    channel: str
+    n: int
+    share: float
+    handle: DurationFit
+    patience: PatienceFit | None = None
+    touches: dict[int, float] | None = None  # touch count -> frequency
+    customer_wait: DurationFit | None = None
+
+    def spec(self, unit: str = "minutes", max_empirical: int = 100) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "priority": self.priority,
+            "tier": self.tier,
+            "channel": self.channel,
+            "share": round_sig(self.share),
+            "mode": "sync" if self.patience is not None else "async",
+            "handle": self.handle.spec(unit),
+        }
+        if self.patience is not None:
+            out["patience"] = self.patience.spec(unit)
+        many = self.touches is not None and max(self.touches) > 1
+        if many and self.touches is not None and self.customer_wait is not None:
+            out["touches"] = {
+                "dist": "empirical",
+                "values": _count_values(self.touches, max_empirical),
+            }
+            out["customer_wait"] = self.customer_wait.spec(unit)
+        return out
+
+
+def _count_values(freq: dict[int, float], size: int) -> list[int]:
+    """A list of ``size`` counts reproducing the frequencies (largest remainder rounding)."""
+    keys = sorted(freq)
+    p = np.array([freq[k] for k in keys], dtype=float)
+    p = p / p.sum()
+    raw = p * size
+    n = np.floor(raw).astype(int)
+    short = size - n.sum()
+    if short > 0:
+        n[np.argsort(-(raw - n))[:short]] += 1
+    return [int(k) for k, m in zip(keys, n, strict=True) for _ in range(m)]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Everything fitted from a history; ``scenario_dict()`` gives the scenario YAML mapping."""
+
+    source: str
+    timezone: str
+    interval_minutes: int
+    start: pd.Timestamp
+    end: pd.Timestamp
+    n: int
+    profile: pd.DataFrame
+    daily: pd.DataFrame
+    classes: list[ClassFit]
+    staffing: pd.DataFrame | None  # canonical interval staffing (estimated or given)
+    weekly_agents: list[float] | None  # mean agents per interval of the week
+    staffing_method: str
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def hourly_rates(self) -> list[float]:
+        """168 mean arrivals/hour (Monday 00:00 local first)."""
+        p = self.profile
+        hour = (p["weekday"] * 24 + p["minute_of_day"] // 60).to_numpy()
+        return [float(x) for x in np.bincount(hour, weights=p["mean_arrivals"], minlength=168)]
+
+    def scenario_dict(
+        self,
+        *,
+        name: str = "fitted",
+        horizon_days: float = 7.0,
+        start: pd.Timestamp | None = None,
+        unit: str = "minutes",
+        policy: str | None = None,
+    ) -> dict[str, Any]:
+        """Scenario mapping in :mod:`slarisk.capacity.scenario` format."""
+        st = start if start is not None else _next_monday(self.end, self.timezone)
+        staffing: dict[str, Any] = {"teams": [{"name": "agents", "serves": ["*"]}]}
+        if self.weekly_agents is not None:
+            staffing["weekly"] = [
+                {
+                    "team": "agents",
+                    "interval_minutes": self.interval_minutes,
+                    "agents": [round_sig(round(a, 2)) for a in self.weekly_agents],
+                }
+            ]
+        else:
+            staffing["constant"] = {"agents": 1}
+        out: dict[str, Any] = {
+            "name": name,
+            "description": f"fitted from {self.source} ({self.start:%Y-%m-%d} .."
+            f" {self.end:%Y-%m-%d}, {self.n} arrivals); staffing: {self.staffing_method}",
+            "start": pd.Timestamp(st).isoformat(),
+            "timezone": self.timezone,
+            "horizon_days": horizon_days,
+            "dispatch": "fifo",
+            "classes": [c.spec(unit) for c in self.classes],
+            "arrivals": {"hourly_rates": [round_sig(round(x, 4)) for x in self.hourly_rates()]},
+            "staffing": staffing,
+        }
+        if policy:
+            out["policy"] = policy
+        return out
+
+    def report(self) -> dict[str, Any]:
+        """JSON-able summary of every estimate."""
+        return {
+            "source": self.source,
+            "timezone": self.timezone,
+            "start": str(self.start),
+            "end": str(self.end),
+            "arrivals": self.n,
+            "days_observed": len(self.daily),
+            "mean_daily_arrivals": float(self.daily["arrivals"].mean()) if len(self.daily) else 0,
+            "staffing_method": self.staffing_method,
+            "classes": [
+                {
+                    "name": c.name,
+                    "n": c.n,
+                    "share": c.share,
+                    "handle": c.handle.summary(),
+                    "patience": c.patience.summary() if c.patience else None,
+                    "touches": c.touches,
+                    "customer_wait": c.customer_wait.summary() if c.customer_wait else None,
+                }
+                for c in self.classes
+            ],
+            "notes": self.notes,
+            **self.extra,
+        }
+
+
+def _next_monday(ts: pd.Timestamp, tz: str) -> pd.Timestamp:
+    loc = pd.Timestamp(ts).tz_convert(tz).normalize()
+    loc = loc + pd.Timedelta(days=(7 - loc.weekday()) % 7 or 7)
+    return loc.tz_convert("UTC")
+
+
+def write_scenario(mapping: dict[str, Any], path: str | Any) -> None:
+    """Write a scenario mapping as YAML (validated first with the scenario model)."""
+    p = Path(path)
+    scenario_from_dict(mapping, path=str(p), base_dir=str(p.parent))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(
+        yaml.safe_dump(mapping, sort_keys=False, width=100, default_flow_style=None),
+        encoding="utf-8",
+    )
+
+
+def pause_durations(events: pd.DataFrame, pause_statuses: Sequence[str]) -> pd.DataFrame:
+    """Durations (s) of pause periods: from an event whose status pauses to the ticket's next
+    event. Columns ``ticket_id, start, seconds``; a trailing open pause is dropped."""
+    ev = events.sort_values(["ticket_id", "at"], kind="stable")
+    at = pd.to_datetime(ev["at"], utc=True)
+    nxt = at.shift(-1)
+    same = ev["ticket_id"].shift(-1) == ev["ticket_id"]
+    m = ev["status"].astype(str).isin(list(pause_statuses)) & same & nxt.notna()
+    secs = (nxt[m] - at[m]).dt.total_seconds()
+    return pd.DataFrame({"ticket_id": ev.loc[m, "ticket_id"], "start": at[m], "seconds": secs})
+
+
+def fit_tickets(
+    tickets: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    staffing: pd.DataFrame | None = None,
+    *,
+    tz: str = "UTC",
+    interval_minutes: int = 60,
+    pause_statuses: Sequence[str] = DEFAULT_PAUSE_STATUSES,
+    default_handle_seconds: float | None = None,
+    min_class_size: int = 30,
+    target_occupancy: float = 0.85,
+    source: str = "tickets",
+) -> FitResult:
+    """Fit a scenario from canonical tickets (+ status events, + interval staffing).
+
+    Classes are (priority, tier, channel) combinations with at least ``min_class_size``
+    tickets (rarer ones are left out and reported). Handle time per touch comes from the
+    ``handle_seconds`` column (the ticket's total effort / touches, resolved tickets only; else
+    ``default_handle_seconds``, exponential); touches from ``touches`` (else from events:
+    1 + number of pauses); customer waits from the pause periods in the events (per class when
+    it has >= 30, else pooled). Classes whose tickets can abandon (``abandoned`` and
+    ``wait_seconds`` columns, >= 5 abandonments) become synchronous with a censored patience
+    fit. Staffing: the given table's weekly mean, else the offered load per interval of the
+    week / ``target_occupancy`` (noted in the result).
+    """
+    if tickets.empty:
+        raise InputError("no tickets to fit")
+    t = tickets.copy()
+    for col in ("priority", "tier", "channel"):
+        if col not in t:
+            t[col] = "unknown"
+        t[col] = t[col].astype(str)
+    has_handle = "handle_seconds" in t and t["handle_seconds"].notna().sum() >= 2
+    if not has_handle and default_handle_seconds is None:
+        raise InputError(
+            "tickets have no handle_seconds column: give a default handle time",
+            field="handle_seconds",
+        )
+    pauses = (
+        pause_durations(events, pause_statuses)
+        if events is not None and len(events)
+        else pd.DataFrame({"ticket_id": [], "start": [], "seconds": []})
+    )
+    if "touches" in t and t["touches"].notna().any():
+        touches = pd.to_numeric(t["touches"], errors="coerce").fillna(1).clip(lower=1).astype(int)
+    else:
+        npause = pauses.groupby("ticket_id").size()
+        touches = 1 + t["ticket_id"].map(npause).fillna(0).astype(int)
+    wait_fit = (
+        fit_duration(pauses["seconds"], what="customer-wait pauses") if len(pauses) >= 2 else None
+    )
+    key = t["priority"] + "|" + t["tier"] + "|" + t["channel"]
+    counts = key.value_counts()
+    kept = counts[counts >= min_class_size]
+    notes: list[str] = []
+    if kept.empty:
+        kept = counts.iloc[:1]
+    dropped = int(counts.sum() - kept.sum())
+    if dropped:
+        notes.append(f"{dropped} tickets in classes under {min_class_size} tickets left out")
+    classes: list[ClassFit] = []
+    total = int(kept.sum())
+    # completed work only: resolved, not abandoned (open tickets have partial touches/effort)
+    done = t["resolved_at"].notna() if "resolved_at" in t else pd.Series(True, index=t.index)
+    ab = (
+        t["abandoned"].fillna(False).astype(bool)
+        if "abandoned" in t
+        else pd.Series(False, index=t.index)
+    )
+    done &= ~ab
+    has_wait = "wait_seconds" in t and ab.any()
+    per_touch = (
+        pd.to_numeric(t["handle_seconds"], errors="coerce") / touches if has_handle else None
+    )
+    pause_cls = pauses["ticket_id"].map(pd.Series(key.to_numpy(), index=t["ticket_id"]))
+    for k, n in kept.items():
+        m = key == k
+        pr, tier, ch = str(k).split("|")
+        n = int(str(n))
+        if per_touch is not None:
+            h = per_touch[m & done & (per_touch > 0)].dropna()
+            if len(h) < 2:
+                h = per_touch[done & (per_touch > 0)].dropna()
+            handle = fit_duration(h, what=f"handle times of {k}")
+        else:
+            handle = DurationFit(
+                family="exponential",
+                mean=float(default_handle_seconds or 0),
+                params={"mean": float(default_handle_seconds or 0)},
+                n=0,
+                aic={},
+                quantiles={},
+            )
+        patience = None
+        if has_wait and int(ab[m].sum()) >= 5:
+            w = pd.to_numeric(t.loc[m, "wait_seconds"], errors="coerce")
+            ok = w.notna() & (w > 0)
+            patience = fit_patience(w[ok], ab[m][ok], families=("exponential",))
+        tc = touches[m & done].value_counts(normalize=True).sort_index()
+        freq = {int(str(a)): float(b) for a, b in tc.items()} or {1: 1.0}
+        cw = wait_fit
+        mine = pauses.loc[pause_cls == k, "seconds"]
+        if len(mine) >= 30:
+            cw = fit_duration(mine, what=f"customer-wait pauses of {k}")
+        if patience is not None:
+            freq = {1: 1.0}  # a synchronous contact: one touch, it abandons instead of waiting
+        elif max(freq) > 1 and cw is None:
+            notes.append(f"class {k}: several touches but no pause events; one touch assumed")
+            freq = {1: 1.0}
+        name = "-".join(x for x in (pr, tier, ch) if x != "unknown") or "all"
+        classes.append(
+            ClassFit(
+                name=name,
+                priority=pr,
+                tier=tier,
+                channel=ch,
+                n=int(n),
+                share=int(n) / total,
+                handle=handle,
+                patience=patience,
+                touches=freq,
+                customer_wait=cw,
+            )
+        )
+    created = pd.to_datetime(t["created_at"], utc=True)
+    profile = arrival_profile(created, tz, interval_minutes)
+    if staffing is not None and len(staffing):
+        weekly = weekly_mean(staffing, tz, interval_minutes)
+        method = "given staffing (weekly mean)"
+    else:
+        work = sum(
+            c.share * c.handle.mean * sum(k * p for k, p in (c.touches or {1: 1.0}).items())
+            for c in classes
+        )
+        load = profile["mean_arrivals"].to_numpy() * work / (interval_minutes * 60.0)
+        weekly = [float(np.ceil(x / target_occupancy)) if x > 0 else 0.0 for x in load]
+        method = f"offered load / occupancy {target_occupancy}"
+        notes.append("no staffing given: weekly roster = ceil(offered load / target occupancy)")
+    return FitResult(
+        source=source,
+        timezone=tz,
+        interval_minutes=interval_minutes,
+        start=created.min(),
+        end=created.max(),
+        n=len(t),
+        profile=profile,
+        daily=daily_totals(created, tz),
+        classes=classes,
+        staffing=staffing,
+        weekly_agents=weekly,
+        staffing_method=method,
+        notes=notes,
+        extra={"pauses": len(pauses)},
+    )

@@ -1,0 +1,289 @@
+"""Real-data validation of a call-log fit: fit on training calls, predict a test period
+(replayed arrivals, staffing estimated from the test period's service records) with the
+simulator and with Erlang A, and compare abandonment and mean wait by hour of day with what
+was observed (docs/realdata_fit.md). The page is rendered with :mod:`slarisk.reports`.
+
+Times are seconds; cells are (local date, hour).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slarisk.capacity.call_log_fit import calls_to_tickets, fit_calls
+from slarisk.capacity.erlang import erlang_a_metrics
+from slarisk.capacity.fit_scenario import FitResult
+from slarisk.capacity.patience import fit_patience
+from slarisk.capacity.scenario import scenario_from_dict
+from slarisk.capacity.sim import simulate
+from slarisk.capacity.staffing_estimate import dither_staffing, estimate_staffing
+from slarisk.errors import InputError
+from slarisk.reports import figure, img, png_base64, render, table
+
+
+@dataclass(frozen=True)
+class FitValidation:
+    """Observed vs predicted abandonment and mean wait of a test period.
+
+    ``cells``: one row per (local date, hour) with observed ``calls, abandoned, wait_sum`` and,
+    per staffing method M, ``agents_M``, ``sim_abandoned_M``, ``sim_wait_sum_M`` (means over
+    replications), ``ea_abandoned_M``, ``ea_wait_sum_M`` (Erlang A expectations).
+    ``by_hour``: pooled per hour of day; ``errors``: one row per (method, model) with MAE and
+    relative errors; ``fit``: the training fit.
+    """
+
+    cells: pd.DataFrame
+    by_hour: pd.DataFrame
+    errors: pd.DataFrame
+    fit: FitResult
+    methods: tuple[str, ...]
+    notes: list[str]
+
+
+def _hour_cells(times: pd.Series, tz: str) -> pd.Series:
+    return pd.to_datetime(times, utc=True).dt.tz_convert(tz).dt.floor("h")
+
+
+def validate_call_fit(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    workdir: Any,
+    *,
+    tz: str = "Asia/Jerusalem",
+    methods: Sequence[str] = ("distinct", "span", "available", "span_trained"),
+    replications: int = 3,
+    seed: int = 0,
+    gap_seconds: float = 1800.0,
+    min_calls_hour: int = 200,
+    progress: Any = None,
+) -> FitValidation:
+    """Fit on ``train`` calls, predict ``test``: replayed test arrivals + staffing estimated
+    from the test period's service records, simulated (SimPy engine) and by Erlang A.
+
+    Staffing methods: those of :func:`estimate_staffing`, plus ``span_trained`` = the test
+    period's ``span`` times the training period's ratio available/span per hour of day (uses
+    no queue information of the test period). ``workdir`` receives the replay tickets and
+    roster files the scenario refers to.
+    """
+    wd = Path(workdir)
+    wd.mkdir(parents=True, exist_ok=True)
+    fitted = fit_calls(
+        train, tz=tz, staffing_method="available", gap_seconds=gap_seconds, source="training calls"
+    )
+    want = test.loc[test["reached_queue"]].copy()
+    if want.empty:
+        raise InputError("no test calls asked for an agent")
+    tickets = calls_to_tickets(test)
+    tickets.to_parquet(wd / "replay_tickets.parquet", index=False)
+    want["cell"] = _hour_cells(want["vru_exit_at"], tz)
+    cells = want.groupby("cell").agg(
+        calls=("abandoned", "size"),
+        abandoned=("abandoned", "sum"),
+        wait_sum=("wait_seconds", "sum"),
+    )
+    lo = pd.Timestamp(want["vru_exit_at"].min()).tz_convert(tz).normalize().tz_convert("UTC")
+    hi = pd.Timestamp(want["vru_exit_at"].max()).tz_convert(tz).normalize().tz_convert("UTC")
+    hi = hi + pd.Timedelta(days=1)
+    served_all = train.loc[train["served"] & (train["server"] != "NO_SERVER"), "service_seconds"]
+    aht = float(served_all.mean())
+    q = train.loc[train["queued"]]
+    patience = fit_patience(q["wait_seconds"], q["abandoned"], families=("exponential",)).mean
+    # training availability ratio per hour of day (for span_trained)
+    tr_span = estimate_staffing(train, 60, "span", gap_seconds=gap_seconds)
+    tr_av = estimate_staffing(train, 60, "available", gap_seconds=gap_seconds)
+    hod = tr_span["interval_start"].dt.tz_convert(tz).dt.hour
+    ratio = (tr_av["agents"].groupby(hod).sum() / tr_span["agents"].groupby(hod).sum()).fillna(1.0)
+    base = {
+        "name": "validation",
+        "start": lo.isoformat(),
+        "timezone": tz,
+        "horizon_hours": (hi - lo).total_seconds() / 3600.0,
+        "dispatch": "fifo",
+        "drain_limit_hours": 24.0,
+        "classes": [c.spec("seconds") for c in fitted.classes],
+        "arrivals": {
+            "replay": "replay_tickets.parquet",
+            "replay_default_class": fitted.classes[-1].name,
+        },
+    }
+    notes = [
+        f"Erlang A inputs: pooled mean handle {aht:.1f} s, exponential patience {patience:.1f} s",
+        f"simulation: {replications} replication(s), seed {seed}, FIFO, classes "
+        + ", ".join(
+            f"{c.name} (handle {c.handle.family} {c.handle.mean:.0f} s, patience "
+            f"{c.patience.mean if c.patience else 0:.0f} s)"
+            for c in fitted.classes
+        ),
+    ]
+    for mi, m in enumerate(methods):
+        if m == "span_trained":
+            st = estimate_staffing(test, 60, "span", gap_seconds=gap_seconds, start=lo, end=hi)
+            h = st["interval_start"].dt.tz_convert(tz).dt.hour
+            st["agents"] = st["agents"] * h.map(ratio).fillna(1.0).to_numpy()
+        else:
+            st = estimate_staffing(
+                test,
+                60,
+                m,  # type: ignore[arg-type]
+                gap_seconds=gap_seconds,
+                start=lo,
+                end=hi,
+            )
+        st = st[(st["interval_start"] >= lo) & (st["interval_start"] < hi)]
+        roster = dither_staffing(st, 6)
+        roster.to_parquet(wd / f"roster_{m}.parquet", index=False)
+        sc = scenario_from_dict(
+            {
+                **base,
+                "staffing": {"teams": [{"name": "agents"}], "roster_file": f"roster_{m}.parquet"},
+            },
+            path=str(wd / f"scenario_{m}.yaml"),
+            base_dir=str(wd),
+        )
+        res = simulate(sc, replications=replications, seed=seed)
+        simt = res.tickets
+        simt = simt[~simt["backlog"]] if "backlog" in simt else simt
+        obs_cell = pd.Series(want["cell"].to_numpy(), index=want["call_key"].to_numpy())
+        cell = obs_cell.reindex(simt["ticket_id"].to_numpy()).to_numpy()
+        w = simt["wait_seconds"].to_numpy(dtype=float)
+        agg = (
+            pd.DataFrame(
+                {
+                    "cell": cell,
+                    "ab": simt["abandoned"].to_numpy(dtype=float),
+                    "w": np.where(np.isfinite(w), w, np.nan),
+                }
+            )
+            .groupby("cell")
+            .agg(ab=("ab", "sum"), w=("w", "sum"))
+        )
+        cells[f"agents_{m}"] = (
+            st.set_index(st["interval_start"].dt.tz_convert(tz))["agents"]
+            .reindex(cells.index)
+            .fillna(0.0)
+            .to_numpy()
+        )
+        cells[f"sim_abandoned_{m}"] = (
+            agg["ab"].reindex(cells.index).fillna(0).to_numpy() / replications
+        )
+        cells[f"sim_wait_sum_{m}"] = (
+            agg["w"].reindex(cells.index).fillna(0).to_numpy() / replications
+        )
+        lam = cells["calls"].to_numpy(dtype=float) / 3600.0
+        n = np.maximum(cells[f"agents_{m}"].to_numpy(dtype=float), 1e-3)
+        ea = erlang_a_metrics(n, lam, aht, patience, served_wait=False)
+        cells[f"ea_abandoned_{m}"] = ea.p_abandon * cells["calls"].to_numpy()
+        cells[f"ea_wait_sum_{m}"] = ea.mean_wait * cells["calls"].to_numpy()
+        if progress is not None:
+            progress(mi + 1, len(methods))
+    cells = cells.reset_index()
+    cells["date"] = cells["cell"].dt.date.astype(str)
+    cells["hour"] = cells["cell"].dt.hour
+    by_hour, errors = _validation_errors(cells, list(methods), min_calls_hour)
+    return FitValidation(cells, by_hour, errors, fitted, tuple(methods), notes)
+
+
+def _validation_errors(
+    cells: pd.DataFrame, methods: list[str], min_calls_hour: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    sums = [
+        c
+        for c in cells.columns
+        if c.startswith(("sim_", "ea_")) or c in ("calls", "abandoned", "wait_sum")
+    ]
+    agents = [c for c in cells.columns if c.startswith("agents_")]
+    g = cells.groupby("hour")
+    by_hour = g[sums].sum().join(g[agents].mean())
+    by_hour = by_hour[by_hour["calls"] >= min_calls_hour]
+    out = pd.DataFrame(index=by_hour.index)
+    out["calls"] = by_hour["calls"]
+    out["obs_abandon"] = by_hour["abandoned"] / by_hour["calls"]
+    out["obs_wait"] = by_hour["wait_sum"] / by_hour["calls"]
+    rows = []
+    tot_calls = cells["calls"].sum()
+    obs_ab_all = cells["abandoned"].sum() / tot_calls
+    obs_w_all = cells["wait_sum"].sum() / tot_calls
+    big = cells["calls"] >= 10
+    for m in methods:
+        out[f"agents_{m}"] = by_hour[f"agents_{m}"]
+        for model in ("sim", "ea"):
+            ab = by_hour[f"{model}_abandoned_{m}"] / by_hour["calls"]
+            wt = by_hour[f"{model}_wait_sum_{m}"] / by_hour["calls"]
+            out[f"{model}_abandon_{m}"] = ab
+            out[f"{model}_wait_{m}"] = wt
+            c = cells[big]
+            cell_ab_err = (c[f"{model}_abandoned_{m}"] - c["abandoned"]).abs() / c["calls"]
+            cell_w_err = (c[f"{model}_wait_sum_{m}"] - c["wait_sum"]).abs() / c["calls"]
+            pred_ab_all = cells[f"{model}_abandoned_{m}"].sum() / tot_calls
+            pred_w_all = cells[f"{model}_wait_sum_{m}"].sum() / tot_calls
+            rows.append(
+                {
+                    "staffing": m,
+                    "model": "simulation" if model == "sim" else "erlang_a",
+                    "abandon_mae_pp_by_hour": 100 * float((ab - out["obs_abandon"]).abs().mean()),
+                    "abandon_rel_err_by_hour": float(
+                        ((ab - out["obs_abandon"]).abs() / out["obs_abandon"]).mean()
+                    ),
+                    "wait_mae_s_by_hour": float((wt - out["obs_wait"]).abs().mean()),
+                    "wait_rel_err_by_hour": float(
+                        ((wt - out["obs_wait"]).abs() / out["obs_wait"]).mean()
+                    ),
+                    "abandon_mae_pp_cells": 100
+                    * float(np.average(cell_ab_err, weights=c["calls"])),
+                    "wait_mae_s_cells": float(np.average(cell_w_err, weights=c["calls"])),
+                    "abandon_overall_obs": float(obs_ab_all),
+                    "abandon_overall_pred": float(pred_ab_all),
+                    "abandon_overall_ratio": float(pred_ab_all / obs_ab_all)
+                    if obs_ab_all
+                    else math.nan,
+                    "wait_overall_obs": float(obs_w_all),
+                    "wait_overall_pred": float(pred_w_all),
+                }
+            )
+    return out.reset_index(), pd.DataFrame(rows)
+
+
+def validation_plot_base64(v: FitValidation) -> str:
+    """Base64 PNG: observed vs predicted abandonment (%) and mean wait (s) by hour of day."""
+    h = v.by_hour
+    with figure(12, 4.2) as (fig, ax):
+        grid = fig.add_gridspec(1, 2)
+        ax.set_subplotspec(grid[0, 0])
+        axes = (ax, fig.add_subplot(grid[0, 1]))
+        for a, what, scale, label in (
+            (axes[0], "abandon", 100.0, "abandonment (% of calls)"),
+            (axes[1], "wait", 1.0, "mean wait (s, all calls)"),
+        ):
+            a.plot(h["hour"], h[f"obs_{what}"] * scale, "ko-", lw=2, label="observed")
+            for m in v.methods:
+                for model, ls in (("sim", "-"), ("ea", "--")):
+                    a.plot(
+                        h["hour"],
+                        h[f"{model}_{what}_{m}"] * scale,
+                        ls,
+                        label=f"{'simulation' if model == 'sim' else 'Erlang A'} / {m}",
+                    )
+            a.set_xlabel("hour of day (local)")
+            a.set_ylabel(label)
+            a.grid(alpha=0.3)
+        axes[1].legend(fontsize=7, ncol=2)
+    return png_base64(fig, dpi=110)
+
+
+def validation_html(v: FitValidation) -> str:
+    """Self-contained HTML page (plot embedded as base64, error and hourly tables)."""
+    plot = img(validation_plot_base64(v), "observed vs predicted abandonment and mean wait by hour")
+    return render(
+        "fit_validation.html",
+        notes=v.notes,
+        plot=plot,
+        errors=table(v.errors),
+        by_hour=table(v.by_hour),
+    )
