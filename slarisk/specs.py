@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from slarisk.errors import InputError
 
 
@@ -14,8 +16,6 @@ def read_yaml(path: str | Path, what: str) -> Any:
     Raises InputError naming the file: "<what> file not found", "cannot read <what> file: ...",
     or "invalid YAML at line L, column C: <problem>".
     """
-    import yaml
-
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -15,6 +15,7 @@ import pandas as pd
 
 from slarisk.data import schema as s
 from slarisk.data import validate as v
+from slarisk.errors import InputError
 
 TIMESTAMP_FORMAT: Final = "%d/%m/%Y %H:%M"
 NA_VALUES: Final = ("?", *s.DEFAULT_NA_VALUES)
@@ -111,8 +112,6 @@ def import_servicenow(
     v.check_timezone(source_tz, source=source)
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
-        from slarisk.errors import InputError
-
         raise InputError(
             f"not a ServiceNow incident event log: lacks column(s) {', '.join(missing)}",
             path=source,

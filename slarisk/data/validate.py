@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from slarisk.data import schema as s
 from slarisk.errors import InputError
@@ -235,9 +237,6 @@ def parse_timestamps(
 
 def _has_offset(text: pd.Series) -> np.ndarray:
     """Which strings end in a UTC offset (pyarrow's RE2 regex: fast, no Python loop)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     arr = pa.array(text, type=pa.large_string(), from_pandas=True)
     hit = pc.match_substring_regex(arr, _OFFSET_RE).fill_null(False)
     return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)

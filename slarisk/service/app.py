@@ -17,13 +17,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from slarisk import __version__ as _pkg_version
 from slarisk.errors import SlariskError
+from slarisk.service.access import AccessMiddleware, route_roles
 from slarisk.service.champion import LoadedModel, ModelHolder
 from slarisk.service.deps import ServiceState
 from slarisk.service.jobs import JobRunner
 from slarisk.service.metrics import Metrics, ServiceMiddleware
+from slarisk.service.routers import auth, health, models, risk, simulations, staffing
 from slarisk.service.schemas import ScoreRequest, TicketIn
+from slarisk.service.scoring import load_champion_model, score_request
 from slarisk.service.settings import Settings
+from slarisk.service.simulation import run_simulation_job
 from slarisk.service.store import Store
+from slarisk.sla.policy import Policy, load_policy
 
 log = logging.getLogger("slarisk.service")
 
@@ -33,15 +38,11 @@ PolicyLoader = Callable[[Settings], Any]
 
 def default_model_loader(settings: Settings) -> LoadedModel:
     """The champion from the MLflow registry alias, or the export in ``models_dir``."""
-    from slarisk.service.scoring import load_champion_model
-
     return load_champion_model(settings)
 
 
-def default_policy_loader(settings: Settings) -> Any:
+def default_policy_loader(settings: Settings) -> Policy:
     """The SLA policy at ``settings.policy_path``."""
-    from slarisk.sla.policy import load_policy
-
     return load_policy(settings.policy_path)
 
 
@@ -109,10 +110,8 @@ async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 def _warm_up(state: ServiceState) -> None:
     """Score one made-up ticket, so the first request does not pay the scoring path's lazy
-    set-up (imports, compiled kernels, per-model tables: about a second); failures are only
-    logged (the requests then report them)."""
-    from slarisk.service.scoring import score_request  # imports the scoring library
-
+    set-up (compiled kernels, per-model tables: about a second); failures are only logged
+    (the requests then report them)."""
     loaded, policy = state.models.current, state.policy
     if loaded is None or policy is None:
         return
@@ -165,18 +164,18 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Loaders default to the registry/``models/`` champion and the YAML policy."""
     settings = settings or Settings()
-    load_model = model_loader or default_model_loader
-    load_policy = policy_loader or default_policy_loader
+    read_model = model_loader or default_model_loader
+    read_policy = policy_loader or default_policy_loader
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(settings.db_path)
         jobs = JobRunner(store, metrics, workers=settings.job_workers)
-        holder = ModelHolder(lambda: load_model(settings))
+        holder = ModelHolder(lambda: read_model(settings))
         state = ServiceState(settings, store, metrics, jobs, holder)
         try:
-            state.policy = load_policy(settings)
+            state.policy = read_policy(settings)
         except Exception as exc:
             state.policy_error = str(exc) or type(exc).__name__
             log.warning("SLA policy not loaded: %s", state.policy_error)
@@ -188,8 +187,6 @@ def create_app(
                 log.warning("champion model not loaded: %s", holder.error or exc)
         else:
             holder.error = "model loading disabled (SLARISK_LOAD_MODEL=false)"
-        from slarisk.service.simulation import run_simulation_job
-
         jobs.register("simulation", lambda req, prog: run_simulation_job(req, prog, state.policy))
         failed, requeued = jobs.recover()
         if failed or requeued:
@@ -220,10 +217,12 @@ def create_app(
     app.add_exception_handler(SlariskError, _on_input_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
-    from slarisk.service.routers import auth, health, models, risk, simulations, staffing
-
-    for module in (health, auth, risk, simulations, staffing, models):
-        app.include_router(module.router)
+    routers = [m.router for m in (health, auth, risk, simulations, staffing, models)]
+    for router in routers:
+        app.include_router(router)  # no prefix: AccessMiddleware matches the routers' paths
+    # Middleware added last runs first: ServiceMiddleware (metrics, body size limit), then
+    # AccessMiddleware (key and role of guarded routes, before the body is parsed).
+    app.add_middleware(AccessMiddleware, routes=route_roles(routers))  # type: ignore[arg-type]
     app.add_middleware(
         ServiceMiddleware,  # type: ignore[arg-type]
         metrics=metrics,

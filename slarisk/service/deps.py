@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any
 
-import fastapi.routing
-from fastapi import Depends, HTTPException, Request, Response, Security, params, status
+from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.dependencies.models import Dependant
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ValidationError
+from starlette.datastructures import Headers
 
 from slarisk.service.champion import ModelHolder
 from slarisk.service.jobs import JobRunner
@@ -58,6 +54,8 @@ StateDep = Annotated[ServiceState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 
+# Declared for the OpenAPI document (the two security schemes); the key itself is read by
+# presented_key, which accepts exactly what these two accept.
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="API key `slk_<key_id>_<secret>`."
 )
@@ -69,12 +67,17 @@ UNAUTHORIZED = HTTPException(
     headers={"WWW-Authenticate": "Bearer"},
 )
 
+#: ``request.state`` attribute where :class:`~slarisk.service.access.AccessMiddleware` leaves
+#: the principal it checked.
+PRINCIPAL_STATE = "principal"
 
-def _presented_key(request: Request) -> str | None:
-    key = request.headers.get("x-api-key")
+
+def presented_key(headers: Headers) -> str | None:
+    """The API key of a request: ``X-API-Key``, else an ``Authorization: Bearer`` token."""
+    key = headers.get("x-api-key")
     if key:
         return key
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    scheme, _, token = headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
@@ -85,10 +88,10 @@ async def current_principal(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
     """The caller behind the presented key; 401 when there is none or it is not valid."""
-    checked: Principal | None = getattr(request.state, "principal", None)
-    if checked is not None:  # already authenticated by GuardedRoute
+    checked: Principal | None = getattr(request.state, PRINCIPAL_STATE, None)
+    if checked is not None:  # already authenticated by AccessMiddleware
         return checked
-    principal = authenticate(state.store, _presented_key(request))
+    principal = authenticate(state.store, presented_key(request.headers))
     if principal is None:
         raise UNAUTHORIZED
     return principal
@@ -97,187 +100,40 @@ async def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def _forbidden(role: Role, roles: frozenset[Role]) -> str:
+def forbidden_message(role: Role, roles: frozenset[Role]) -> str:
+    """The 403 message: the caller's role and the roles the route admits."""
     allowed = ", ".join(sorted(r.value for r in roles))
     return f"role {role.value!r} may not call this route (allowed: {allowed})"
 
 
 def require(roles: frozenset[Role]) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that admits only keys whose role is in ``roles`` (403 otherwise)."""
+    """A dependency that admits only keys whose role is in ``roles`` (403 otherwise).
+
+    The dependency carries ``roles`` as an attribute, so :func:`required_roles` can read a
+    route's roles from its dependant (what the access middleware checks before the body)."""
 
     async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=_forbidden(principal.role, roles))
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail=forbidden_message(principal.role, roles)
+            )
         return principal
 
     check.roles = roles  # type: ignore[attr-defined]
     return check
 
 
-def _route_roles(dependant: Dependant) -> frozenset[Role] | None:
-    """The roles of the route's ``require(...)`` dependency, None when it has none."""
-    return next(
-        (d.call.roles for d in dependant.dependencies if hasattr(d.call, "roles")),  # type: ignore[union-attr]
-        None,
-    )
-
-
-class GuardedRoute(APIRoute):
-    """A route that checks the key and role before reading the body.
-
-    Without it, FastAPI parses the body first, so a caller without a valid key would learn
-    about validation errors (422) before being refused (401/403).
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-        route = _effective_route(self)
-        roles = _route_roles(route.dependant)
-        if roles is None:
-            return handler
-        direct = (
-            None  # an embedded body ({"name": {...}}) is FastAPI's to unwrap
-            if getattr(route, "_embed_body_fields", False)
-            else self.direct_handler(route.dependant, route.dependency_overrides_provider)
-        )
-
-        async def guarded(request: Request) -> Response:
-            state: ServiceState = request.app.state.service
-            principal = authenticate(state.store, _presented_key(request))
-            if principal is None:
-                return JSONResponse(
-                    status_code=401,
-                    content={"detail": UNAUTHORIZED.detail},
-                    headers=UNAUTHORIZED.headers,
-                )
-            if principal.role not in roles:
-                return JSONResponse(
-                    status_code=403, content={"detail": _forbidden(principal.role, roles)}
-                )
-            request.state.principal = principal
-            if direct is not None:
-                response = await direct(request, state, principal)
-                if response is not None:
-                    return response
-            return await handler(request)
-
-        return guarded
-
-    def direct_handler(self, dependant: Dependant, overrides: Any) -> DirectHandler | None:
-        """A faster handler for some requests (None: FastAPI's handler serves them all)."""
-        return None
-
-
-def _effective_route(route: APIRoute) -> Any:
-    """What FastAPI builds this handler for: since FastAPI 0.16x an included route is not
-    copied, and the handler is built once per inclusion with that inclusion's dependant
-    (router-level dependencies added) and ``dependency_overrides`` provider."""
-    context_var = getattr(fastapi.routing, "_effective_route_context_var", None)
-    context = context_var.get() if context_var is not None else None
-    if context is not None and getattr(context, "original_route", None) is route:
-        return context
-    return route
-
-
-#: ``(request, state, principal) -> response``, or None to let FastAPI's handler answer.
-DirectHandler = Callable[[Request, ServiceState, Principal], Awaitable[Response | None]]
-
-
-def _is_json(content_type: str | None) -> bool:
-    """``application/json`` (any parameters): a subset of what FastAPI reads as JSON."""
-    return (
-        content_type is not None
-        and content_type.partition(";")[0].strip().lower() == "application/json"
-    )
-
-
-class JsonBodyRoute(GuardedRoute):
-    """A guarded route whose JSON body is validated by pydantic-core's JSON parser
-    (``Model.model_validate_json``: one pass, no ``json.loads`` then ``validate_python``) and
-    whose endpoint is called directly with its few known parameters (body, ``Request``,
-    :data:`StateDep`, the ``require(...)`` principal), without FastAPI's dependency solving.
-
-    Only a valid ``application/json`` body takes this path. An empty body, another content
-    type, or a body the model refuses goes through FastAPI's own handler unchanged, so every
-    error (422 field names and messages, 400) is exactly what FastAPI answers, and so does every
-    request while ``app.dependency_overrides`` is set. The endpoint must return a ``Response``;
-    a route whose endpoint takes anything else uses FastAPI's handler.
-    """
-
-    def direct_handler(self, dependant: Dependant, overrides: Any) -> DirectHandler | None:
-        call = dependant.call
-        plan = _direct_plan(dependant)
-        if call is None or plan is None:
-            return None
-        body_name, model, request_name, state_name, principal_name = plan
-
-        async def direct(
-            request: Request, state: ServiceState, principal: Principal
-        ) -> Response | None:
-            if getattr(overrides, "dependency_overrides", None):
-                return None  # overridden dependencies: FastAPI resolves them
-            if not _is_json(request.headers.get("content-type")):
-                return None
-            raw = await request.body()
-            if not raw:
-                return None
-            try:
-                body = model.model_validate_json(raw)
-            except ValidationError:
-                return None  # FastAPI's handler parses it again and answers the 422
-            kwargs: dict[str, Any] = {body_name: body}
-            if request_name:
-                kwargs[request_name] = request
-            if state_name:
-                kwargs[state_name] = state
-            if principal_name:
-                kwargs[principal_name] = principal
-            response: Response = await call(**kwargs)
-            return response
-
-        return direct
-
-
-def _direct_plan(
-    dependant: Dependant,
-) -> tuple[str, type[BaseModel], str | None, str | None, str | None] | None:
-    """``(body param, body model, Request param, state param, principal param)`` of an
-    endpoint :class:`JsonBodyRoute` can call directly, else None."""
-    call = dependant.call
-    if (
-        call is None
-        or not inspect.iscoroutinefunction(call)
-        or len(dependant.body_params) != 1
-        or dependant.path_params
-        or dependant.query_params
-        or dependant.header_params
-        or dependant.cookie_params
-        or dependant.background_tasks_param_name
-        or dependant.response_param_name
-        or dependant.websocket_param_name
-        or dependant.http_connection_param_name
-        or dependant.security_scopes_param_name
-    ):
-        return None
-    hints = get_type_hints(call)
-    returns = hints.get("return")
-    if not (isinstance(returns, type) and issubclass(returns, Response)):
-        return None
-    field = dependant.body_params[0]
-    model = field.field_info.annotation
-    if isinstance(field.field_info, params.Form) or not (
-        isinstance(model, type) and issubclass(model, BaseModel)
-    ):
-        return None
-    state_name = principal_name = None
+def required_roles(dependant: Dependant) -> frozenset[Role] | None:
+    """The roles of the first ``require(...)`` dependency of a route (searched depth first),
+    None when the route has none (a public route)."""
     for dep in dependant.dependencies:
-        if dep.call is get_state and dep.name:
-            state_name = dep.name
-        elif hasattr(dep.call, "roles") and dep.name:
-            principal_name = dep.name
-        else:
-            return None
-    return field.name, model, dependant.request_param_name, state_name, principal_name
+        roles = getattr(dep.call, "roles", None)
+        if isinstance(roles, frozenset):
+            return roles
+        nested = required_roles(dep)
+        if nested is not None:
+            return nested
+    return None
 
 
 def check_batch_limit(field: str, count: int, limit: int, setting: str) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from fastapi import HTTPException
 
+from slarisk.capacity.erlang import requirements_frame
 from slarisk.service.schemas import StaffingRequest
 
 
@@ -33,8 +34,6 @@ def _num(value: Any) -> float | None:
 
 def compute_requirements(body: StaffingRequest) -> list[dict[str, Any]]:
     """Agents per interval (rows in the request's order). 422 names the field at fault."""
-    from slarisk.capacity.erlang import requirements_frame
-
     if body.aht_seconds is None:
         missing = [i for i, r in enumerate(body.intervals) if r.aht_seconds is None]
         if missing:

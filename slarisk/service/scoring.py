@@ -17,6 +17,11 @@ from fastapi import HTTPException
 from pydantic_core import TzInfo
 
 from slarisk.data.schema import SEGMENT_COLUMNS
+from slarisk.risk import fastscore
+from slarisk.risk.fastscore import StaffingArrays, TicketArrays
+from slarisk.risk.registry import load_champion
+from slarisk.risk.score import score_open_tickets
+from slarisk.risk.treekernel import compiled
 from slarisk.service.champion import LoadedModel
 from slarisk.service.schemas import ScoreRequest
 from slarisk.service.settings import Settings
@@ -24,8 +29,6 @@ from slarisk.service.settings import Settings
 
 def load_champion_model(settings: Settings) -> LoadedModel:
     """The champion from the registry alias, else the export in ``settings.models_dir``."""
-    from slarisk.risk.registry import load_champion
-
     champ = load_champion(
         settings.mlflow_tracking_uri,
         settings.models_dir,
@@ -193,8 +196,6 @@ _TICKET_FIELDS = attrgetter(
 
 def request_arrays(body: ScoreRequest) -> tuple[Any, Any]:
     """Open tickets and staffing of a request as the fast path's columns (no DataFrames)."""
-    from slarisk.risk.fastscore import StaffingArrays, TicketArrays
-
     tk = body.tickets
     columns = list(zip(*map(_TICKET_FIELDS, tk), strict=True)) or [()] * (4 + len(SEGMENT_COLUMNS))
     ids, created, first_response, priority, *segments = columns
@@ -273,8 +274,6 @@ def iso_seconds(ns: np.ndarray) -> list[str | None]:
     ns = np.ascontiguousarray(ns, dtype=np.int64)
     if len(ns):
         if not _ISO_ROWS:
-            from slarisk.risk.treekernel import compiled
-
             _ISO_ROWS.append(compiled(_iso_rows_py))
         out = np.empty(21 * len(ns), dtype=np.uint8)
         if _ISO_ROWS[0](ns, out):
@@ -332,9 +331,6 @@ def score_request(
     """Score a request: the fast array path of :mod:`slarisk.risk.fastscore` when it applies
     (no status events), else :func:`slarisk.risk.score.score_open_tickets` on frames; both give
     the same results. Returns the response items."""
-    from slarisk.risk import fastscore
-    from slarisk.risk.score import score_open_tickets
-
     if not body.events:
         tickets, staffing = request_arrays(body)
         now_ns = int(((now - _EPOCH) // _MICROSECOND) * 1000)

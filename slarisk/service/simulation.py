@@ -11,7 +11,9 @@ from typing import Any
 from fastapi import HTTPException
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from slarisk.capacity.sim_results import KPI_COLUMNS
+from slarisk.capacity.scenario import scenario_from_dict
+from slarisk.capacity.sim import compile_scenario, simulate
+from slarisk.capacity.sim_results import KPI_COLUMNS, kpi_summary
 from slarisk.errors import InputError
 from slarisk.service.schemas import SimulationRequest
 from slarisk.service.settings import Settings
@@ -40,8 +42,6 @@ def _expected_arrivals(scenario: Any) -> float:
 def check_request(body: SimulationRequest, settings: Settings, policy: Any) -> dict[str, Any]:
     """Validate a simulation request against the scenario spec, the server's SLA policy and the
     limits; 422 names the field. Returns the job's stored request."""
-    from slarisk.capacity.scenario import scenario_from_dict
-
     if body.replications > settings.max_replications:
         raise _unprocessable(
             "replications",
@@ -98,8 +98,6 @@ def check_request(body: SimulationRequest, settings: Settings, policy: Any) -> d
             f" {settings.max_expected_arrivals} (max_expected_arrivals)",
         )
     try:
-        from slarisk.capacity.sim import compile_scenario
-
         compile_scenario(scenario, policy)  # checks the classes against the policy's targets
     except InputError as exc:
         raise _unprocessable(
@@ -137,8 +135,6 @@ def _records(df: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
 
 def result_to_json(res: Any) -> dict[str, Any]:
     """A :class:`slarisk.capacity.sim_results.SimResult` -> the job's JSON result."""
-    from slarisk.capacity.sim_results import kpi_summary
-
     mean, lo, hi = res.expected_credit()
     counts = [c for c in res.summary.columns if c != "replication"]
     kpis = kpi_summary(res.kpis) if len(res.kpis) else res.kpis
@@ -179,9 +175,6 @@ def run_simulation_job(
     request: dict[str, Any], progress: Callable[[float], None], policy: Any
 ) -> dict[str, Any]:
     """Job body: run the scenario's replications with the server's policy; JSON result."""
-    from slarisk.capacity.scenario import scenario_from_dict
-    from slarisk.capacity.sim import simulate
-
     scenario = scenario_from_dict(request["scenario"], path="scenario")
     replications = int(request["replications"])
     progress(0.0)

@@ -281,7 +281,7 @@ class BusinessCalendar:
         """Holidays and closed dates in local years [first_year, last_year]."""
         days = {d for d in self.closed_dates if first_year <= d.year <= last_year}
         if self.holiday_country:
-            import holidays
+            import holidays  # lazy: loads its country tables (about 0.1 s)
 
             hol = holidays.country_holidays(
                 self.holiday_country,

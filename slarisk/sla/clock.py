@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from slarisk.errors import InputError
 from slarisk.sla.calendar import NAT, NS_PER_DAY, NS_PER_SECOND, OpenIntervals, to_ns
@@ -92,8 +94,6 @@ def _ns_column(df: pd.DataFrame, col: str, ids: pd.Series, *, required: bool) ->
 
 def _arrow_strings(s: pd.Series) -> Any:
     """The pyarrow ChunkedArray behind an arrow-backed string column (no copy), else None."""
-    import pyarrow as pa
-
     dtype = s.dtype
     if isinstance(dtype, pd.ArrowDtype):
         pa_type = dtype.pyarrow_dtype
@@ -111,9 +111,6 @@ def _ticket_index(ids: pd.Series, event_ids: pd.Series | None) -> np.ndarray:
     Raises InputError naming the rows when `ids` has duplicates. Arrow string ids are
     matched by one sort (a dense rank over tickets and events); other dtypes by hashing.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     n = len(ids)
     n_ev = 0 if event_ids is None else len(event_ids)
     a = _arrow_strings(ids)
@@ -155,9 +152,6 @@ def _codes(
     """
     a = _arrow_strings(values)
     if a is not None and (default is None or not {"unknown", ""} & set(allowed)):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         # fast path: every value is one of `allowed` (no hashing of the column)
         found = pc.index_in(a, value_set=pa.array(allowed, type=a.type))
         if found.null_count == 0:
@@ -182,8 +176,6 @@ def _codes(
 
 def _strings(labels: list[str], codes: np.ndarray | int, n: int) -> Any:
     """A pandas "str" array of n labels[codes] (code -1: missing; an int code: all rows)."""
-    import pyarrow as pa
-
     if isinstance(codes, int) or (n and int(codes.min()) == int(codes.max())):
         code = codes if isinstance(codes, int) else int(codes[0])
         return _repeated_strings([labels[code] if code >= 0 else None], n)
@@ -197,8 +189,6 @@ def _repeated_strings(pattern: list[str | None], n: int) -> Any:
 
     Zero-copy: the chunks of the arrow array all view one template of about 2**16 values.
     """
-    import pyarrow as pa
-
     k = len(pattern)
     reps = max(1, min(-(-n // k), (1 << 16) // k))
     template = pa.array(pattern * reps, type=pa.large_string())

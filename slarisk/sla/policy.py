@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -62,14 +62,14 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from slarisk.errors import InputError
-
-if TYPE_CHECKING:
-    from slarisk.sla.calendar import BusinessCalendar
+from slarisk.sla.calendar import BusinessCalendar
+from slarisk.specs import read_yaml
 
 Metric = Literal["first_response", "resolution"]
 #: the metrics every target table must cover, in output order.
@@ -142,7 +142,7 @@ class HolidaySpec(_Strict):
 
     @model_validator(mode="after")
     def _known(self) -> HolidaySpec:
-        import holidays
+        import holidays  # lazy: loads its country tables (about 0.1 s)
 
         try:
             holidays.country_holidays(self.country, subdiv=self.subdivision, years=2024)
@@ -446,8 +446,6 @@ class Policy(_Strict):
 
     def business_calendar(self, name: str) -> BusinessCalendar:
         """The compiled `BusinessCalendar` named `name` (cached on the policy)."""
-        from slarisk.sla.calendar import BusinessCalendar
-
         if name not in self.calendars:
             raise InputError(f"unknown calendar {name!r} (have {sorted(self.calendars)})")
         if name not in self._calendars:
@@ -460,6 +458,13 @@ class Policy(_Strict):
     def alert_levels(self) -> list[int]:
         """Alert levels in % of target, e.g. [80, 90, 100] (from `warning_thresholds`)."""
         return [round(100 * t) for t in self.warning_thresholds]
+
+    @model_validator(mode="after")
+    def _remember_source(self, info: ValidationInfo) -> Policy:
+        """The file name passed as validation context ``{"source": ...}`` (see ``source``)."""
+        if isinstance(info.context, dict) and "source" in info.context:
+            self._source = info.context["source"]
+        return self
 
     @property
     def source(self) -> str | None:
@@ -487,7 +492,7 @@ def policy_from_dict(data: object, source: str = "<policy>") -> Policy:
     if not isinstance(data, dict):
         raise InputError("a policy must be a YAML mapping at the top level", path=source)
     try:
-        policy = Policy.model_validate(data)
+        policy = Policy.model_validate(data, context={"source": source})
     except ValidationError as exc:
         errors = exc.errors()
         first = errors[0]
@@ -501,12 +506,9 @@ def policy_from_dict(data: object, source: str = "<policy>") -> Policy:
         raise InputError(msg + more, path=source, field=where) from None
     except InputError as exc:
         raise InputError(exc.detail, path=source, field=exc.field) from None
-    policy._source = source
     return policy
 
 
 def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy YAML file. Every problem raises one `InputError`."""
-    from slarisk.specs import read_yaml
-
     return policy_from_dict(read_yaml(path, "policy"), str(path))

@@ -120,3 +120,45 @@ def test_keys_never_logged(service: Service, caplog: pytest.LogCaptureFixture) -
     service.client.get("/v1/whoami", headers={"X-API-Key": service.keys["admin"] + "x"})
     for key in service.keys.values():
         assert key.split("_", 2)[2] not in caplog.text
+
+
+def test_access_middleware_knows_every_guarded_route(service: Service) -> None:
+    """The middleware's table (built from the routers) holds each /v1 route with exactly the
+    roles of ROUTES, and the probes as public."""
+    from slarisk.service.access import AccessMiddleware
+
+    (entry,) = [m for m in service.app.user_middleware if m.cls is AccessMiddleware]
+    table = {
+        (method, route.path): roles
+        for route, roles in entry.kwargs["routes"]
+        for method in route.methods
+    }
+    expected = {
+        (m, p.replace("nonexistent", "{job_id}")): {Role(r) for r in allowed}
+        for m, p, _, allowed in ROUTES
+    }
+    assert {k: set(v) for k, v in table.items() if v is not None} == expected
+    assert {p for (_, p), v in table.items() if v is None} == set(PUBLIC)
+
+
+def test_refusals_are_counted_under_the_route(service: Service) -> None:
+    service.client.post("/v1/risk/score", content=b"{not json")
+    service.client.post("/v1/risk/score", content=b"{}", headers=service.headers("sales"))
+    text = service.client.get("/metrics").text
+    assert 'method="POST",route="/v1/risk/score",status="401"} 1.0' in text
+    assert 'method="POST",route="/v1/risk/score",status="403"} 1.0' in text
+
+
+def test_valid_key_then_body_validation(service: Service) -> None:
+    """Once the key and role pass, the body is validated as usual (422 names the field)."""
+    r = service.client.post(
+        "/v1/risk/score", json={"tickets": [{"ticket_id": "x"}]}, headers=service.headers("scorer")
+    )
+    assert r.status_code == 422
+    assert "tickets[0].created_at" in r.json()["detail"]
+    r = service.client.post(
+        "/v1/staffing/requirements",
+        content=b"{not json",
+        headers={"content-type": "application/json", **service.headers("planner")},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from slarisk.service.deps import GuardedRoute, require
+from slarisk.service.deps import require
 from slarisk.service.routers import AUTH_ERRORS
 from slarisk.service.schemas import WhoAmIOut
 from slarisk.service.security import ANY_ROLE, Principal
 
-router = APIRouter(prefix="/v1", tags=["auth"], route_class=GuardedRoute)
+router = APIRouter(prefix="/v1", tags=["auth"])
 
 
 @router.get(

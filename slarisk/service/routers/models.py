@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from slarisk.service.champion import LoadedModel
-from slarisk.service.deps import GuardedRoute, StateDep, require
+from slarisk.service.deps import StateDep, require
 from slarisk.service.routers import AUTH_ERRORS, UNAVAILABLE
 from slarisk.service.schemas import ChampionOut
 from slarisk.service.security import ADMIN, MODEL_READ, Principal
 
-router = APIRouter(prefix="/v1/models", tags=["models"], route_class=GuardedRoute)
+router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
 def _out(m: LoadedModel) -> ChampionOut:

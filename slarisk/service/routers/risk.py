@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from slarisk.service import audit
-from slarisk.service.deps import JsonBodyRoute, StateDep, check_batch_limit, require
+from slarisk.service.deps import StateDep, check_batch_limit, require
 from slarisk.service.routers import AUTH_ERRORS, BODY_ERRORS, UNAVAILABLE
 from slarisk.service.schemas import ScoreRequest, ScoreResponse
 from slarisk.service.scoring import check_against_policy, score_request
@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - orjson is a dependency; keep working w
         return json.dumps(content, separators=(",", ":"), allow_nan=False).encode()
 
 
-router = APIRouter(prefix="/v1/risk", tags=["risk"], route_class=JsonBodyRoute)
+router = APIRouter(prefix="/v1/risk", tags=["risk"])
 _BAND, _PROBABILITY = itemgetter("risk_band"), itemgetter("breach_probability")
 #: batches up to this size are scored on the event loop (cheaper than a thread hop).
 INLINE_TICKETS = 300

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 
 from slarisk.service import audit
-from slarisk.service.deps import GuardedRoute, StateDep, require
+from slarisk.service.deps import StateDep, require
 from slarisk.service.routers import AUTH_ERRORS, BODY_ERRORS
 from slarisk.service.schemas import (
     ErrorOut,
@@ -19,7 +19,7 @@ from slarisk.service.schemas import (
 from slarisk.service.security import SIMULATE, Principal
 from slarisk.service.simulation import check_request
 
-router = APIRouter(prefix="/v1/simulations", tags=["simulations"], route_class=GuardedRoute)
+router = APIRouter(prefix="/v1/simulations", tags=["simulations"])
 Caller = Annotated[Principal, Depends(require(SIMULATE))]
 
 

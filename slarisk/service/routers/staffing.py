@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from slarisk.service import audit
-from slarisk.service.deps import GuardedRoute, StateDep, check_batch_limit, require
+from slarisk.service.deps import StateDep, check_batch_limit, require
 from slarisk.service.requirements import compute_requirements
 from slarisk.service.routers import AUTH_ERRORS, BODY_ERRORS
 from slarisk.service.schemas import StaffingRequest, StaffingResponse
 from slarisk.service.security import STAFFING, Principal
 
-router = APIRouter(prefix="/v1/staffing", tags=["staffing"], route_class=GuardedRoute)
+router = APIRouter(prefix="/v1/staffing", tags=["staffing"])
 
 
 @router.post(
