@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from slarisk.capacity.scenario import Scenario, load_scenario, scenario_from_dict
+from slarisk.capacity.sim import compile_scenario, simulate
 from slarisk.errors import InputError
 
 #: customers, their regions and weights used to fill ``customer``/``region`` when the
@@ -169,8 +170,6 @@ def _roster_levels(
     sc: Scenario, start: pd.Timestamp, days: int, interval_minutes: int
 ) -> pd.DataFrame:
     """Planned agents per team at each interval start (from the compiled staffing)."""
-    from slarisk.capacity.sim import compile_scenario
-
     model = compile_scenario(sc)
     edges = np.arange(days * 1440 // interval_minutes) * interval_minutes * 60.0
     frames = []
@@ -398,8 +397,6 @@ def generate_history(
     """
     import tempfile
     import time
-
-    from slarisk.capacity.sim import simulate
 
     t0 = time.perf_counter()
     sc = load_scenario(scenario) if isinstance(scenario, str | Path) else scenario

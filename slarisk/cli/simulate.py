@@ -81,8 +81,13 @@ def _run(
     from rich.table import Table
 
     from slarisk.capacity.scenario import load_scenario
-    from slarisk.capacity.sim import compile_scenario, simulate
-    from slarisk.capacity.sim_report import attainment_table, summary_table, write_report
+    from slarisk.capacity.sim import (
+        attainment_table,
+        compile_scenario,
+        simulate,
+        summary_table,
+        write_report,
+    )
 
     assert isinstance(console, Console)
     paths = [scenario] + ([compare] if compare is not None else [])

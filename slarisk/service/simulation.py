@@ -12,8 +12,7 @@ from fastapi import HTTPException
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from slarisk.capacity.scenario import scenario_from_dict
-from slarisk.capacity.sim import compile_scenario, simulate
-from slarisk.capacity.sim_results import KPI_COLUMNS, kpi_summary
+from slarisk.capacity.sim import KPI_COLUMNS, compile_scenario, kpi_summary, simulate
 from slarisk.errors import InputError
 from slarisk.service.schemas import SimulationRequest
 from slarisk.service.settings import Settings

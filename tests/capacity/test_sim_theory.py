@@ -15,8 +15,7 @@ import pytest
 
 from slarisk.capacity.erlang import erlang_a_metrics, erlang_c, erlang_c_metrics
 from slarisk.capacity.scenario import scenario_from_dict
-from slarisk.capacity.sim import simulate
-from slarisk.capacity.sim_results import t_interval
+from slarisk.capacity.sim import simulate, t_interval
 
 
 def mmc_spec(

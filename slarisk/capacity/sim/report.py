@@ -1,0 +1,198 @@
+"""HTML report of one or more simulation results: attainment by class with 95% intervals,
+queue and occupancy over time, summary tables (template ``simulation.html`` of
+:mod:`slarisk.reports`). Plots are matplotlib (Agg) PNGs embedded as base64, so the page is a
+single self-contained file.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from slarisk.capacity.sim.results import SimResult, kpi_summary, t_interval
+from slarisk.reports import figure, img, png_base64, render, table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: resolution of the embedded plots, dots per inch.
+PLOT_DPI = 110
+
+
+def attainment_figure(results: list[SimResult], labels: list[str]) -> Figure:
+    """Horizontal bars per (class, metric) with 95% intervals and the goal as a tick."""
+    keys: list[tuple[str, str]] = []
+    for r in results:
+        for c, m in zip(r.attainment["class"], r.attainment["metric"], strict=True):
+            if (c, m) not in keys:
+                keys.append((c, m))
+    height = max(2.5, 0.32 * len(keys) * max(1, len(results)) + 1)
+    with figure(8.5, height) as (fig, ax):
+        width = 0.8 / max(1, len(results))
+        y = np.arange(len(keys))
+        for j, (r, label) in enumerate(zip(results, labels, strict=True)):
+            a = r.attainment.set_index(["class", "metric"])
+            vals = np.array([a.loc[k, "attainment"] if k in a.index else np.nan for k in keys])
+            lo = np.array([a.loc[k, "lo"] if k in a.index else np.nan for k in keys])
+            hi = np.array([a.loc[k, "hi"] if k in a.index else np.nan for k in keys])
+            err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
+            ax.barh(y + j * width, vals, height=width, xerr=err, capsize=2, label=label, alpha=0.8)
+            if j == 0:
+                goals = np.array([a.loc[k, "goal"] if k in a.index else np.nan for k in keys])
+                ax.scatter(
+                    goals,
+                    y + (len(results) - 1) * width / 2,
+                    marker="|",
+                    s=300,
+                    c="k",
+                    label="goal",
+                    zorder=3,
+                )
+        ax.set_yticks(y + (len(results) - 1) * width / 2, [f"{c} · {m}" for c, m in keys])
+        ax.invert_yaxis()
+        floor = [1.0]
+        for r in results:
+            floor += [float(v) for v in r.attainment[["lo", "goal"]].to_numpy().ravel() if v == v]
+        ax.set_xlim(max(0.0, min(floor) - 0.02), 1.005)
+        ax.set_xlabel("attainment (mean over replications, 95% interval)")
+        ax.grid(False)
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(loc="lower left", fontsize=8)
+    return fig
+
+
+def timeline_figure(
+    results: list[SimResult], labels: list[str], column: str, ylabel: str
+) -> Figure:
+    """One KPI over time (mean across replications), one line per scenario."""
+    with figure(9, 3.2) as (fig, ax):
+        for r, label in zip(results, labels, strict=True):
+            k = kpi_summary(r.kpis)
+            ax.plot(
+                k["interval_start"].dt.tz_convert("UTC").dt.tz_localize(None),
+                k[column],
+                lw=1,
+                label=label,
+            )
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel("time (UTC)")
+        ax.legend(fontsize=8)
+        fig.autofmt_xdate()
+    return fig
+
+
+def team_figure(result: SimResult, label: str) -> Figure:
+    """Occupancy per team over time (mean across replications) of one scenario."""
+    with figure(9, 3.2) as (fig, ax):
+        tk = result.team_kpis
+        if len(tk):
+            g = tk.groupby(["team", "interval_start"], as_index=False)[["agents", "busy"]].mean()
+            for team, sub in g.groupby("team", sort=False):
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    occ = np.where(sub["agents"] > 0, sub["busy"] / sub["agents"], np.nan)
+                x = sub["interval_start"].dt.tz_convert("UTC").dt.tz_localize(None)
+                ax.plot(x, occ, lw=1, label=str(team))
+        ax.set_ylabel(f"occupancy ({label})")
+        ax.set_xlabel("time (UTC)")
+        ax.legend(fontsize=8)
+        fig.autofmt_xdate()
+    return fig
+
+
+def _fmt(x: float, pct: bool = True, unit: bool = True) -> str:
+    """A fraction as a percentage (NaN -> en dash)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if pct:
+        return f"{100 * x:.1f}" + ("%" if unit else "")
+    return f"{x:,.1f}"
+
+
+def attainment_table(results: list[SimResult], labels: list[str]) -> pd.DataFrame:
+    """Side-by-side attainment table (strings) for the terminal and the page."""
+    frames = []
+    for r, label in zip(results, labels, strict=True):
+        a = r.attainment
+        frames.append(
+            pd.DataFrame(
+                {
+                    "class": a["class"],
+                    "metric": a["metric"],
+                    "goal": a["goal"].map(lambda v: _fmt(v)),
+                    f"{label}": [
+                        f"{_fmt(m)} [{_fmt(lo, unit=False)}–{_fmt(hi, unit=False)}]"
+                        for m, lo, hi in zip(a["attainment"], a["lo"], a["hi"], strict=True)
+                    ],
+                    f"{label} breaches": a["breaches_mean"].map(lambda v: f"{v:,.1f}"),
+                }
+            ).set_index(["class", "metric", "goal"])
+        )
+    return pd.concat(frames, axis=1).reset_index().fillna("–")
+
+
+def summary_table(results: list[SimResult], labels: list[str]) -> pd.DataFrame:
+    """Per-scenario totals (mean over replications) and expected credit with its interval."""
+    rows = []
+    for r, label in zip(results, labels, strict=True):
+        s = r.summary
+        m, lo, hi = t_interval(s["credit"].to_numpy(dtype=float))
+        rows.append(
+            {
+                "scenario": label,
+                "replications": r.replications,
+                "arrived": f"{s['arrived'].mean():,.0f}",
+                "served": f"{s['served'].mean():,.0f}",
+                "abandoned": f"{s['abandoned'].mean():,.0f}",
+                "in system at end": f"{s['in_system'].mean():,.0f}",
+                "breaches": f"{s['breaches'].mean():,.1f}",
+                "expected credit": f"{m:,.0f} [{lo:,.0f}, {hi:,.0f}] {r.currency}".strip(),
+                "mean occupancy": _fmt(
+                    float(r.kpis["busy"].sum() / max(r.kpis["agents"].sum(), 1e-9))
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def render_report(results: list[SimResult], labels: list[str], title: str = "Simulation") -> str:
+    """The HTML page (a string)."""
+
+    def png(fig: Figure) -> str:
+        return png_base64(fig, dpi=PLOT_DPI)
+
+    plots = [
+        ("Attainment by class and metric", png(attainment_figure(results, labels))),
+        (
+            "Queue length over time (tickets waiting for an agent)",
+            png(timeline_figure(results, labels, "queue", "queue (mean)")),
+        ),
+        (
+            "Occupancy over time (busy / rostered agents)",
+            png(timeline_figure(results, labels, "occupancy", "occupancy")),
+        ),
+        ("Agents rostered over time", png(timeline_figure(results, labels, "agents", "agents"))),
+        (f"Occupancy by team ({labels[0]})", png(team_figure(results[0], labels[0]))),
+    ]
+    seeds = ", ".join(f"{lab}: seed {r.seed}" for r, lab in zip(results, labels, strict=True))
+    return render(
+        "simulation.html",
+        title=title,
+        seeds=seeds,
+        summary=table(summary_table(results, labels)),
+        attainment=table(attainment_table(results, labels)),
+        plots=[(caption, img(data, caption)) for caption, data in plots],
+    )
+
+
+def write_report(
+    results: list[SimResult], labels: list[str], path: str | Path, title: str = "Simulation"
+) -> Path:
+    """Write the HTML report to `path`."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(render_report(results, labels, title), encoding="utf-8")
+    return p
