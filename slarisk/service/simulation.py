@@ -133,7 +133,7 @@ def _records(df: Any, columns: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def result_to_json(res: Any) -> dict[str, Any]:
-    """A :class:`slarisk.capacity.sim_results.SimResult` -> the job's JSON result."""
+    """A :class:`slarisk.capacity.sim.SimResult` -> the job's JSON result."""
     mean, lo, hi = res.expected_credit()
     counts = [c for c in res.summary.columns if c != "replication"]
     kpis = kpi_summary(res.kpis) if len(res.kpis) else res.kpis
