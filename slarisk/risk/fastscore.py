@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy import sparse
 from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
@@ -144,11 +145,10 @@ def _ns_of(arr: Any) -> np.ndarray | None:
 
 def _values(arr: Any) -> list[Any]:
     """A column's values as a list (missing as None or NaN; both read as "unknown")."""
-    pa_array = getattr(arr, "_pa_array", None)  # pyarrow-backed: ~6x cheaper than tolist()
-    if pa_array is not None:
+    if isinstance(arr, pd.arrays.ArrowExtensionArray):  # ~6x cheaper than tolist()
         try:
-            return list(pa_array.to_pylist())
-        except (AttributeError, TypeError):
+            return list(pa.array(arr).to_pylist())
+        except (pa.ArrowException, TypeError):
             pass
     return list(arr.tolist())
 
@@ -595,7 +595,12 @@ def _frame_fingerprint(df: pd.DataFrame, columns: Sequence[str]) -> bytes | None
         if name not in df.columns:
             return None
         arr = _column(df, name)
-        values = getattr(arr, "_ndarray", arr)  # datetime arrays: their numpy values
+        # datetime arrays: their int64 values (the dtype text below holds the unit and zone)
+        values = (
+            arr.to_numpy(dtype=f"datetime64[{arr.unit}]").view(np.int64)  # UTC, no copy
+            if isinstance(arr, pd.arrays.DatetimeArray)
+            else arr
+        )
         dtype = _DTYPE_TEXT.get(arr.dtype)
         if dtype is None:  # str() of a pandas dtype costs ~20 us: once per dtype
             dtype = _DTYPE_TEXT.setdefault(arr.dtype, str(arr.dtype))
@@ -603,10 +608,11 @@ def _frame_fingerprint(df: pd.DataFrame, columns: Sequence[str]) -> bytes | None
         if isinstance(values, np.ndarray) and values.dtype != object:
             h.update(np.ascontiguousarray(values).view(np.uint8).data)
             continue
-        pa_array = getattr(arr, "_pa_array", None)
-        if pa_array is None:
+        if not isinstance(arr, pd.arrays.ArrowExtensionArray):
             return None
-        for chunk in pa_array.chunks:
+        pa_array = pa.array(arr)  # the arrow data (zero-copy for one chunk)
+        chunks = pa_array.chunks if isinstance(pa_array, pa.ChunkedArray) else [pa_array]
+        for chunk in chunks:
             h.update(f"{chunk.offset}:{len(chunk)}".encode())
             for buf in chunk.buffers():
                 if buf is not None:
