@@ -18,7 +18,10 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 if TYPE_CHECKING:
     pass
@@ -171,7 +174,7 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         }
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> BreachClassifier:
-        import lightgbm as lgb
+        import lightgbm as lgb  # ~0.5 s to import: only when fitting (a loaded model has it)
 
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y).astype(np.int64)
@@ -209,9 +212,6 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
                     "calibration must be isotonic, sigmoid, blend, temperature or none: "
                     f"{self.calibration}"
                 )
-            from sklearn.isotonic import IsotonicRegression
-            from sklearn.linear_model import LogisticRegression
-
             iso = sig = None
             if self.calibration in ("isotonic", "blend"):
                 iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y_cal)
@@ -240,8 +240,6 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         each tree) and ``bias_`` (sum of the trees' root values), so that raw score = bias +
         sum of the contributions of the row's leaves, exactly.
         """
-        from scipy import sparse
-
         trees = self.booster_.dump_model()["tree_info"]
         n_feat = self.booster_.num_feature()
         rows: list[int] = []
@@ -290,8 +288,6 @@ class BreachClassifier(ClassifierMixin, BaseEstimator):
         Saabas attribution: an exact additive decomposition of the raw score (bias + sum), at
         the cost of one leaf-index prediction and a sparse product (far cheaper than TreeSHAP).
         """
-        from scipy import sparse
-
         leaves = np.asarray(
             self.booster_.predict(
                 np.asarray(X, np.float64), pred_leaf=True, num_threads=self.n_jobs

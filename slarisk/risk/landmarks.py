@@ -216,7 +216,7 @@ class TrainingData:
 
 def calendar_info(policy: Policy, years: Sequence[int] | None = None) -> CalendarInfo:
     """Timezone and holidays (public + closed dates of every business calendar) of a policy."""
-    import holidays as hol
+    import holidays as hol  # large (every country's calendar): only for training sets
 
     yrs = list(years) if years is not None else list(range(2010, 2036))
     days: set[Any] = set()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.isotonic import IsotonicRegression
 from sklearn.pipeline import Pipeline
 
 from slarisk.data import schema as s
@@ -153,8 +154,6 @@ class ElapsedFractionRule(ClassifierMixin, BaseEstimator):
     """
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> ElapsedFractionRule:
-        from sklearn.isotonic import IsotonicRegression
-
         y = np.asarray(y, dtype=np.float64)
         self.classes_ = np.array([0, 1])
         self.base_rate_ = float(y.mean()) if len(y) else 0.5
@@ -186,6 +185,7 @@ def make_logistic_baseline(
     C: float = 1.0,
 ) -> Pipeline:
     """One-hot logistic regression (categoricals one-hot, numerics imputed and standardised)."""
+    # the baseline's pieces: only needed when training
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression

@@ -369,7 +369,7 @@ def train(
             parent=run,
             on_trial=on_trial,
         )
-        import optuna
+        import optuna  # ~1 s to import: as in tuning, only when training
 
         states = [t.state for t in study.trials]
         n_pruned = sum(st == optuna.trial.TrialState.PRUNED for st in states)
