@@ -29,6 +29,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from slarisk.errors import SlariskError
 from slarisk.risk.model import RiskModel, load_model, save_model
@@ -371,13 +373,13 @@ def load_registered_model(client: MlflowClient, uri: str, name: str, version: st
     import mlflow.artifacts
     import mlflow.sklearn
 
-    uri = client.get_model_version_download_uri(name, version)
+    source = client.get_model_version_download_uri(name, version)
+    parsed = urlparse(source)
+    if parsed.scheme == "file" and Path(url2pathname(parsed.path)).is_dir():
+        return mlflow.sklearn.load_model(url2pathname(parsed.path))  # a local store: no copy
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=uri,
-            dst_path=tmp,
-            tracking_uri=uri,
-            registry_uri=uri,
+            artifact_uri=source, dst_path=tmp, tracking_uri=uri, registry_uri=uri
         )
         return mlflow.sklearn.load_model(local)
 
