@@ -12,7 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from slarisk.risk.spec import TrainSpec, parse_spec
-from slarisk.risk.train import data_fingerprint, default_trial, model_params, time_folds
+from slarisk.risk.train import data_fingerprint
+from slarisk.risk.tuning import default_trial, model_params, time_folds
 from tests.risk.conftest import POLICY, make_history
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -288,7 +289,8 @@ def test_feature_options_reach_tuning_and_backtest() -> None:
     from slarisk.risk.evaluate import backtest
     from slarisk.risk.landmarks import build_training_data
     from slarisk.risk.model import AGE_FEATURES
-    from slarisk.risk.train import _feature_options, time_folds, tune
+    from slarisk.risk.train import _feature_options
+    from slarisk.risk.tuning import time_folds, tune
     from slarisk.sla.policy import policy_from_dict
 
     spec = parse_spec(
