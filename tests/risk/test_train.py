@@ -212,11 +212,9 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
         assert needle in res.output, needle
 
     # 2) library, same seed and data: same metrics, same model -> the champion is kept
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    tracking_utils._tracking_uri = None
+    global_uri = mlflow.get_tracking_uri()
     result = train(spec.with_overrides(trials=3, seed=5), models_dir=tmp_path / "models2")
-    assert tracking_utils._tracking_uri is None  # process-wide MLflow state restored
+    assert mlflow.get_tracking_uri() == global_uri  # process-wide MLflow state untouched
     assert result.version == "2"
     assert not result.decision.promote
     assert "does not beat champion v1" in result.decision.reason
