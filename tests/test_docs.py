@@ -184,9 +184,7 @@ def _slug(heading: str) -> str:
 
 
 #: every Markdown page a reader follows links in.
-LINKED_DOCS = sorted(
-    [ROOT / "README.md", ROOT / "benchmarks" / "HISTORY.md", *DOCS.glob("*.md")]
-)
+LINKED_DOCS = sorted([ROOT / "README.md", ROOT / "benchmarks" / "HISTORY.md", *DOCS.glob("*.md")])
 
 
 @pytest.mark.parametrize("doc", LINKED_DOCS, ids=lambda p: p.name)

@@ -83,6 +83,14 @@ def _load_inputs(
         results.append(ev)
         events = ev.accepted
     lines = []
+    if events is not None and len(events):
+        seen = set(events["status"].dropna().astype(str))
+        if not seen & set(policy.pause_statuses):
+            lines.append(
+                f"warning: no event status is one of the policy's pause_statuses "
+                f"({', '.join(policy.pause_statuses) or 'none'}): paused time is 0 "
+                f"(event statuses: {', '.join(sorted(seen)[:8])}{', ...' if len(seen) > 8 else ''})"
+            )
     bad = [r for r in results if r.n_quarantined]
     if bad and quarantine is None:
         r = bad[0]
@@ -105,7 +113,7 @@ def _load_inputs(
             else pd.DataFrame(columns=["row", "field", "reason", "source"])
         )
         write_table(qdf, quarantine)
-        lines = [r.summary() for r in results] + [f"quarantine: {quarantine}"]
+        lines = [r.summary() for r in results] + [f"quarantine: {quarantine}"] + lines
     return policy, tickets.accepted, events, lines
 
 
@@ -174,7 +182,7 @@ def report_cmd(
 
     console = Console()
     for line in lines:
-        console.print(line)
+        console.print(line, soft_wrap=True, markup=False)
     rec = Table(title=f"SLA compliance: {rep.policy_name}")
     for col in ("metric", "tickets", "met", "breached", "open", "excluded", "attained", "95% CI"):
         rec.add_column(col, justify="left" if col == "metric" else "right", no_wrap=True)
@@ -259,7 +267,7 @@ def status_cmd(
 
     console = Console()
     for line in lines:
-        console.print(line)
+        console.print(line, soft_wrap=True, markup=False)
     levels = pol.alert_levels
     counts = alert_counts(st, levels)
     ct = Table(title=f"Open SLA clocks at {now_ts.isoformat()} (alert = % of target used)")

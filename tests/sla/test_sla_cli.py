@@ -111,6 +111,22 @@ def test_events_pause_the_clock(tmp_path: Path, tickets: Path) -> None:
     assert r.exit_code == 0, r.output
 
 
+def test_warns_when_no_event_status_pauses(tmp_path: Path, tickets: Path) -> None:
+    """Source status names the policy does not pause on: paused time 0, and a warning says so."""
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "ticket_id,at,status\nd,2026-04-02T09:05Z,Awaiting User Info\nd,2026-04-03T09:00Z,Active\n"
+    )
+    args = ["--policy", POLICY, "--tickets", str(tickets), "--now", NOW, "--events", str(events)]
+    r = invoke("sla", "status", *args)
+    assert r.exit_code == 0, r.output
+    assert "warning: no event status is one of the policy's pause_statuses" in r.output
+    assert "Awaiting User Info" in r.output
+    events.write_text("ticket_id,at,status\nd,2026-04-02T09:05Z,pending\n")
+    r = invoke("sla", "status", *args)
+    assert r.exit_code == 0 and "warning" not in r.output
+
+
 def test_status_table_and_csv(tmp_path: Path, tickets: Path) -> None:
     out = tmp_path / "status.csv"
     r = invoke(
