@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from slarisk.data import schema as s
 from slarisk.data import validate as v
 from slarisk.errors import InputError
-from slarisk.specs import read_yaml
+from slarisk.specs import read_yaml, unknown_field_error
 
 _STRING_COLUMNS = (s.PRIORITY, *s.SEGMENT_COLUMNS, s.STATUS)
 _TICKET_TARGETS = set(s.TICKET_COLUMNS)
@@ -142,6 +142,9 @@ def load_mapping(path: str | Path) -> ImportMapping:
     try:
         return ImportMapping.model_validate(data)
     except ValidationError as exc:
+        unknown = unknown_field_error(exc, ImportMapping, path=str(p))
+        if unknown is not None:
+            raise unknown from None
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")

@@ -69,7 +69,7 @@ from pydantic import (
 
 from slarisk.errors import InputError
 from slarisk.sla.calendar import BusinessCalendar
-from slarisk.specs import read_yaml
+from slarisk.specs import read_yaml, unknown_field_error
 
 Metric = Literal["first_response", "resolution"]
 #: the metrics every target table must cover, in output order.
@@ -494,6 +494,9 @@ def policy_from_dict(data: object, source: str = "<policy>") -> Policy:
     try:
         policy = Policy.model_validate(data, context={"source": source})
     except ValidationError as exc:
+        unknown = unknown_field_error(exc, Policy, path=source, format_loc=_loc)
+        if unknown is not None:
+            raise unknown from None
         errors = exc.errors()
         first = errors[0]
         where = _loc(tuple(first["loc"])) or None

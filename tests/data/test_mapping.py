@@ -109,7 +109,7 @@ columns: {ticket_id: id, created_at: created, priority: prio}
 @pytest.mark.parametrize(
     ("text", "field", "message"),
     [
-        (GOOD + "colour: red\n", "colour", "Extra inputs are not permitted"),
+        (GOOD + "colour: red\n", "colour", "unknown field 'colour' (did you mean 'columns'?)"),
         ("name: t\ncolumns: {created_at: c, priority: p}\n", "columns.ticket_id", "required"),
         (GOOD + "source_timezone: Mars/Base\n", "source_timezone", "unknown timezone"),
         (GOOD.replace("prio}", "prio, colour: c}"), "columns.colour", "not a canonical"),
