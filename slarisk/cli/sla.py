@@ -229,7 +229,40 @@ def report_cmd(
             f"{len(owed)} customer-month(s)"
         )
     console.print(f"excluded by exceptions: {len(rep.excluded)} ticket(s)")
+    if not rep.source_by_priority.empty:
+        _print_source_agreement(console, rep.source_by_priority)
     console.print("wrote " + ", ".join(str(f) for f in files))
+
+
+def _print_source_agreement(console: Any, table: pd.DataFrame) -> None:
+    """Agreement with the source's SLA flag per priority and metric, and the overall line."""
+    from rich.table import Table
+
+    tab = Table(title="Agreement with the source's SLA verdict (source_made_sla)")
+    heads = ("priority", "metric", "clocks", "agree", "pol met/src no", "pol no/src met")
+    cats = ("missing ts", "pause rule", "diff target")
+    for col in (*heads, *cats):
+        tab.add_column(col, justify="left" if col in ("priority", "metric") else "right")
+    for d in _rows(table):
+        tab.add_row(
+            str(d["priority"]),
+            str(d["metric"]),
+            f"{int(d['compared']):,}",
+            f"{d['agreement']:.1%}",
+            f"{int(d['policy_met_source_breached']):,}",
+            f"{int(d['policy_breached_source_met']):,}",
+            f"{int(d['missing_timestamps']):,}",
+            f"{int(d['pause_rule']):,}",
+            f"{int(d['different_target']):,}",
+            style="bold" if d["priority"] == "all" else None,
+        )
+    console.print(tab)
+    console.print(
+        "disagreement: missing ts = stop not recorded (no response, resolved at closing, "
+        "open); pause rule = met only thanks to a policy pause; diff target = the source's "
+        "target differs",
+        soft_wrap=True,
+    )
 
 
 @sla_app.command("status")

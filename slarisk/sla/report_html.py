@@ -72,12 +72,19 @@ def render_html(report: ComplianceReport) -> str:
         credits=table(r.credits) if not r.credits.empty else Markup(""),
         credit_detail=table(r.credit_detail),
         excluded=table(r.excluded),
+        source_by_priority=(
+            table(r.source_by_priority) if not r.source_by_priority.empty else Markup("")
+        ),
+        source_agreement=table(r.source_agreement),
+        source_disagreements=table(r.source_disagreements),
     )
 
 
 def write_report(report: ComplianceReport, path: str | Path, fmt: str) -> list[Path]:
     """Write ``report`` as ``html``, ``json`` or ``csv`` (the attainment table at ``path`` and
-    ``<stem>.credits.csv``, ``<stem>.excluded.csv``, ``<stem>.reconciliation.csv`` beside it).
+    ``<stem>.credits.csv``, ``<stem>.excluded.csv``, ``<stem>.reconciliation.csv`` beside it,
+    plus ``<stem>.source_agreement.csv``, ``.source_by_priority.csv`` and
+    ``.source_disagreements.csv`` when the tickets carry a source SLA flag).
     Returns the files written."""
     p = Path(path)
     try:
@@ -92,11 +99,18 @@ def write_report(report: ComplianceReport, path: str | Path, fmt: str) -> list[P
             stem = p.name[:-4] if p.name.lower().endswith(".csv") else p.name
             files = [p]
             report.attainment.to_csv(p, index=False)
-            for name, df in (
+            sides = [
                 ("credits", report.credits),
                 ("excluded", report.excluded),
                 ("reconciliation", report.reconciliation),
-            ):
+            ]
+            if not report.source_agreement.empty:
+                sides += [
+                    ("source_agreement", report.source_agreement),
+                    ("source_by_priority", report.source_by_priority),
+                    ("source_disagreements", report.source_disagreements),
+                ]
+            for name, df in sides:
                 side = p.with_name(f"{stem}.{name}.csv")
                 df.to_csv(side, index=False)
                 files.append(side)
