@@ -220,3 +220,25 @@ def test_errors_are_one_line_exit_2(tmp_path: Path, case: str, needle: str, comm
     if case in ("bad_timestamp", "unknown_priority", "missing_column", "missing_tickets"):
         assert str(tickets) in r.output.replace("\n", "")
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("command", ["report", "status"])
+def test_tables_fit_80_columns_and_now_defaults_to_data_end(
+    tmp_path: Path, tickets: Path, command: str
+) -> None:
+    """At 80 columns no table line is wider and no number is cut (no ellipsis)."""
+    long_name = TICKETS.replace(",initech", ",initech-international-holdings-group")
+    tickets.write_text(long_name)
+    args = ["sla", command, "--policy", POLICY, "--tickets", str(tickets)]
+    if command == "report":
+        args += ["--by", "customer,tier,month", "--format", "json"]
+    args += ["--out", str(tmp_path / "out.json" if command == "report" else tmp_path / "o.csv")]
+    r = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.output
+    boxes = [line for line in r.output.splitlines() if line[:1] in "┏┃┡│└"]
+    assert boxes and max(len(line) for line in boxes) <= 80
+    assert (
+        "--now not given: open clocks judged at 2026-04-06T10:00:00+00:00 (the data's last"
+        in r.output
+    )
