@@ -59,3 +59,15 @@ def test_mapping_typo(tmp_path: Path) -> None:
         r"'extra_columns'\?\)",
     ):
         load_mapping(path)
+
+
+def test_implausible_numbers_in_specs_name_the_limit() -> None:
+    data = _yaml("policies/default.yaml")
+    data["targets"][0]["hours"] = 1e300
+    with pytest.raises(InputError, match=r"targets\[0\]\.hours: over the plausible limit 87,660"):
+        policy_from_dict(data, "p.yaml")
+    scen = _yaml("simulations/baseline.yaml")
+    scen.pop("horizon_hours", None)
+    scen["horizon_days"] = 1e6
+    with pytest.raises(InputError, match=r"horizon_days: .*less than or equal to 3652\.5"):
+        scenario_from_dict(scen, path="s.yaml")

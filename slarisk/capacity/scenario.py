@@ -420,8 +420,9 @@ class Scenario(_Strict):
     description: str = ""
     start: datetime
     timezone: str = "UTC"
-    horizon_hours: PosFloat | None = None
-    horizon_days: PosFloat | None = None
+    #: at most ten years (a longer horizon is refused with the limit named).
+    horizon_hours: Annotated[float, Field(gt=0, le=10 * 365.25 * 24)] | None = None
+    horizon_days: Annotated[float, Field(gt=0, le=10 * 365.25)] | None = None
     warmup_hours: NonNegFloat = 0.0
     drain: bool = True
     drain_limit_hours: PosFloat = 24.0 * 14

@@ -194,6 +194,10 @@ class CalendarSpec(_Strict):
         )
 
 
+#: the longest plausible SLA target, in hours (ten years).
+MAX_TARGET_HOURS = 10 * 365.25 * 24
+
+
 class TargetSpec(_Strict):
     """One target: `hours` of business time on `calendar`, to be met by `goal` of tickets."""
 
@@ -209,6 +213,8 @@ class TargetSpec(_Strict):
     def _positive(cls, v: float) -> float:
         if not (v > 0 and np.isfinite(v)):
             raise ValueError("must be > 0")
+        if v > MAX_TARGET_HOURS:
+            raise ValueError(f"over the plausible limit {MAX_TARGET_HOURS:,.0f} h (10 years)")
         return v
 
     @field_validator("goal")
