@@ -309,7 +309,7 @@ def build_report(
     if now_ts.tzinfo is None:
         now_ts = now_ts.tz_localize("UTC")
     tot, det = credits(cls, policy)
-    compared = sa.compare(cls)
+    compared = sa.compare_with_source(cls)
     keys = [*segs, "metric"] if "metric" not in segs else segs
     return ComplianceReport(
         policy_name=policy.name,
@@ -323,8 +323,8 @@ def build_report(
         credits=tot,
         credit_detail=det,
         currency=policy.credits.currency if policy.credits else "EUR",
-        source_agreement=sa.agreement(compared, keys),
-        source_by_priority=sa.by_priority(compared),
+        source_agreement=sa.agreement_table(compared, keys),
+        source_by_priority=sa.agreement_by_priority(compared),
         source_disagreements=sa.largest_disagreements(compared),
     )
 

@@ -25,8 +25,8 @@ import pandas as pd
 from slarisk.data import schema as s
 
 #: disagreement categories, in the order they are checked.
-CATEGORIES: tuple[str, ...] = ("missing timestamps", "pause rule", "different target")
-_COUNT_COLS = tuple(c.replace(" ", "_") for c in CATEGORIES)
+DISAGREEMENT_CATEGORIES: tuple[str, ...] = ("missing timestamps", "pause rule", "different target")
+_COUNT_COLS = tuple(c.replace(" ", "_") for c in DISAGREEMENT_CATEGORIES)
 
 
 def has_source_verdict(classified: pd.DataFrame) -> bool:
@@ -45,7 +45,7 @@ def _as_bool(values: pd.Series) -> pd.Series:
     return out.astype("boolean")
 
 
-def compare(classified: pd.DataFrame) -> pd.DataFrame:
+def compare_with_source(classified: pd.DataFrame) -> pd.DataFrame:
     """Decided clocks with a source flag, plus ``policy_met``, ``source_met``, ``agree``,
     ``category`` (empty when they agree), ``stop_note`` and elapsed/target/paused hours."""
     if not has_source_verdict(classified):
@@ -63,14 +63,16 @@ def compare(classified: pd.DataFrame) -> pd.DataFrame:
     no_response = (d["metric"].eq("first_response") & response.isna()).to_numpy()
     stops_at_resolution = d["metric"].eq("resolution").to_numpy() | no_response
     from_closed = stops_at_resolution & (
-        d["resolved_from_closed"].fillna(False).astype(bool).to_numpy()
+        _as_bool(d["resolved_from_closed"]).fillna(False).to_numpy(dtype=bool)
         if "resolved_from_closed" in d.columns
         else np.zeros(len(d), dtype=bool)
     )
     missing = no_response | from_closed | d["is_open"].astype(bool).to_numpy()
     pause_flips = (paused > 0) & (elapsed <= target) & (elapsed + paused > target)
     dis = ~d["agree"].to_numpy()
-    cat = np.select([dis & missing, dis & pause_flips, dis], list(CATEGORIES), default="")
+    cat = np.select(
+        [dis & missing, dis & pause_flips, dis], list(DISAGREEMENT_CATEGORIES), default=""
+    )
     d["category"] = cat
     d["stop_note"] = np.select(
         [no_response, from_closed, d["is_open"].astype(bool).to_numpy()],
@@ -87,7 +89,7 @@ def compare(classified: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
-def agreement(compared: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def agreement_table(compared: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Per segment (``keys``): compared clocks, agreement rate, both directions of
     disagreement and the count per category; sorted by segment."""
     cols = [
@@ -104,7 +106,10 @@ def agreement(compared: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     d = compared.assign(
         pm_sb=compared["policy_met"] & ~compared["source_met"],
         pb_sm=~compared["policy_met"] & compared["source_met"],
-        **{c: compared["category"].eq(n) for c, n in zip(_COUNT_COLS, CATEGORIES, strict=True)},
+        **{
+            c: compared["category"].eq(n)
+            for c, n in zip(_COUNT_COLS, DISAGREEMENT_CATEGORIES, strict=True)
+        },
     )
     g = d.groupby(keys, observed=True, sort=True)
     out = g.agg(
@@ -118,12 +123,12 @@ def agreement(compared: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out[cols]
 
 
-def by_priority(compared: pd.DataFrame) -> pd.DataFrame:
+def agreement_by_priority(compared: pd.DataFrame) -> pd.DataFrame:
     """Agreement per priority and metric, with an ``all`` row per metric."""
     if compared.empty:
-        return agreement(compared, ["priority", "metric"])
-    per = agreement(compared, ["priority", "metric"])
-    total = agreement(compared, ["metric"]).assign(priority="all")
+        return agreement_table(compared, ["priority", "metric"])
+    per = agreement_table(compared, ["priority", "metric"])
+    total = agreement_table(compared, ["metric"]).assign(priority="all")
     return pd.concat([per, total[per.columns]], ignore_index=True)
 
 
@@ -167,10 +172,10 @@ def _explain(r: dict[Hashable, Any]) -> str:
 
 
 __all__ = [
-    "CATEGORIES",
-    "agreement",
-    "by_priority",
-    "compare",
+    "DISAGREEMENT_CATEGORIES",
+    "agreement_by_priority",
+    "agreement_table",
+    "compare_with_source",
     "has_source_verdict",
     "largest_disagreements",
 ]

@@ -10,7 +10,7 @@ import pytest
 from slarisk.sla.clock import compute_clocks
 from slarisk.sla.policy import load_policy
 from slarisk.sla.report import build_report, classify
-from slarisk.sla.source_agreement import compare, largest_disagreements
+from slarisk.sla.source_agreement import compare_with_source, largest_disagreements
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = pd.Timestamp("2026-04-07T08:00Z")
@@ -50,7 +50,7 @@ def test_categories_and_agreement() -> None:
     pol = load_policy(ROOT / "policies" / "default.yaml")
     tickets, events = _case()
     clocks = compute_clocks(tickets, pol, events=events, now=T0 + pd.Timedelta(days=2))
-    cmp = compare(classify(clocks, pol.timezone))
+    cmp = compare_with_source(classify(clocks, pol.timezone))
     res = cmp[cmp["metric"] == "resolution"].set_index("ticket_id")
     assert res["category"].to_dict() == {
         "t1": "",
@@ -128,3 +128,18 @@ def test_servicenow_log_against_made_sla(shared_data: Path) -> None:
     # policy pauses on awaiting_customer, the source does not, and its targets differ.
     assert 0.76 < pri.loc[("all", "resolution"), "agreement"] < 0.775
     assert pri.loc[("all", "resolution"), "pause_rule"] > 1500
+
+
+def test_flags_read_back_from_csv_text() -> None:
+    """Flags written to CSV come back as text: "False" must not read as true."""
+    pol = load_policy(ROOT / "policies" / "default.yaml")
+    tickets, events = _case()
+    text = tickets.assign(
+        source_made_sla=tickets["source_made_sla"].map({True: "true", False: "false"}),
+        resolved_from_closed=tickets["resolved_from_closed"].map({True: "True", False: "False"}),
+    )
+    clocks = compute_clocks(text, pol, events=events, now=T0 + pd.Timedelta(days=2))
+    cmp = compare_with_source(classify(clocks, pol.timezone))
+    res = cmp[cmp["metric"] == "resolution"].set_index("ticket_id")
+    assert res.loc["t4", "category"] == "different target"
+    assert res.loc["t5", "category"] == "missing timestamps"
