@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from slarisk.errors import InputError
+from slarisk.specs import read_yaml, unknown_field_error
 
 Unit = Literal["seconds", "minutes", "hours", "days"]
 UNIT_SECONDS: dict[str, float] = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
@@ -419,8 +420,9 @@ class Scenario(_Strict):
     description: str = ""
     start: datetime
     timezone: str = "UTC"
-    horizon_hours: PosFloat | None = None
-    horizon_days: PosFloat | None = None
+    #: at most ten years (a longer horizon is refused with the limit named).
+    horizon_hours: Annotated[float, Field(gt=0, le=10 * 365.25 * 24)] | None = None
+    horizon_days: Annotated[float, Field(gt=0, le=10 * 365.25)] | None = None
     warmup_hours: NonNegFloat = 0.0
     drain: bool = True
     drain_limit_hours: PosFloat = 24.0 * 14
@@ -544,6 +546,11 @@ def scenario_from_dict(data: Any, *, path: str = "<scenario>", base_dir: str = "
     try:
         return Scenario.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
+        unknown = unknown_field_error(
+            exc, Scenario, path=path, format_loc=lambda loc: _field_path(loc, data)
+        )
+        if unknown is not None:
+            raise unknown from None
         err = exc.errors()[0]
         field = _field_path(tuple(err["loc"]), data)
         msg = str(err["msg"]).removeprefix("Value error, ")
@@ -553,8 +560,6 @@ def scenario_from_dict(data: Any, *, path: str = "<scenario>", base_dir: str = "
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file; errors name the file and field (InputError)."""
-    from slarisk.specs import read_yaml
-
     p = Path(path)
     return scenario_from_dict(read_yaml(p, "scenario"), path=str(p), base_dir=str(p.parent))
 
