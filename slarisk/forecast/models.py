@@ -1,0 +1,269 @@
+"""Forecast models: baselines, statsforecast MSTL/AutoETS and a LightGBM global model.
+
+Every model maps (series, origin day, horizon days) to one (horizon_days, slots) array per
+queue of expected counts. The LightGBM model is global (one fit over all queues) with a
+Poisson objective on: the same interval of the 1..4 latest same weekdays before the origin
+(unusual days such as holidays skipped), their mean and the mean daily total of those days
+(the level), the interval of day, weekday, queue, holidays, holiday eves, days after an off
+day, the position in the month, and declared events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from slarisk.forecast.baselines import lag_days, seasonal_average, seasonal_naive
+from slarisk.forecast.events import SpecialDays, day_features, event_names, unusual_days
+from slarisk.forecast.series import QueueSeries
+
+#: model names, in report order.
+BASELINES = ("naive", "avg4")
+MODELS = ("naive", "avg4", "mstl", "ets", "lgbm", "lgbm_nomonth")
+LAG_WEEKS = 4
+#: history used by the statsforecast daily models (weeks).
+STATS_WEEKS = 26
+#: history used by LightGBM (weeks).
+GBM_WEEKS = 104
+
+
+@dataclass(frozen=True)
+class GbmParams:
+    """LightGBM settings (small trees, Poisson objective; deterministic with one thread)."""
+
+    num_leaves: int = 31
+    learning_rate: float = 0.05
+    n_estimators: int = 300
+    min_child_samples: int = 20
+    feature_fraction: float = 0.9
+    seed: int = 0
+
+
+def _clean_volume(series: QueueSeries, origin: int) -> np.ndarray:
+    """Volumes before origin with unusual days (by totals seen before origin) set to NaN."""
+    vol = series.volume[:origin].copy()
+    totals = np.where(np.isfinite(vol).all(axis=1), vol.sum(axis=1), np.nan)
+    weekdays = series.dates(origin).dayofweek.to_numpy()
+    vol[unusual_days(totals, weekdays)] = np.nan
+    return vol
+
+
+def _frame(
+    series: QueueSeries,
+    clean: np.ndarray,
+    targets: np.ndarray,
+    lags: np.ndarray,
+    days: SpecialDays,
+    learned: Sequence[str],
+    month: bool = True,
+) -> pd.DataFrame:
+    """Feature rows for target days ``targets`` (n,) with lag days ``lags`` (n, LAG_WEEKS)."""
+    n, slots = len(targets), series.slots
+    ok = (lags >= 0) & (lags < clean.shape[0])
+    lagvol = np.full((n, LAG_WEEKS, slots), np.nan)
+    lagvol[ok] = clean[lags[ok]]
+    with np.errstate(invalid="ignore"):
+        totals = np.where(np.isfinite(lagvol).all(axis=2), lagvol.sum(axis=2), np.nan)
+        level = np.nanmean(totals, axis=1) if n else np.zeros(0)
+        mean = np.nanmean(lagvol, axis=1)
+    # a skipped (unusual) lag day takes the mean of the others: missingness carries no signal
+    lagvol = np.where(np.isnan(lagvol), mean[:, None, :], lagvol)
+    dates = series.start + pd.to_timedelta(targets, unit="D")
+    cal = day_features(pd.DatetimeIndex(dates), days, series.queue)
+    for name in learned:
+        if f"ev_{name}" not in cal:
+            cal[f"ev_{name}"] = 0.0
+    if not month:
+        cal = cal.drop(columns=["dom", "to_month_end"])
+    rep = {c: np.repeat(cal[c].to_numpy(), slots) for c in cal.columns}
+    feats = {
+        "slot": np.tile(np.arange(slots), n),
+        **{k: v for k, v in rep.items() if k != "multiplier"},
+        **{f"lag{k + 1}": lagvol[:, k, :].reshape(-1) for k in range(LAG_WEEKS)},
+        "lag_mean": mean.reshape(-1),
+        "level": np.repeat(level, slots),
+    }
+    frame = pd.DataFrame(feats)
+    frame["share"] = frame["lag_mean"] / frame["level"].where(frame["level"] > 0)
+    frame.attrs["multiplier"] = rep["multiplier"]
+    return frame
+
+
+def gbm_forecast(
+    series: Sequence[QueueSeries],
+    origin: pd.Timestamp,
+    horizon_days: int,
+    days: SpecialDays,
+    params: GbmParams = GbmParams(),
+    *,
+    month: bool = True,
+) -> dict[str, np.ndarray]:
+    """LightGBM global Poisson model fitted on the history before ``origin`` (see module)."""
+    import lightgbm as lgb  # heavy import, only when this model runs
+
+    learned = event_names(days)
+    train_x, train_y, pred_x = [], [], []
+    for k, q in enumerate(series):
+        o = q.day_index(origin)
+        clean = _clean_volume(q, o)
+        first = max(7 * LAG_WEEKS, o - 7 * GBM_WEEKS)
+        tdays = np.arange(first, o)
+        tdays = tdays[np.isfinite(q.volume[tdays]).all(axis=1)]
+        lags = tdays[:, None] - 7 * np.arange(1, LAG_WEEKS + 1)[None, :]
+        fx = _frame(q, clean, tdays, lags, days, learned, month)
+        fx["queue_id"] = k
+        mask = q.open_mask[tdays].reshape(-1)
+        mult = fx.attrs["multiplier"]
+        train_x.append(fx[mask])
+        train_y.append(q.volume[tdays].reshape(-1)[mask] / mult[mask])
+        pdays = o + np.arange(horizon_days)
+        px = _frame(q, clean, pdays, lag_days(o, horizon_days, LAG_WEEKS), days, learned, month)
+        px["queue_id"] = k
+        pred_x.append(px)
+    x = pd.concat(train_x, ignore_index=True)
+    y = np.concatenate(train_y)
+    model = lgb.LGBMRegressor(
+        objective="poisson",
+        num_leaves=params.num_leaves,
+        learning_rate=params.learning_rate,
+        n_estimators=params.n_estimators,
+        min_child_samples=params.min_child_samples,
+        colsample_bytree=params.feature_fraction,
+        subsample=1.0,
+        random_state=params.seed,
+        n_jobs=1,
+        verbose=-1,
+    )
+    model.fit(x, y, categorical_feature=["queue_id"])
+    out: dict[str, np.ndarray] = {}
+    for q, px in zip(series, pred_x, strict=True):
+        pred = model.predict(px[x.columns]) * px.attrs["multiplier"]
+        out[q.queue] = np.asarray(pred, dtype=float).reshape(horizon_days, q.slots)
+    return out
+
+
+def intraday_profile(series: QueueSeries, origin: int, horizon_days: int) -> np.ndarray:
+    """(horizon_days, slots) share of the day per interval: mean over the 4 latest clean
+    same weekdays before origin (unusual days skipped), falling back to all 4."""
+    clean = _clean_volume(series, origin)
+    idx = lag_days(origin, horizon_days, LAG_WEEKS)
+    ok = (idx >= 0) & (idx < origin)
+    lag = np.full((*idx.shape, series.slots), np.nan)
+    lag[ok] = clean[idx[ok]]
+    raw = np.full_like(lag, np.nan)
+    raw[ok] = series.volume[idx[ok]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prof = np.nansum(lag, axis=1)
+        fallback = np.nansum(raw, axis=1)
+        prof = np.where(prof.sum(axis=1, keepdims=True) > 0, prof, fallback)
+        total = prof.sum(axis=1, keepdims=True)
+        return np.where(total > 0, prof / np.where(total > 0, total, 1), 0.0)
+
+
+def special_day_factors(
+    series: QueueSeries, origin: int, days: SpecialDays, dates: pd.DatetimeIndex
+) -> np.ndarray:
+    """(len(dates),) learned multipliers of holidays, holiday eves and days after an off day.
+
+    Each kind's factor is the median, over its past days before origin, of the day's total
+    over the median total of its weekday; 1 for a kind not seen yet. Declared event
+    multipliers are applied on top. A day of several kinds takes the lowest factor.
+    """
+    past = series.dates(origin)
+    vol = np.where(series.open_mask[:origin], series.volume[:origin], 0.0)
+    totals = np.nansum(vol, axis=1)
+    weekdays = past.dayofweek.to_numpy()
+    med = np.array(
+        [np.median(totals[weekdays == wd]) if (weekdays == wd).any() else 0.0 for wd in range(7)]
+    )
+    base = med[weekdays]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(base > 0, totals / np.where(base > 0, base, 1), np.nan)
+    past_f = day_features(past, days, series.queue)
+    fut_f = day_features(dates, days, series.queue)
+    out = np.ones(len(dates))
+    for kind in ("holiday", "holiday_eve", "after_off"):
+        seen = ratio[(past_f[kind].to_numpy() > 0) & np.isfinite(ratio)]
+        if seen.size:
+            hit = fut_f[kind].to_numpy() > 0
+            out[hit] = np.minimum(out[hit], float(np.median(seen)))
+    return out * fut_f["multiplier"].to_numpy()
+
+
+def daily_stats_forecast(
+    series: Sequence[QueueSeries],
+    origin: pd.Timestamp,
+    horizon_days: int,
+    model: str,
+    days: SpecialDays = SpecialDays(),
+) -> dict[str, np.ndarray]:
+    """statsforecast on daily totals of open intervals (``mstl``: MSTL with a weekly season;
+    ``ets``: AutoETS, weekly season), spread over the day by
+    :func:`intraday_profile`, times :func:`special_day_factors`.
+
+    Daily totals are fitted on up to ``STATS_WEEKS`` weeks; unusual days (holidays) are
+    replaced by their weekday's median so they do not bend the trend and season.
+    """
+    from statsforecast import StatsForecast  # heavy import, only when this model runs
+    from statsforecast.models import MSTL, AutoETS
+
+    frames = []
+    for q in series:
+        o = q.day_index(origin)
+        first = max(0, o - 7 * STATS_WEEKS)
+        vol = np.where(q.open_mask[first:o], q.volume[first:o], 0.0)
+        totals = np.nansum(vol, axis=1)
+        weekdays = q.dates(o - first, first).dayofweek.to_numpy()
+        odd = unusual_days(totals, weekdays)
+        for wd in range(7):
+            sel = (weekdays == wd) & ~odd
+            if sel.any():
+                totals[(weekdays == wd) & odd] = np.median(totals[sel])
+        frames.append(
+            pd.DataFrame({"unique_id": q.queue, "ds": q.dates(o - first, first), "y": totals})
+        )
+    df = pd.concat(frames, ignore_index=True)
+    fitted = MSTL(season_length=[7]) if model == "mstl" else AutoETS(season_length=7)
+    sf = StatsForecast(models=[fitted], freq="D", n_jobs=1)
+    fc = sf.forecast(df=df, h=horizon_days)
+    col = next(c for c in fc.columns if c not in ("unique_id", "ds"))
+    out: dict[str, np.ndarray] = {}
+    for q in series:
+        o = q.day_index(origin)
+        days_total = np.clip(fc.loc[fc["unique_id"] == q.queue, col].to_numpy(float), 0, None)
+        days_total *= special_day_factors(q, o, days, q.dates(horizon_days, o))
+        out[q.queue] = days_total[:, None] * intraday_profile(q, o, horizon_days)
+    return out
+
+
+def model_forecasts(
+    series: Sequence[QueueSeries],
+    origin: pd.Timestamp,
+    horizon_days: int,
+    days: SpecialDays,
+    models: Sequence[str] = MODELS,
+    params: GbmParams = GbmParams(),
+) -> dict[str, dict[str, np.ndarray]]:
+    """{model: {queue: (horizon_days, slots)}} for the named models at one origin."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for name in models:
+        if name == "naive":
+            out[name] = {
+                q.queue: seasonal_naive(q, q.day_index(origin), horizon_days) for q in series
+            }
+        elif name == "avg4":
+            out[name] = {
+                q.queue: seasonal_average(q, q.day_index(origin), horizon_days, 4) for q in series
+            }
+        elif name in ("mstl", "ets"):
+            out[name] = daily_stats_forecast(series, origin, horizon_days, name, days)
+        elif name == "lgbm":
+            out[name] = gbm_forecast(series, origin, horizon_days, days, params)
+        elif name == "lgbm_nomonth":
+            out[name] = gbm_forecast(series, origin, horizon_days, days, params, month=False)
+        else:
+            raise ValueError(f"unknown model {name!r} (known: {', '.join(MODELS)})")
+    return out
