@@ -164,6 +164,7 @@ def run_backtest(
                 **{name: fc[name][q.queue][m] for name in config.models},
                 SELECTED: f[m],
                 "choice": best,
+                "alpha_day": cal.alpha_day,
                 **{f"lo{lv}": bands[lv][0][m] for lv in LEVELS},
                 **{f"hi{lv}": bands[lv][1][m] for lv in LEVELS},
             }
