@@ -301,3 +301,43 @@ def predict_cmd(
         write_table(sims, paths_out or out.with_name(out.stem + "_paths.parquet"))
     per_queue = table.groupby("queue")["volume"].sum().round(0).to_dict()
     typer.echo(f"{len(table)} intervals, totals {per_queue} ({fitted.choice}) -> {out}")
+
+
+@forecast_app.command("reforecast")
+def reforecast_cmd(
+    data: InputArg,
+    forecast: Annotated[Path, typer.Option("--forecast", help="Table from `forecast predict`.")],
+    model: Annotated[Path, typer.Option("--model", help="Fitted forecast from `fit`.")],
+    now: Annotated[str, typer.Option("--now", help="Current time (ISO; naive = --tz).")],
+    out: Annotated[Path, typer.Option("--out", help="Updated rows of today (CSV/Parquet).")],
+    value_column: ValueOpt = None,
+    by: ByOpt = None,
+    tz: TzOpt = "UTC",
+) -> None:
+    """Update the rest of today from today's arrivals so far; say how the day runs."""
+    import pandas as pd
+    from rich.console import Console
+
+    from slarisk.data.io import read_table, write_table
+    from slarisk.forecast.pipeline import FittedForecast, read_input
+    from slarisk.forecast.reforecast import reforecast_table
+
+    fitted = FittedForecast.load(model)
+    arrivals = read_input(data, value_column=value_column, by=by or ())
+    table, summary = reforecast_table(
+        read_table(forecast),
+        arrivals,
+        pd.Timestamp(now),
+        fitted.intraday_weight,
+        tz=tz,
+        interval_minutes=fitted.interval_minutes,
+    )
+    write_table(table, out)
+    console = Console(highlight=False)
+    for rec in summary.to_dict("records"):
+        console.print(
+            f"{rec['queue']}: arrived {rec['arrived']:.0f} vs {rec['expected_so_far']:.0f} "
+            f"expected so far ({float(rec['running']) - 1:+.0%}); rest of day "
+            f"x{rec['rest_factor']:.2f}; day {rec['day_morning']:.0f} -> {rec['day_updated']:.0f}"
+        )
+    typer.echo(f"-> {out}")

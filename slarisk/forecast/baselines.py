@@ -6,6 +6,8 @@ horizon past one week that is two or more weeks back) and the weeks before it.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from slarisk.forecast.series import QueueSeries
@@ -37,6 +39,7 @@ def seasonal_average(
 ) -> np.ndarray:
     """(horizon_days, slots): mean of the same interval over the ``weeks`` latest weeks."""
     lags = seasonal_lags(series, origin, horizon_days, weeks)
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(lags, axis=1) if np.isfinite(lags).any() else lags[:, 0, :]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no lag at all: NaN, then 0
+        mean = np.nanmean(lags, axis=1)
     return np.nan_to_num(mean)

@@ -1,4 +1,4 @@
-"""Forecast models: baselines, statsforecast MSTL/AutoETS and a LightGBM global model.
+"""Forecast models: baselines, statsmodels MSTL / Holt-Winters and a LightGBM global model.
 
 Every model maps (series, origin day, horizon days) to one (horizon_days, slots) array per
 queue of expected counts. The LightGBM model is global (one fit over all queues) with a
@@ -10,11 +10,13 @@ day, the position in the month, and declared events.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from slarisk.forecast.baselines import lag_days, seasonal_average, seasonal_naive
 from slarisk.forecast.events import SpecialDays, day_features, event_names, unusual_days
@@ -24,7 +26,7 @@ from slarisk.forecast.series import QueueSeries
 BASELINES = ("naive", "avg4")
 MODELS = ("naive", "avg4", "mstl", "ets", "lgbm", "lgbm_nomonth")
 LAG_WEEKS = 4
-#: history used by the statsforecast daily models (weeks).
+#: history used by the statsmodels daily models (weeks).
 STATS_WEEKS = 26
 #: history used by LightGBM (weeks).
 GBM_WEEKS = 104
@@ -59,13 +61,15 @@ def _frame(
     days: SpecialDays,
     learned: Sequence[str],
     month: bool = True,
-) -> pd.DataFrame:
-    """Feature rows for target days ``targets`` (n,) with lag days ``lags`` (n, LAG_WEEKS)."""
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Feature rows for target days ``targets`` (n,) with lag days ``lags`` (n, LAG_WEEKS),
+    and the declared-event multiplier of each row."""
     n, slots = len(targets), series.slots
     ok = (lags >= 0) & (lags < clean.shape[0])
     lagvol = np.full((n, LAG_WEEKS, slots), np.nan)
     lagvol[ok] = clean[lags[ok]]
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN lags: mean is NaN, intended
         totals = np.where(np.isfinite(lagvol).all(axis=2), lagvol.sum(axis=2), np.nan)
         level = np.nanmean(totals, axis=1) if n else np.zeros(0)
         mean = np.nanmean(lagvol, axis=1)
@@ -88,8 +92,7 @@ def _frame(
     }
     frame = pd.DataFrame(feats)
     frame["share"] = frame["lag_mean"] / frame["level"].where(frame["level"] > 0)
-    frame.attrs["multiplier"] = rep["multiplier"]
-    return frame
+    return frame, rep["multiplier"]
 
 
 def gbm_forecast(
@@ -109,22 +112,29 @@ def gbm_forecast(
     for k, q in enumerate(series):
         o = q.day_index(origin)
         clean = _clean_volume(q, o)
-        first = max(7 * LAG_WEEKS, o - 7 * GBM_WEEKS)
+        first = max(7, o - 7 * GBM_WEEKS)  # rows with fewer lag weeks take their mean
         tdays = np.arange(first, o)
         tdays = tdays[np.isfinite(q.volume[tdays]).all(axis=1)]
         lags = tdays[:, None] - 7 * np.arange(1, LAG_WEEKS + 1)[None, :]
-        fx = _frame(q, clean, tdays, lags, days, learned, month)
+        fx, mult = _frame(q, clean, tdays, lags, days, learned, month)
         fx["queue_id"] = k
-        mask = q.open_mask[tdays].reshape(-1)
-        mult = fx.attrs["multiplier"]
+        # all observed intervals (closed ones teach the model their near-zero volume)
+        mask = np.isfinite(q.volume[tdays]).reshape(-1)
         train_x.append(fx[mask])
         train_y.append(q.volume[tdays].reshape(-1)[mask] / mult[mask])
         pdays = o + np.arange(horizon_days)
-        px = _frame(q, clean, pdays, lag_days(o, horizon_days, LAG_WEEKS), days, learned, month)
+        px, pmult = _frame(
+            q, clean, pdays, lag_days(o, horizon_days, LAG_WEEKS), days, learned, month
+        )
         px["queue_id"] = k
-        pred_x.append(px)
+        pred_x.append((px, pmult))
     x = pd.concat(train_x, ignore_index=True)
     y = np.concatenate(train_y)
+    if len(y) < 10 * params.min_child_samples:  # too little history: 4-week average
+        return {
+            q.queue: seasonal_average(q, q.day_index(origin), horizon_days, LAG_WEEKS)
+            for q in series
+        }
     model = lgb.LGBMRegressor(
         objective="poisson",
         num_leaves=params.num_leaves,
@@ -139,8 +149,8 @@ def gbm_forecast(
     )
     model.fit(x, y, categorical_feature=["queue_id"])
     out: dict[str, np.ndarray] = {}
-    for q, px in zip(series, pred_x, strict=True):
-        pred = model.predict(px[x.columns]) * px.attrs["multiplier"]
+    for q, (px, pmult) in zip(series, pred_x, strict=True):
+        pred = model.predict(px[x.columns]) * pmult
         out[q.queue] = np.asarray(pred, dtype=float).reshape(horizon_days, q.slots)
     return out
 
@@ -173,8 +183,7 @@ def special_day_factors(
     multipliers are applied on top. A day of several kinds takes the lowest factor.
     """
     past = series.dates(origin)
-    vol = np.where(series.open_mask[:origin], series.volume[:origin], 0.0)
-    totals = np.nansum(vol, axis=1)
+    totals = np.nansum(series.volume[:origin], axis=1)
     weekdays = past.dayofweek.to_numpy()
     med = np.array(
         [np.median(totals[weekdays == wd]) if (weekdays == wd).any() else 0.0 for wd in range(7)]
@@ -193,6 +202,48 @@ def special_day_factors(
     return out * fut_f["multiplier"].to_numpy()
 
 
+def _ets_daily(y: np.ndarray, h: int) -> np.ndarray:
+    """Holt-Winters (weekly season) on daily totals, the lowest-AIC of additive/multiplicative
+    season with or without a damped trend (multiplicative only when every day is > 0)."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing  # heavy import
+
+    best, best_aic = None, np.inf
+    seasons = ("add", "mul") if (y > 0).all() else ("add",)
+    for seasonal in seasons:
+        for trend in (None, "add"):
+            model = ExponentialSmoothing(
+                y,
+                trend=trend,
+                damped_trend=trend is not None,
+                seasonal=seasonal,
+                seasonal_periods=7,
+                initialization_method="estimated",
+            )
+            fit = model.fit()
+            if np.isfinite(fit.aic) and fit.aic < best_aic:
+                best, best_aic = fit, fit.aic
+    if best is None:
+        return np.repeat(y[-7:].mean(), h)
+    return np.asarray(best.forecast(h), dtype=float)
+
+
+def _mstl_daily(y: np.ndarray, h: int) -> np.ndarray:
+    """statsmodels MSTL (weekly season) on daily totals: the last season repeated plus a
+    damped-trend exponential smoothing of the seasonally adjusted series."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing  # heavy import
+    from statsmodels.tsa.seasonal import MSTL
+
+    dec = MSTL(y, periods=[7]).fit()
+    seasonal = np.asarray(dec.seasonal, dtype=float).reshape(len(y), -1).sum(axis=1)
+    adjusted = y - seasonal
+    trend = ExponentialSmoothing(
+        adjusted, trend="add", damped_trend=True, initialization_method="estimated"
+    ).fit()
+    last = seasonal[-7:]
+    season_fc = last[np.arange(h) % 7]  # day n + k has the season of day n - 7 + k % 7
+    return np.asarray(trend.forecast(h), dtype=float) + season_fc
+
+
 def daily_stats_forecast(
     series: Sequence[QueueSeries],
     origin: pd.Timestamp,
@@ -200,42 +251,37 @@ def daily_stats_forecast(
     model: str,
     days: SpecialDays = SpecialDays(),
 ) -> dict[str, np.ndarray]:
-    """statsforecast on daily totals of open intervals (``mstl``: MSTL with a weekly season;
-    ``ets``: AutoETS, weekly season), spread over the day by
-    :func:`intraday_profile`, times :func:`special_day_factors`.
+    """statsmodels on daily totals (``mstl``: MSTL with a weekly season and
+    a damped trend; ``ets``: Holt-Winters, weekly season, chosen by AIC), spread over the
+    day by :func:`intraday_profile`, times :func:`special_day_factors`.
 
     Daily totals are fitted on up to ``STATS_WEEKS`` weeks; unusual days (holidays) are
     replaced by their weekday's median so they do not bend the trend and season.
     """
-    from statsforecast import StatsForecast  # heavy import, only when this model runs
-    from statsforecast.models import MSTL, AutoETS
-
-    frames = []
+    out: dict[str, np.ndarray] = {}
     for q in series:
         o = q.day_index(origin)
         first = max(0, o - 7 * STATS_WEEKS)
-        vol = np.where(q.open_mask[first:o], q.volume[first:o], 0.0)
-        totals = np.nansum(vol, axis=1)
+        totals = np.nansum(q.volume[first:o], axis=1)
         weekdays = q.dates(o - first, first).dayofweek.to_numpy()
         odd = unusual_days(totals, weekdays)
         for wd in range(7):
             sel = (weekdays == wd) & ~odd
             if sel.any():
                 totals[(weekdays == wd) & odd] = np.median(totals[sel])
-        frames.append(
-            pd.DataFrame({"unique_id": q.queue, "ds": q.dates(o - first, first), "y": totals})
-        )
-    df = pd.concat(frames, ignore_index=True)
-    fitted = MSTL(season_length=[7]) if model == "mstl" else AutoETS(season_length=7)
-    sf = StatsForecast(models=[fitted], freq="D", n_jobs=1)
-    fc = sf.forecast(df=df, h=horizon_days)
-    col = next(c for c in fc.columns if c not in ("unique_id", "ds"))
-    out: dict[str, np.ndarray] = {}
-    for q in series:
-        o = q.day_index(origin)
-        days_total = np.clip(fc.loc[fc["unique_id"] == q.queue, col].to_numpy(float), 0, None)
-        days_total *= special_day_factors(q, o, days, q.dates(horizon_days, o))
-        out[q.queue] = days_total[:, None] * intraday_profile(q, o, horizon_days)
+        # one BLAS thread: these small fits run ~10x slower with OpenBLAS threads contending
+        with warnings.catch_warnings(), threadpool_limits(1):
+            warnings.simplefilter("ignore")  # statsmodels convergence chatter on short series
+            if len(totals) < 21 or not np.any(totals > 0):  # too short: seasonal naive
+                fc = np.zeros(horizon_days)
+                if len(totals) >= 7:
+                    fc = totals[-7:][np.arange(horizon_days) % 7]
+            elif model == "mstl":
+                fc = _mstl_daily(totals, horizon_days)
+            else:
+                fc = _ets_daily(totals, horizon_days)
+        day_total = np.clip(fc, 0, None) * special_day_factors(q, o, days, q.dates(horizon_days, o))
+        out[q.queue] = day_total[:, None] * intraday_profile(q, o, horizon_days)
     return out
 
 

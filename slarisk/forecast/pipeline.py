@@ -27,7 +27,7 @@ from slarisk.forecast.backtest import (
 )
 from slarisk.forecast.events import SpecialDays
 from slarisk.forecast.intervals import LEVELS, Calibration, sample_paths
-from slarisk.forecast.models import model_forecasts
+from slarisk.forecast.models import LAG_WEEKS, model_forecasts
 from slarisk.forecast.reforecast import learn_weight
 from slarisk.forecast.series import QueueSeries, tickets_to_table
 
@@ -110,6 +110,7 @@ def fit(
     """Backtest the latest ``origins`` weekly origins (plus warm-up) and keep the choice."""
     end = series[0].start + pd.Timedelta(days=series[0].days - config.horizon_days)
     first = end - pd.Timedelta(days=config.step_days * (origins - 1))
+    first = max(first, series[0].start + pd.Timedelta(days=7 * LAG_WEEKS + 7))
     picked = origins_between(series, first, end, config)
     if not picked:
         raise InputError("history too short to backtest: need about 7 weeks")
@@ -126,22 +127,27 @@ def fit(
 
 
 def _aht_forecast(q: QueueSeries, origin: int, horizon_days: int) -> np.ndarray:
-    """Volume-weighted mean handle time of the same interval over the 4 latest weeks."""
+    """Volume-weighted mean handle time (s) of the same interval over the 4 latest weeks,
+    else the queue's mean over the last 4 weeks (then over all history); NaN if none."""
     from slarisk.forecast.baselines import lag_days
 
+    aht = np.where(q.aht > 0, q.aht, np.nan)  # 0 s handle times are not usable by Erlang
     idx = lag_days(origin, horizon_days, 4)
-    ok = (idx >= 0) & (idx < origin)
+    ok = (idx >= 0) & (idx < min(origin, q.days))
     a = np.full((*idx.shape, q.slots), np.nan)
     w = np.zeros_like(a)
-    a[ok] = q.aht[idx[ok]]
+    a[ok] = aht[idx[ok]]
     w[ok] = np.nan_to_num(q.volume[idx[ok]])
-    w = np.where(np.isfinite(a), w, 0)
-    num = np.nansum(np.nan_to_num(a) * w, axis=1)
+    w = np.where(np.isfinite(a), w, 0.0)
+    num = (np.nan_to_num(a) * w).sum(axis=1)
     den = w.sum(axis=1)
-    recent = q.aht[max(0, origin - 28) : origin]
-    overall = float(np.nanmean(recent)) if np.isfinite(recent).any() else np.nan
+    overall = np.nan
+    for recent in (aht[max(0, origin - 28) : origin], aht[:origin]):
+        if np.isfinite(recent).any():
+            overall = float(np.nanmean(recent))
+            break
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), overall)
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), overall)
 
 
 def predict(

@@ -10,6 +10,7 @@ mean volume is at least ``open_threshold`` of the busiest one).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ class QueueSeries:
     aht: np.ndarray  # (days, slots) float seconds, NaN = unknown
     open_mask: np.ndarray  # (days, slots) bool
     weekly_open: np.ndarray  # (7, slots) bool, Monday = 0 (opening hours of a normal week)
+    hours_known: bool = False  # opening hours from a calendar (else inferred from the data)
 
     @property
     def slots(self) -> int:
@@ -57,6 +59,8 @@ class QueueSeries:
         self, dates: pd.DatetimeIndex, closed: set | frozenset = frozenset()
     ) -> np.ndarray:
         """Opening mask (len(dates), slots) of future days: weekly hours, closed dates shut."""
+        if not self.hours_known:  # inferred hours only focus scoring: forecast every interval
+            return np.ones((len(dates), self.slots), dtype=bool)
         mask = self.weekly_open[dates.dayofweek.to_numpy()].copy()
         shut = np.array([d.date() in closed for d in dates], dtype=bool)
         mask[shut] = False
@@ -90,8 +94,9 @@ def infer_weekly_open(volume: np.ndarray, weekdays: np.ndarray, threshold: float
     for wd in range(7):
         rows = volume[weekdays == wd]
         if rows.size:
-            with np.errstate(invalid="ignore"):
-                col = np.nanmean(np.where(np.isnan(rows), np.nan, rows), axis=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # unobserved slot: NaN -> 0
+                col = np.nanmean(rows, axis=0)
             means[wd] = np.nan_to_num(col)
     peak = means.max()
     if peak <= 0:
@@ -179,6 +184,7 @@ def build_series(
                 aht=aht,
                 open_mask=open_mask,
                 weekly_open=weekly,
+                hours_known=calendar is not None,
             )
         )
     return out
