@@ -122,7 +122,7 @@ def day_features(dates: pd.DatetimeIndex, days: SpecialDays, queue: str) -> pd.D
     one = pd.Timedelta(days=1)
     feats = pd.DataFrame(
         {
-            "weekday": dates.dayofweek.to_numpy(),
+            "weekday": dates.day_of_week.to_numpy(),
             "holiday": np.array([d in off for d in ds], dtype=float),
             "holiday_eve": np.array([(t + one).date() in off for t in dates], dtype=float),
             "after_off": np.array([(t - one).date() in off for t in dates], dtype=float),

@@ -48,7 +48,7 @@ def _clean_volume(series: QueueSeries, origin: int) -> np.ndarray:
     """Volumes before origin with unusual days (by totals seen before origin) set to NaN."""
     vol = series.volume[:origin].copy()
     totals = np.where(np.isfinite(vol).all(axis=1), vol.sum(axis=1), np.nan)
-    weekdays = series.dates(origin).dayofweek.to_numpy()
+    weekdays = series.dates(origin).day_of_week.to_numpy()
     vol[unusual_days(totals, weekdays)] = np.nan
     return vol
 
@@ -184,7 +184,7 @@ def special_day_factors(
     """
     past = series.dates(origin)
     totals = np.nansum(series.volume[:origin], axis=1)
-    weekdays = past.dayofweek.to_numpy()
+    weekdays = past.day_of_week.to_numpy()
     med = np.array(
         [np.median(totals[weekdays == wd]) if (weekdays == wd).any() else 0.0 for wd in range(7)]
     )
@@ -263,7 +263,7 @@ def daily_stats_forecast(
         o = q.day_index(origin)
         first = max(0, o - 7 * STATS_WEEKS)
         totals = np.nansum(q.volume[first:o], axis=1)
-        weekdays = q.dates(o - first, first).dayofweek.to_numpy()
+        weekdays = q.dates(o - first, first).day_of_week.to_numpy()
         odd = unusual_days(totals, weekdays)
         for wd in range(7):
             sel = (weekdays == wd) & ~odd

@@ -86,7 +86,12 @@ def read_input(
             raise InputError(
                 f"no column {need!r} (have: {', '.join(map(str, df.columns))})", path=str(path)
             )
-    out = pd.DataFrame({"interval_start": pd.to_datetime(df["interval_start"]), "volume": df[col]})
+    out = pd.DataFrame(
+        {
+            "interval_start": pd.to_datetime(df["interval_start"]),
+            "volume": pd.to_numeric(df[col], errors="coerce"),
+        }
+    )
     if by:
         missing = [c for c in by if c not in df.columns]
         if missing:
@@ -95,7 +100,11 @@ def read_input(
     elif "queue" in df.columns:
         out["queue"] = df["queue"].astype(str)
     if "aht" in df.columns:
-        out["aht"] = df["aht"]
+        out["aht"] = pd.to_numeric(df["aht"], errors="coerce")
+    bad = out["volume"].isna() | (out["volume"] < 0)
+    if bad.any():
+        row = int(bad.to_numpy().argmax()) + 1
+        raise InputError(f"{col} is not a number >= 0", path=str(path), row=row, field=col)
     return out
 
 

@@ -144,8 +144,10 @@ def reforecast_table(
     lo, hi = local_day.tz_convert("UTC"), (local_day + pd.Timedelta(days=1)).tz_convert("UTC")
     fc = forecast.copy()
     fc["interval_start"] = pd.to_datetime(fc["interval_start"], utc=True)
+    fc["volume"] = pd.to_numeric(fc["volume"])
     today = fc[(fc["interval_start"] >= lo) & (fc["interval_start"] < hi)]
     arr = arrivals.copy()
+    arr["volume"] = pd.to_numeric(arr["volume"])
     ts = pd.to_datetime(arr["interval_start"])
     ts = ts.dt.tz_localize(tz) if ts.dt.tz is None else ts
     arr["interval_start"] = ts.dt.tz_convert("UTC").dt.floor(f"{interval_minutes}min")

@@ -61,7 +61,7 @@ class QueueSeries:
         """Opening mask (len(dates), slots) of future days: weekly hours, closed dates shut."""
         if not self.hours_known:  # inferred hours only focus scoring: forecast every interval
             return np.ones((len(dates), self.slots), dtype=bool)
-        mask = self.weekly_open[dates.dayofweek.to_numpy()].copy()
+        mask = self.weekly_open[dates.day_of_week.to_numpy()].copy()
         shut = np.array([d.date() in closed for d in dates], dtype=bool)
         mask[shut] = False
         return mask
@@ -147,7 +147,7 @@ def build_series(
     last_t = pd.Timestamp(frame["t"].max())
     n_days = int((last_t.normalize() - first_day) / pd.Timedelta(days=1)) + 1
     out: list[QueueSeries] = []
-    weekdays = pd.date_range(first_day, periods=n_days, freq="D").dayofweek.to_numpy()
+    weekdays = pd.date_range(first_day, periods=n_days, freq="D").day_of_week.to_numpy()
     cal_open = (
         weekly_open_from_calendar(calendar, interval_minutes) if calendar is not None else None
     )
