@@ -39,7 +39,10 @@ EventOpt = Annotated[
 ]
 HorizonOpt = Annotated[int, typer.Option("--horizon", help="Days ahead.")]
 ModelsOpt = Annotated[
-    str, typer.Option("--models", help="Comma-separated models (naive,avg4 always kept).")
+    str,
+    typer.Option(
+        "--models", help="Comma-separated: mstl, ets, lgbm, lgbm_nomonth (naive, avg4 always)."
+    ),
 ]
 TrackOpt = Annotated[bool, typer.Option("--track/--no-track", help="Log the run to MLflow.")]
 
@@ -168,7 +171,7 @@ def backtest_cmd(
     warmup: Annotated[
         int, typer.Option("--warmup", help="Earlier origins for selection/calibration only.")
     ] = 4,
-    models: ModelsOpt = "mstl,ets,lgbm,lgbm_nomonth",
+    models: ModelsOpt = "mstl,ets,lgbm",
     track: TrackOpt = True,
 ) -> None:
     """Rolling-origin backtest: WAPE/bias per model and horizon, bands, Poisson floor, page."""
@@ -240,8 +243,11 @@ def fit_cmd(
     calendar: CalOpt = None,
     event: EventOpt = None,
     horizon: HorizonOpt = 7,
-    origins: Annotated[int, typer.Option("--origins", help="Latest weekly origins used.")] = 6,
-    models: ModelsOpt = "mstl,ets,lgbm,lgbm_nomonth",
+    origins: Annotated[
+        int | None,
+        typer.Option("--origins", help="Latest weekly origins (default 6; 3 from 4 queues on)."),
+    ] = None,
+    models: ModelsOpt = "mstl,ets,lgbm",
     track: TrackOpt = True,
 ) -> None:
     """Choose the model/combination and calibrate bands on a backtest of recent weeks."""

@@ -19,7 +19,7 @@ from scipy import stats
 
 from slarisk.forecast.events import SpecialDays, day_features
 from slarisk.forecast.intervals import LEVELS, Calibration, calibrate, coverage
-from slarisk.forecast.models import BASELINES, MODELS, GbmParams, model_forecasts
+from slarisk.forecast.models import BASELINES, DEFAULT_MODELS, GbmParams, model_forecasts
 from slarisk.forecast.series import QueueSeries
 
 SELECTED = "selected"
@@ -32,7 +32,7 @@ class BacktestConfig:
     horizon_days: int = 7
     step_days: int = 7
     warmup: int = 4
-    models: tuple[str, ...] = MODELS
+    models: tuple[str, ...] = DEFAULT_MODELS
     gbm: GbmParams = field(default_factory=GbmParams)
 
 

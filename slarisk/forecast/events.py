@@ -117,28 +117,36 @@ def day_features(dates: pd.DatetimeIndex, days: SpecialDays, queue: str) -> pd.D
     month), ``ev_<name>`` (1 on days of a learned event) and ``multiplier`` (product of the
     given event multipliers, 1 when none).
     """
-    off = days.off_days
-    ds = [d.date() for d in dates]
-    one = pd.Timedelta(days=1)
+    day = np.asarray(dates.to_numpy(), dtype="datetime64[D]")
+    off = np.array(sorted(days.off_days), dtype="datetime64[D]")
+    one = np.timedelta64(1, "D")
     feats = pd.DataFrame(
         {
             "weekday": dates.day_of_week.to_numpy(),
-            "holiday": np.array([d in off for d in ds], dtype=float),
-            "holiday_eve": np.array([(t + one).date() in off for t in dates], dtype=float),
-            "after_off": np.array([(t - one).date() in off for t in dates], dtype=float),
+            "holiday": np.isin(day, off).astype(float),
+            "holiday_eve": np.isin(day + one, off).astype(float),
+            "after_off": np.isin(day - one, off).astype(float),
             "dom": dates.day.to_numpy(),
             "to_month_end": (dates.days_in_month - dates.day).to_numpy(),
         }
     )
+
+    def covers(e: Event) -> np.ndarray:
+        if e.queues and queue not in e.queues:
+            return np.zeros(day.shape, dtype=bool)
+        hit = day >= np.datetime64(e.start, "D")
+        return hit & (day <= np.datetime64(e.end, "D")) if e.end is not None else hit
+
     for name in event_names(days):
-        evs = [e for e in days.events if e.name == name and e.multiplier is None]
-        feats[f"ev_{name}"] = np.array(
-            [any(e.covers(d, queue) for e in evs) for d in ds], dtype=float
-        )
-    mult = np.ones(len(ds))
+        hit = np.zeros(day.shape, dtype=bool)
+        for e in days.events:
+            if e.name == name and e.multiplier is None:
+                hit |= covers(e)
+        feats[f"ev_{name}"] = hit.astype(float)
+    mult = np.ones(day.shape)
     for e in days.events:
         if e.multiplier is not None:
-            mult *= np.array([e.multiplier if e.covers(d, queue) else 1.0 for d in ds])
+            mult = np.where(covers(e), mult * e.multiplier, mult)
     feats["multiplier"] = mult
     return feats
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -113,17 +113,26 @@ def fit(
     days: SpecialDays,
     *,
     config: BacktestConfig = BacktestConfig(),
-    origins: int = 6,
+    origins: int | None = None,
+    warmup: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[FittedForecast, BacktestResult]:
-    """Backtest the latest ``origins`` weekly origins (plus warm-up) and keep the choice."""
+    """Backtest the latest ``origins`` weekly origins (after ``warmup`` earlier ones that
+    only inform selection and calibration) and keep the choice.
+
+    By default 6 origins and 2 warm-up for one queue; with more queues the residuals pool
+    across queues, so fewer origins give as many: 3 origins and 1 warm-up from 4 queues on.
+    """
+    many = len(series) >= 4
+    origins = origins if origins is not None else (3 if many else 6)
+    warmup = warmup if warmup is not None else (1 if many else 2)
     end = series[0].start + pd.Timedelta(days=series[0].days - config.horizon_days)
     first = end - pd.Timedelta(days=config.step_days * (origins - 1))
     first = max(first, series[0].start + pd.Timedelta(days=7 * LAG_WEEKS + 7))
     picked = origins_between(series, first, end, config)
     if not picked:
         raise InputError("history too short to backtest: need about 7 weeks")
-    result = run_backtest(series, picked, days, config, progress)
+    result = run_backtest(series, picked, days, replace(config, warmup=warmup), progress)
     sel = result.metrics.set_index("model")
     fitted = FittedForecast(
         choice=result.choice,

@@ -12,22 +12,57 @@ from slarisk.forecast.backtest import SELECTED, BacktestResult
 from slarisk.reports import figure, img, png_base64, render, table
 
 
-def _series_plot(result: BacktestResult) -> str:
-    f = result.forecasts
-    queue = f.groupby("queue")["actual"].sum().idxmax()
-    g = f[f["queue"] == queue].sort_values("interval_start")
-    g = g.assign(day=g["interval_start"].dt.normalize())
-    d = g.groupby("day")[["actual", SELECTED, "lo80", "hi80", "lo95", "hi95"]].sum()
+def _busiest(result: BacktestResult) -> str:
+    return str(result.forecasts.groupby("queue")["actual"].sum().idxmax())
+
+
+def _daily_plot(result: BacktestResult) -> str:
+    """Daily totals: actual, forecast and the 95% band of a day's total."""
+    queue = _busiest(result)
+    d = result.days[result.days["queue"] == queue].sort_values("day")
     with figure(10, 4) as (fig, ax):
-        x = d.index
-        ax.fill_between(x, d["lo95"], d["hi95"], color="tab:blue", alpha=0.15, label="95% band*")
-        ax.fill_between(x, d["lo80"], d["hi80"], color="tab:blue", alpha=0.3, label="80% band*")
-        ax.plot(x, d[SELECTED], color="tab:blue", lw=1.5, label="forecast (selected)")
+        x = d["day"]
+        ax.fill_between(
+            x, d["band_lo"], d["band_hi"], color="tab:blue", alpha=0.2, label="95% band of the day"
+        )
+        ax.plot(x, d["forecast"], color="tab:blue", lw=1.5, label="forecast (selected)")
         ax.plot(x, d["actual"], "o", color="black", ms=3, label="actual")
-        ax.set_ylim(bottom=0, top=float(d[["actual", "hi95"]].to_numpy().max()) * 1.25)
+        flagged = d[d["flag"]]
+        ax.plot(
+            flagged["day"],
+            flagged["actual"],
+            "o",
+            mfc="none",
+            mec="tab:red",
+            ms=8,
+            label="outside the band",
+        )
+        ax.set_ylim(0, float(d[["actual", "band_hi"]].to_numpy().max()) * 1.3)
         ax.set_ylabel("contacts per day")
-        ax.set_title(f"queue {queue}: daily totals (*sum of interval bands, wider than a day's)")
-        ax.legend(loc="upper left", ncol=4, fontsize=8, frameon=True)
+        ax.set_title(f"queue {queue}: daily totals")
+        ax.legend(loc="upper left", ncol=4, fontsize=8)
+    return png_base64(fig)
+
+
+def _interval_plot(result: BacktestResult) -> str:
+    """The last origin's week by interval, with the 80% and 95% bands."""
+    queue = _busiest(result)
+    f = result.forecasts
+    g = f[(f["queue"] == queue) & (f["origin"] == f["origin"].max())].sort_values("interval_start")
+    with figure(10, 4) as (fig, ax):
+        x = np.arange(len(g))
+        ax.fill_between(x, g["lo95"], g["hi95"], color="tab:blue", alpha=0.15, label="95% band")
+        ax.fill_between(x, g["lo80"], g["hi80"], color="tab:blue", alpha=0.3, label="80% band")
+        ax.plot(x, g[SELECTED], color="tab:blue", lw=1.2, label="forecast (selected)")
+        ax.plot(x, g["actual"], ".", color="black", ms=4, label="actual")
+        days = g["interval_start"].dt.normalize().to_numpy()
+        first = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+        ax.set_xticks(first, [pd.Timestamp(days[i]).strftime("%a %d") for i in first], fontsize=8)
+        ax.set_ylim(0, float(g[["actual", "hi95"]].to_numpy().max()) * 1.3)
+        ax.set_ylabel("contacts per interval")
+        ax.set_xlabel("open intervals of the week (ticks: first interval of each day)")
+        ax.set_title(f"queue {queue}: origin {pd.Timestamp(g['origin'].iloc[0]).date()}")
+        ax.legend(loc="upper left", ncol=4, fontsize=8)
     return png_base64(fig)
 
 
@@ -64,7 +99,8 @@ def write_report(
         by_horizon=table(result.by_horizon.round(4).reset_index()),
         worst=table(worst),
         intraday=table(intraday.round(4).reset_index()) if intraday is not None else "",
-        plot_series=img(_series_plot(result), "actual vs forecast with bands"),
+        plot_series=img(_daily_plot(result), "daily actual vs forecast with bands"),
+        plot_intervals=img(_interval_plot(result), "interval actual vs forecast with bands"),
         plot_horizon=img(_horizon_plot(result), "WAPE by horizon and model"),
     )
     out = Path(path)
