@@ -292,16 +292,28 @@ def predict_cmd(
         Path | None, typer.Option("--paths-out", help="Sample paths table.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the sample paths.")] = 0,
+    staff_to: Annotated[
+        str,
+        typer.Option(
+            "--staff-to", help="Column put in `volume`: mean, hi80 or hi95 (mean kept as mean)."
+        ),
+    ] = "mean",
 ) -> None:
     """Forecast the next days: the volume table `capacity requirements` reads, with bands."""
     from slarisk.data.io import write_table
+    from slarisk.errors import InputError
     from slarisk.forecast.pipeline import FittedForecast, predict
 
+    if staff_to not in ("mean", "hi80", "hi95"):
+        raise InputError(f"--staff-to: {staff_to!r} is not mean, hi80 or hi95")
     fitted = FittedForecast.load(model)
     series, days = _load(data, interval, value_column, by, tz, holidays, policy, calendar, event)
     with _progress() as prog:
         prog.add_task(f"predict {horizon} days with {fitted.choice}", total=None)
         table, sims = predict(series, days, fitted, horizon_days=horizon, paths=paths, seed=seed)
+    table.insert(3, "mean", table["volume"])
+    if staff_to != "mean":
+        table["volume"] = table[staff_to]
     write_table(table, out)
     if sims is not None:
         write_table(sims, paths_out or out.with_name(out.stem + "_paths.parquet"))

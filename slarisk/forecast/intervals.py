@@ -31,7 +31,7 @@ class Calibration:
     """Dispersion and z-quantiles per horizon bucket: ``quantiles[b][level] = (lo, hi)``."""
 
     alpha: float = 0.0  # over-dispersion of intervals (variance f + alpha f^2)
-    alpha_day: float = 0.0  # over-dispersion of day totals
+    alpha_day: float = 0.0  # over-dispersion of ordinary day totals (robust, see calibrate)
     quantiles: dict[int, dict[int, tuple[float, float]]] = field(default_factory=dict)
     n: int = 0  # residuals used
 
@@ -73,6 +73,16 @@ def _dispersion(y: np.ndarray, f: np.ndarray) -> float:
     return max(0.0, float(np.sum((y - f) ** 2 - f)) / den) if den > 0 else 0.0
 
 
+def _robust_day_dispersion(day_y: np.ndarray, day_f: np.ndarray) -> float:
+    """Over-dispersion of ordinary days: (1.4826 x median |y/f - 1|)^2 less the Poisson part,
+    so that a few holidays do not widen every day's band (they are what the flag is for)."""
+    ok = day_f > 0
+    if not ok.any():
+        return 0.0
+    sigma = 1.4826 * float(np.median(np.abs(day_y[ok] / day_f[ok] - 1)))
+    return max(0.0, sigma**2 - float(np.median(1 / day_f[ok])))
+
+
 def _conformal(z: np.ndarray, level: int) -> tuple[float, float]:
     """Split-conformal lower/upper quantiles of scores ``z`` for a central ``level``%."""
     n = z.size
@@ -92,12 +102,13 @@ def calibrate(
     min_per_bucket: int = 50,
 ) -> Calibration:
     """Calibrate on past interval residuals (``y``, ``f``, ``horizon_day`` flat arrays of open
-    intervals) and day totals (``day_y``, ``day_f``). Buckets with fewer than
+    intervals) and day totals (``day_y``, ``day_f``: their robust dispersion makes the band
+    of a day's total and the shared day factor of sample paths). Buckets with fewer than
     ``min_per_bucket`` residuals borrow the quantiles of all residuals."""
     if y.size == 0:
         return Calibration()
     alpha = _dispersion(y, f)
-    alpha_day = _dispersion(day_y, day_f) if day_y.size else 0.0
+    alpha_day = _robust_day_dispersion(day_y, day_f)
     z = (y - f) / np.sqrt(np.maximum(f, 1e-9) + alpha * f**2)
     b = bucket_of(horizon_day)
     pooled = {lv: _conformal(z, lv) for lv in LEVELS}
