@@ -111,7 +111,7 @@ def _print_backtest(result, intraday) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     t = Table(title="Backtest: accuracy by model (evaluated origins)")
     for col in result.metrics.columns:
         t.add_column(col, justify="left" if col == "model" else "right")

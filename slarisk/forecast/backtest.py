@@ -3,8 +3,9 @@
 At each origin every model is fitted on the history before it and forecasts ``horizon_days``.
 Candidates are the non-baseline models and the equal-weight means of their subsets; at each
 origin the candidate with the lowest WAPE over all earlier origins (warm-up origins first) is
-the ``selected`` forecast, and its bands are calibrated on its residuals at those origins
-(:mod:`slarisk.forecast.intervals`). Nothing of an origin's own future is used for it.
+the ``selected`` forecast, and its bands are calibrated on its residuals at the latest
+``calibration_origins`` of them (:mod:`slarisk.forecast.intervals`). Nothing of an origin's own
+future is used for it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class BacktestConfig:
     horizon_days: int = 7
     step_days: int = 7
     warmup: int = 4
+    calibration_origins: int = 6  # bands use the latest 6 earlier origins: they follow drift
     models: tuple[str, ...] = DEFAULT_MODELS
     gbm: GbmParams = field(default_factory=GbmParams)
 
@@ -140,7 +142,7 @@ def run_backtest(
             y, f, *_ = pooled(range(upto), c)
             scores[c] = _wape(float(np.abs(f - y).sum()), float(y.sum()))
         best = min(scores, key=lambda c: scores[c])
-        y, f, hz, dy, df = pooled(range(upto), best)
+        y, f, hz, dy, df = pooled(range(max(0, upto - config.calibration_origins), upto), best)
         return best, calibrate(y, f, hz, dy, df)
 
     rows, chosen = [], []
