@@ -191,7 +191,7 @@ def predict(
         o = q.day_index(origin)
         f = fc[fitted.choice][q.queue]
         dates = pd.date_range(origin, periods=horizon_days, freq="D")
-        mask = q.open_for(dates, days.closed)
+        mask = q.open_for(dates, days.off_days)  # as build_series shut them with hours known
         hd = np.broadcast_to(np.arange(horizon_days)[:, None], f.shape)
         local = origin + pd.to_timedelta(np.arange(f.size) * q.interval_minutes, "min")
         start = pd.DatetimeIndex(local).tz_localize(q.tz, ambiguous="NaT", nonexistent="NaT")
