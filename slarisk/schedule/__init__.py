@@ -10,17 +10,42 @@ from slarisk.schedule.catalogue import (
 )
 from slarisk.schedule.demand import Requirement, requirement_from_frame
 from slarisk.schedule.plan import Plan, PlannedShift, coverage, solve_plan
+from slarisk.schedule.roster import Roster, solve_roster
+from slarisk.schedule.rules import (
+    AgentsFile,
+    AgentSpec,
+    Assignment,
+    LabourRules,
+    Violation,
+    agents_from_dict,
+    check_roster,
+    load_agents,
+)
+from slarisk.schedule.verify import Check, Verification, verify_and_repair
 
 __all__ = [
+    "AgentSpec",
+    "AgentsFile",
+    "Assignment",
     "Catalogue",
+    "Check",
+    "LabourRules",
     "Plan",
     "PlannedShift",
     "Requirement",
+    "Roster",
     "ShiftTemplate",
+    "Verification",
+    "Violation",
+    "agents_from_dict",
     "catalogue_from_dict",
+    "check_roster",
     "coverage",
     "expand_templates",
+    "load_agents",
     "load_catalogue",
     "requirement_from_frame",
     "solve_plan",
+    "solve_roster",
+    "verify_and_repair",
 ]

@@ -64,13 +64,13 @@ class ShiftType(_Strict):
     length_hours: list[float] = Field(min_length=1)
     earliest_start: str
     latest_start: str
-    start_step_minutes: int = Field(60, gt=0)
+    start_step_minutes: int = Field(default=60, gt=0)
     days: list[Weekday] = Field(default_factory=lambda: list(ALL_DAYS))
     breaks: list[BreakSpec] = Field(default_factory=list)
     cost_per_hour: float = Field(gt=0)
     part_time: bool = False
-    min_heads: int = Field(0, ge=0)
-    max_heads: int | None = Field(None, ge=0)
+    min_heads: int = Field(default=0, ge=0)
+    max_heads: int | None = Field(default=None, ge=0)
 
     @field_validator("length_hours", mode="before")
     @classmethod
@@ -101,11 +101,11 @@ class ShiftType(_Strict):
 class Catalogue(_Strict):
     """The shift catalogue: interval grid, queue -> team pooling and the shift types."""
 
-    interval_minutes: int = Field(15, gt=0)
+    interval_minutes: int = Field(default=15, gt=0)
     timezone: str = "UTC"
     currency: str = ""
     teams: dict[str, list[str]] = Field(default_factory=dict)
-    shortage_cost_per_hour: float = Field(200.0, gt=0)
+    shortage_cost_per_hour: float = Field(default=200.0, gt=0)
     shift_types: list[ShiftType] = Field(min_length=1)
 
     @model_validator(mode="after")
