@@ -43,7 +43,7 @@ def requirement_from_frame(df: pd.DataFrame, cat: Catalogue) -> Requirement:
     step = cat.interval_minutes
     slots = 7 * 1440 // step
     ts = pd.to_datetime(df["interval_start"], utc=True).dt.tz_convert(cat.timezone)
-    minute = (ts.dt.dayofweek * 1440 + ts.dt.hour * 60 + ts.dt.minute).to_numpy()
+    minute = (ts.dt.day_of_week * 1440 + ts.dt.hour * 60 + ts.dt.minute).to_numpy()
     queues: list[str] = df[key].astype(str).tolist() if key else ["agents"] * len(df)
     qarr = np.asarray(queues, dtype=object)
     agents = pd.to_numeric(df["agents"], errors="coerce").to_numpy(dtype=float)

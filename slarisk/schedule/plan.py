@@ -315,6 +315,20 @@ def solve_plan(
     if progress:
         progress("plan: break placement MIP")
     h.run()
+    bound = stage1_bound
+    left = time_limit - (time.perf_counter() - t0)
+    if h.getInfo().primal_solution_status and left > 1.0:
+        # stage 3: the full MIP seeded with stage 2 (proves optimality on small instances)
+        seed2 = h.getSolution()
+        lp.col_lower_, lp.col_upper_ = np.zeros(n_col), np.asarray(cols_ub, dtype=float)
+        h.passModel(lp)
+        h.setSolution(seed2)
+        h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+        h.setOptionValue("time_limit", float(left))
+        if progress:
+            progress("plan: full MIP")
+        h.run()
+        bound = max(bound, float(h.getInfo().mip_dual_bound))
     info = h.getInfo()
     status = h.modelStatusToString(h.getModelStatus())
     if info.primal_solution_status == 0:
@@ -348,7 +362,7 @@ def solve_plan(
         shortage_hours=short_h,
         objective=objective,
         lp_bound=lp_bound,
-        mip_dual_bound=min(stage1_bound, objective),
+        mip_dual_bound=min(bound, objective),
         status=status,
         seconds=time.perf_counter() - t0,
         n_templates=len(templates),

@@ -124,7 +124,7 @@ def check_roster_by_simulation(
 
 def _week_slot(ts: pd.Series, tz: str, step: int) -> np.ndarray:
     t = pd.to_datetime(ts, utc=True).dt.tz_convert(tz)
-    return ((t.dt.dayofweek * 1440 + t.dt.hour * 60 + t.dt.minute) // step).to_numpy()
+    return ((t.dt.day_of_week * 1440 + t.dt.hour * 60 + t.dt.minute) // step).to_numpy()
 
 
 def _team_occupancy(
