@@ -248,10 +248,19 @@ def verify_cmd(
         return
     rounds = rounds_frame(v)
     t = Table(title=f"Verification of {agents} against {scenario} (95% intervals)")
-    for c in rounds.columns:
-        t.add_column(str(c), justify="right")
-    for rec in rounds.itertuples(index=False):
-        t.add_row(*[f"{x:,.4g}" if isinstance(x, float) else str(x) for x in rec])
+    for c in ("round", "cost", "paid h", "plan gap", "roster", "violations", "missed", "ok"):
+        t.add_column(c, justify="right")
+    for r in rounds.itertuples(index=False):
+        t.add_row(
+            str(r[0]),
+            f"{r[1]:,.0f}",
+            f"{r[2]:,.1f}",
+            f"{r[3]:.2%}",
+            str(r[4]),
+            str(r[5]),
+            str(r[6]),
+            "yes" if r[8] else "[red]no[/red]",
+        )
     console.print(t)
     final = v.final
     att = Table(title=f"Round {final.round}: attainment by class and metric")
