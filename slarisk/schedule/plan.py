@@ -9,7 +9,11 @@ shift x break-placement combination, so it stays small. Coverage per (team, inte
 shifts on duty minus those on a break; a continuous shortage ``u[team, t]`` is penalised per
 agent-hour (``shortage_cost_per_hour``), so a plan always exists. The week is cyclic.
 
-Reported: the plan's cost, the LP-relaxation bound, HiGHS's MIP dual bound and both gaps.
+Solving: the LP relaxation (its value is the reported LP bound); LP dives that round the
+shift counts (breaks continuous) and keep the cheapest; the integer break placement for those
+counts; then the full MIP seeded with that plan for the time left (HiGHS's own primal
+heuristics find poor plans on this model, so the dive matters). Reported: the plan's cost,
+objective, LP bound, the MIP dual bound and both gaps.
 """
 
 from __future__ import annotations
@@ -81,13 +85,13 @@ class Plan:
                     "day": WEEKDAYS[p.day],
                     "type": t.type,
                     "team": t.team,
-                    "start": _hhmm(t.start * step),
-                    "end": _hhmm(t.end * step),
+                    "start": hhmm(t.start * step),
+                    "end": hhmm(t.end * step),
                     "count": p.count,
                     "paid_hours": t.paid_hours,
                     "cost": t.cost * p.count,
                     "breaks": "; ".join(
-                        f"{w.name} {_hhmm((t.start + o) * step)} x{n}"
+                        f"{w.name} {hhmm((t.start + o) * step)} x{n}"
                         for w, places in zip(t.breaks, p.breaks, strict=True)
                         for o, n in places
                     ),
@@ -96,7 +100,8 @@ class Plan:
         return pd.DataFrame(rows)
 
 
-def _hhmm(minutes: int) -> str:
+def hhmm(minutes: int) -> str:
+    """Minutes (of a day or more) as local "HH:MM" of the day."""
     minutes %= 1440
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
@@ -127,7 +132,13 @@ def coverage(
     return out
 
 
-def _dive(h: Any, cols: np.ndarray, ub: np.ndarray, max_rounds: int = 60) -> np.ndarray:
+#: rounding dives (round up at or above, down at or below this fractional part)
+DIVES: tuple[tuple[float, float], ...] = ((0.6, 0.1), (0.8, 0.2), (0.95, 0.05), (0.5, 0.3))
+
+
+def _dive(
+    h: Any, cols: np.ndarray, ub: np.ndarray, up_at: float, down_at: float, max_rounds: int = 80
+) -> np.ndarray:
     """LP diving with bulk rounding: fix near-integral shift counts, re-solve, repeat.
 
     Returns integer shift counts (the LP `h` holds is left with its bounds changed).
@@ -141,8 +152,8 @@ def _dive(h: Any, cols: np.ndarray, ub: np.ndarray, max_rounds: int = 60) -> np.
         fracs = free & (frac > 1e-6)
         if not fracs.any():
             break
-        up = fracs & (frac >= 0.6)
-        down = fracs & (frac <= 0.1)
+        up = fracs & (frac >= up_at)
+        down = fracs & (frac <= down_at)
         if not up.any():
             up = np.zeros_like(fracs)
             up[np.flatnonzero(fracs)[np.argmax(frac[fracs])]] = True
@@ -276,35 +287,28 @@ def solve_plan(
     h.run()
     lp_bound = float(h.getInfo().objective_function_value)
     shift_cols = np.asarray([c for _d, _t, c in xcols], dtype=int)
-    if progress:
-        progress(f"plan: LP bound {lp_bound:,.1f}; rounding dive")
-    fixed = _dive(h, shift_cols, np.asarray(cols_ub, dtype=float))
-    # stage 1: the shift MIP (breaks continuous; branch and bound struggles with the break
-    # symmetry) seeded with the dive's rounding; stage 2: shifts fixed, breaks integer.
+    ub_all = np.asarray(cols_ub, dtype=float)
+    # primal heuristic: LP dives with a few rounding thresholds (breaks stay continuous);
+    # the cheapest rounding is kept
+    best: tuple[float, np.ndarray] | None = None
+    for up_at, down_at in DIVES:
+        if best is not None and time.perf_counter() - t0 > 0.3 * time_limit:
+            break
+        if progress:
+            progress(f"plan: LP bound {lp_bound:,.1f}; rounding dive {up_at}/{down_at}")
+        h.changeColsBounds(n_col, np.arange(n_col, dtype=np.int32), np.zeros(n_col), ub_all)
+        h.run()
+        counts = _dive(h, shift_cols, ub_all, up_at, down_at)
+        _complete(h, shift_cols, counts, ub_all)
+        value = float(h.getInfo().objective_function_value)
+        if best is None or value < best[0] - 1e-9:
+            best = (value, counts)
+    assert best is not None
+    fixed = best[1]
+    # break placement: shifts fixed to the dive's counts, breaks integer
     kint, kcont = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    integ = np.zeros(n_col, dtype=bool)
-    integ[shift_cols] = True
-    lp.integrality_ = [kint if i else kcont for i in integ]
-    h.passModel(lp)
-    seed = _complete(h, shift_cols, fixed, np.asarray(cols_ub, dtype=float))
-    lp.col_lower_ = np.zeros(n_col)
-    lp.col_upper_ = np.asarray(cols_ub, dtype=float)
-    h.passModel(lp)
-    sol = highspy.HighsSolution()
-    sol.col_value = seed
-    sol.value_valid = True
-    h.setSolution(sol)
-    left = time_limit - (time.perf_counter() - t0)
-    h.setOptionValue("time_limit", float(max(1.0, 0.6 * left)))
-    if progress:
-        progress("plan: shifts MIP")
-    h.run()
-    stage1 = np.asarray(h.getSolution().col_value)
-    stage1_bound = max(float(h.getInfo().mip_dual_bound), lp_bound)
-    fixed = np.round(stage1[shift_cols])
     lo = np.zeros(n_col)
-    hi = np.asarray(cols_ub, dtype=float)
+    hi = ub_all.copy()
     lo[shift_cols] = fixed
     hi[shift_cols] = fixed
     lp.col_lower_, lp.col_upper_ = lo, hi
@@ -315,14 +319,15 @@ def solve_plan(
     if progress:
         progress("plan: break placement MIP")
     h.run()
-    bound = stage1_bound
-    left = time_limit - (time.perf_counter() - t0)
-    if h.getInfo().primal_solution_status and left > 1.0:
-        # stage 3: the full MIP seeded with stage 2 (proves optimality on small instances)
-        seed2 = h.getSolution()
+    bound = lp_bound
+    # HiGHS may overrun a short limit (root LP, cuts): keep a margin, skip when too short
+    left = 0.85 * (time_limit - (time.perf_counter() - t0)) - 1.0
+    if h.getInfo().primal_solution_status and left > 3.0:
+        # the full MIP seeded with the placement (proves optimality on small instances)
+        placed = h.getSolution()
         lp.col_lower_, lp.col_upper_ = np.zeros(n_col), np.asarray(cols_ub, dtype=float)
         h.passModel(lp)
-        h.setSolution(seed2)
+        h.setSolution(placed)
         h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
         h.setOptionValue("time_limit", float(left))
         if progress:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from slarisk.reports import figure, img, png_base64, render, table
 from slarisk.schedule.catalogue import WEEKDAYS
-from slarisk.schedule.plan import _hhmm
+from slarisk.schedule.plan import hhmm
 from slarisk.schedule.roster import Roster
 from slarisk.schedule.verify import Verification
 
@@ -156,7 +156,7 @@ def schedule_page(
                 "day": WEEKDAYS[u.day],
                 "type": u.template.type,
                 "team": u.template.team,
-                "start": _hhmm(u.template.start * step),
+                "start": hhmm(u.template.start * step),
                 "count": u.count,
             }
             for u in roster.unfilled

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from slarisk.schedule.catalogue import WEEKDAYS
-from slarisk.schedule.plan import Plan, PlannedShift, _hhmm, coverage
+from slarisk.schedule.plan import Plan, PlannedShift, coverage, hhmm
 from slarisk.schedule.rules import (
     AgentsFile,
     Assignment,
@@ -86,13 +86,13 @@ class Roster:
                     "team": t.team,
                     "day": WEEKDAYS[a.day],
                     "type": t.type,
-                    "start": _hhmm(t.start * step),
-                    "end": _hhmm(t.end * step),
+                    "start": hhmm(t.start * step),
+                    "end": hhmm(t.end * step),
                     "paid_hours": t.paid_hours,
                     "cost": t.cost,
                     "breaks": "; ".join(
-                        f"{w.name} {_hhmm((t.start + o) * step)}-"
-                        f"{_hhmm((t.start + o + w.slots) * step)}"
+                        f"{w.name} {hhmm((t.start + o) * step)}-"
+                        f"{hhmm((t.start + o + w.slots) * step)}"
                         for w, o in zip(t.breaks, a.breaks, strict=True)
                     ),
                     "start_minute_of_week": a.day * 1440 + t.start * step,
@@ -111,7 +111,7 @@ class Roster:
                     {
                         "team": team,
                         "day": WEEKDAYS[s * p.interval_minutes // 1440],
-                        "time": _hhmm(s * p.interval_minutes),
+                        "time": hhmm(s * p.interval_minutes),
                         "required": p.required[k, s],
                         "planned": planned[k, s],
                         "rostered": rostered[k, s],

@@ -26,7 +26,7 @@ from slarisk.capacity.sim import simulate
 from slarisk.capacity.sim_results import SimResult
 from slarisk.schedule.catalogue import WEEKDAYS, Catalogue
 from slarisk.schedule.demand import Requirement
-from slarisk.schedule.plan import _hhmm, solve_plan
+from slarisk.schedule.plan import hhmm, solve_plan
 from slarisk.schedule.roster import Roster, solve_roster
 from slarisk.schedule.rules import AgentsFile
 
@@ -161,7 +161,7 @@ def _missed_intervals(res: SimResult, sc: Scenario, step: int, goal: float) -> p
     return pd.DataFrame(
         {
             "day": [WEEKDAYS[int(s) * step // 1440] for s in bad.index],
-            "time": [_hhmm(int(s) * step) for s in bad.index],
+            "time": [hhmm(int(s) * step) for s in bad.index],
             "service_level": bad.to_numpy(),
             "arrivals": g.loc[bad.index, "arrivals"].to_numpy() / max(1, res.replications),
         },
