@@ -18,10 +18,10 @@ def _coverage_plot(
 ) -> object:
     hours = np.arange(req.size + 1) * step / 60.0
     with figure(11, 3.2) as (fig, ax):
-        ax.stairs(req, hours, label="required", color="black", linewidth=1.2)
-        if needed is not None and not np.array_equal(needed, req):
-            ax.stairs(needed, hours, label="simulated-needed", color="tab:red", linewidth=1.0)
         ax.stairs(rost, hours, label="rostered", color="tab:blue", fill=True, alpha=0.35)
+        if needed is not None and not np.array_equal(needed, req):
+            ax.stairs(needed, hours, label="simulated-needed", color="tab:red", linewidth=1.6)
+        ax.stairs(req, hours, label="required", color="black", linewidth=0.9)
         ax.set_xlim(0, 168)
         ax.set_ylim(
             0,
@@ -202,6 +202,10 @@ def rounds_frame(v: Verification) -> pd.DataFrame:
                 "goals missed": int((~c.attainment["met"]).sum()),
                 "worst lo - goal": float((c.attainment["lo"] - c.attainment["goal"]).min()),
                 "ok": c.ok,
+                "missed goals": ", ".join(
+                    f"{r['class']} {r['metric']}"
+                    for _, r in c.attainment.loc[~c.attainment["met"]].iterrows()
+                ),
             }
             for c in v.rounds
         ]
