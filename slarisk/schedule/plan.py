@@ -136,22 +136,30 @@ def coverage(
 DIVES: tuple[tuple[float, float], ...] = ((0.6, 0.1), (0.8, 0.2), (0.95, 0.05), (0.5, 0.3))
 
 
+def _optimal(h: Any) -> bool:
+    import highspy  # already loaded by solve_plan
+
+    return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+
+
 def _dive(
     h: Any, cols: np.ndarray, ub: np.ndarray, up_at: float, down_at: float, max_rounds: int = 80
 ) -> np.ndarray:
     """LP diving with bulk rounding: fix near-integral shift counts, re-solve, repeat.
 
-    Returns integer shift counts (the LP `h` holds is left with its bounds changed).
+    Returns the shift counts of the last feasible LP of the dive (integral unless the dive
+    stopped at a rounding that made the LP infeasible, e.g. against max_heads).
     """
     lo = np.zeros(cols.size)
     hi = ub[cols].copy()
+    x = np.asarray(h.getSolution().col_value)[cols]
     for _ in range(max_rounds):
-        x = np.asarray(h.getSolution().col_value)[cols]
         frac = x - np.floor(x + 1e-7)
         free = lo < hi
         fracs = free & (frac > 1e-6)
         if not fracs.any():
             break
+        prev = lo.copy(), hi.copy()
         up = fracs & (frac >= up_at)
         down = fracs & (frac <= down_at)
         if not up.any():
@@ -163,8 +171,13 @@ def _dive(
         lo[free & ~fracs] = np.round(x[free & ~fracs])
         h.changeColsBounds(cols.size, cols.astype(np.int32), lo, np.maximum(hi, lo))
         h.run()
-    x = np.asarray(h.getSolution().col_value)[cols]
-    return np.ceil(x - 1e-6)
+        if not _optimal(h):  # this rounding went too far: back to the previous LP and stop
+            lo, hi = prev
+            h.changeColsBounds(cols.size, cols.astype(np.int32), lo, np.maximum(hi, lo))
+            h.run()
+            break
+        x = np.asarray(h.getSolution().col_value)[cols]
+    return x
 
 
 def _complete(h: Any, cols: np.ndarray, counts: np.ndarray, ub: np.ndarray) -> np.ndarray:
@@ -298,12 +311,16 @@ def solve_plan(
             progress(f"plan: LP bound {lp_bound:,.1f}; rounding dive {up_at}/{down_at}")
         h.changeColsBounds(n_col, np.arange(n_col, dtype=np.int32), np.zeros(n_col), ub_all)
         h.run()
-        counts = _dive(h, shift_cols, ub_all, up_at, down_at)
-        _complete(h, shift_cols, counts, ub_all)
-        value = float(h.getInfo().objective_function_value)
-        if best is None or value < best[0] - 1e-9:
-            best = (value, counts)
-    assert best is not None
+        x = _dive(h, shift_cols, ub_all, up_at, down_at)
+        for counts in (np.ceil(x - 1e-6), np.floor(x + 1e-6)):  # floor keeps max_heads
+            _complete(h, shift_cols, counts, ub_all)
+            if _optimal(h):
+                value = float(h.getInfo().objective_function_value)
+                if best is None or value < best[0] - 1e-9:
+                    best = (value, counts)
+                break
+    if best is None:
+        raise RuntimeError("no rounding of the LP plan respects the head limits (min_heads?)")
     fixed = best[1]
     # break placement: shifts fixed to the dive's counts, breaks integer
     kint, kcont = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous

@@ -147,3 +147,22 @@ def test_coverage_of_an_overnight_shift_wraps_the_week(catalogue) -> None:
 
     cov = coverage((PlannedShift(6, night, 2, ()),), ("desk",), 168, 60)
     assert cov[0, 6 * 24 + 22] == 2 and cov[0, 0] == 2 and cov[0, 5] == 2 and cov[0, 6] == 0
+
+
+def test_head_limits_hold_even_when_the_requirement_wants_more() -> None:
+    from tests.schedule.conftest import day_profile, small_catalogue
+
+    data = small_catalogue().model_dump()
+    for st in data["shift_types"]:
+        st["max_heads"] = 2 if st["name"] == "part" else None
+        if st["name"] == "day":
+            st["min_heads"] = 1
+    cat = catalogue_from_dict(data)
+    req = Requirement(("desk",), day_profile(6)[None, :], 60)
+    plan = solve_plan(req, cat, time_limit=10)
+    per_day: dict[tuple[str, int], int] = {}
+    for p in plan.shifts:
+        key = (p.template.type, p.day)
+        per_day[key] = per_day.get(key, 0) + p.count
+    assert all(n <= 2 for (typ, _d), n in per_day.items() if typ == "part")
+    assert all(per_day.get(("day", d), 0) >= 1 for d in range(7))
