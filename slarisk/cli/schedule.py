@@ -20,8 +20,15 @@ schedule_app = typer.Typer(
 )
 
 Reqs = Annotated[
-    list[Path],
+    list[Path] | None,
     typer.Argument(help="Requirement tables (CSV/Parquet: interval_start, queue, agents)."),
+]
+VolOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--volumes",
+        help="Volume table instead of requirement tables (the catalogue's service_targets).",
+    ),
 ]
 CatOpt = Annotated[Path, typer.Option("--catalogue", help="Shift catalogue YAML.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder.")]
@@ -48,14 +55,25 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def _inputs(reqs: list[Path], catalogue: Path) -> tuple[Any, Any]:
+def _inputs(reqs: list[Path] | None, volumes: Path | None, catalogue: Path) -> tuple[Any, Any]:
     import pandas as pd
 
+    from slarisk.cli.capacity import load_volumes
     from slarisk.data.io import read_table
+    from slarisk.errors import InputError
     from slarisk.schedule.catalogue import load_catalogue
-    from slarisk.schedule.demand import requirement_from_frame
+    from slarisk.schedule.demand import requirement_from_frame, requirement_from_volumes
 
     cat = load_catalogue(catalogue)
+    if volumes is not None:
+        if reqs:
+            raise InputError("give requirement tables or --volumes, not both")
+        vol = load_volumes(volumes, tz=cat.timezone)
+        starts = pd.to_datetime(vol["interval_start"], utc=True).sort_values().unique()
+        step = float(pd.Series(starts).diff().dt.total_seconds().dropna().min())
+        return cat, requirement_from_volumes(vol, cat, interval_seconds=step)
+    if not reqs:
+        raise InputError("give requirement tables or --volumes")
     frames = [read_table(p) for p in reqs]
     return cat, requirement_from_frame(pd.concat(frames, ignore_index=True), cat)
 
@@ -114,9 +132,10 @@ def _write_roster(out: Path, roster: Any, page: str) -> None:
 
 @schedule_app.command("plan")
 def plan_cmd(
-    requirements: Reqs,
     catalogue: CatOpt,
     out: OutOpt,
+    requirements: Reqs = None,
+    volumes: VolOpt = None,
     plan_time: PlanTime = 30.0,
 ) -> None:
     """How many of each shift to run each day at least cost (breaks inside their windows)."""
@@ -127,7 +146,7 @@ def plan_cmd(
 
     console = Console()
     try:
-        cat, req = _inputs(requirements, catalogue)
+        cat, req = _inputs(requirements, volumes, catalogue)
         with console.status("solving the shift plan") as status:
             plan = solve_plan(req, cat, time_limit=plan_time, progress=status.update)
     except SlariskError as exc:
@@ -141,10 +160,11 @@ def plan_cmd(
 
 @schedule_app.command("roster")
 def roster_cmd(
-    requirements: Reqs,
     catalogue: CatOpt,
     agents: AgentsOpt,
     out: OutOpt,
+    requirements: Reqs = None,
+    volumes: VolOpt = None,
     seed: SeedOpt = 0,
     workers: WorkersOpt = 1,
     plan_time: PlanTime = 30.0,
@@ -161,7 +181,7 @@ def roster_cmd(
 
     console = Console()
     try:
-        cat, req = _inputs(requirements, catalogue)
+        cat, req = _inputs(requirements, volumes, catalogue)
         people = load_agents(agents)
         with console.status("solving") as status:
             plan = solve_plan(req, cat, time_limit=plan_time, progress=status.update)
@@ -184,11 +204,12 @@ def roster_cmd(
 
 @schedule_app.command("verify")
 def verify_cmd(
-    requirements: Reqs,
     catalogue: CatOpt,
     agents: AgentsOpt,
     scenario: Annotated[Path, typer.Option("--scenario", help="Scenario YAML (demand, policy).")],
     out: OutOpt,
+    requirements: Reqs = None,
+    volumes: VolOpt = None,
     replications: Annotated[int, typer.Option(min=2, help="Replications per round.")] = 10,
     weeks: Annotated[int, typer.Option(min=1, help="Weeks simulated per replication.")] = 2,
     max_rounds: Annotated[int, typer.Option("--max-rounds", min=0, help="Repair budget.")] = 4,
@@ -213,7 +234,7 @@ def verify_cmd(
 
     console = Console()
     try:
-        cat, req = _inputs(requirements, catalogue)
+        cat, req = _inputs(requirements, volumes, catalogue)
         people = load_agents(agents)
         try:
             base = yaml.safe_load(scenario.read_text(encoding="utf-8"))

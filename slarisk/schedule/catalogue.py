@@ -98,8 +98,34 @@ class ShiftType(_Strict):
         return self
 
 
+class ServiceTarget(_Strict):
+    """How `queues` turn volumes into agents (``slarisk capacity requirements`` options)."""
+
+    queues: list[str] = Field(min_length=1)
+    method: Literal["erlang-c", "erlang-a", "backlog"] = "erlang-c"
+    target_sl: float | None = Field(default=0.8, gt=0, lt=1)
+    within_seconds: float = Field(default=20.0, gt=0)
+    patience_seconds: float | None = Field(default=None, gt=0)
+    target_hours: float | None = Field(default=None, gt=0)
+    shrinkage: float = Field(default=0.0, ge=0, lt=1)
+    max_occupancy: float = Field(default=1.0, gt=0, le=1)
+    cyclic: bool = True
+
+    @model_validator(mode="after")
+    def _method(self) -> ServiceTarget:
+        if self.method == "erlang-a" and self.patience_seconds is None:
+            raise ValueError("erlang-a needs patience_seconds")
+        if self.method == "backlog" and self.target_hours is None:
+            raise ValueError("backlog needs target_hours")
+        return self
+
+
 class Catalogue(_Strict):
-    """The shift catalogue: interval grid, queue -> team pooling and the shift types."""
+    """The shift catalogue: interval grid, queue -> team pooling and the shift types.
+
+    `service_targets` (optional) turn a volume table into the requirement (Erlang C/A or
+    backlog-aware per queue, as ``slarisk capacity requirements`` does).
+    """
 
     interval_minutes: int = Field(default=15, gt=0)
     timezone: str = "UTC"
@@ -107,6 +133,7 @@ class Catalogue(_Strict):
     teams: dict[str, list[str]] = Field(default_factory=dict)
     shortage_cost_per_hour: float = Field(default=200.0, gt=0)
     shift_types: list[ShiftType] = Field(min_length=1)
+    service_targets: list[ServiceTarget] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> Catalogue:

@@ -339,7 +339,8 @@ def solve_plan(
     bound = lp_bound
     # HiGHS may overrun a short limit (root LP, cuts): keep a margin, skip when too short
     left = 0.85 * (time_limit - (time.perf_counter() - t0)) - 1.0
-    if h.getInfo().primal_solution_status and left > 3.0:
+    full = bool(h.getInfo().primal_solution_status) and left > 3.0
+    if full:
         # the full MIP seeded with the placement (proves optimality on small instances)
         placed = h.getSolution()
         lp.col_lower_, lp.col_upper_ = np.zeros(n_col), np.asarray(cols_ub, dtype=float)
@@ -352,7 +353,7 @@ def solve_plan(
         h.run()
         bound = max(bound, float(h.getInfo().mip_dual_bound))
     info = h.getInfo()
-    status = h.modelStatusToString(h.getModelStatus())
+    status = h.modelStatusToString(h.getModelStatus()) if full else "LP dive (no time for the MIP)"
     if info.primal_solution_status == 0:
         raise RuntimeError(f"HiGHS found no plan ({status})")
     xval = np.round(np.asarray(h.getSolution().col_value)).astype(int)
