@@ -338,7 +338,7 @@ def solve_plan(
     h.run()
     bound = lp_bound
     # HiGHS may overrun a short limit (root LP, cuts): keep a margin, skip when too short
-    left = 0.85 * (time_limit - (time.perf_counter() - t0)) - 1.0
+    left = 0.7 * (time_limit - (time.perf_counter() - t0)) - 1.0
     full = bool(h.getInfo().primal_solution_status) and left > 3.0
     if full:
         # the full MIP seeded with the placement (proves optimality on small instances)

@@ -116,6 +116,7 @@ def test_feasible_instance_has_zero_violations() -> None:
     )
     r = solve_roster(plan, people, seed=2, time_limit=3)
     assert r.conflicts == () and r.violations == ()
+    assert not r.proven_infeasible
     assert len(r.assignments) > 0
 
 
@@ -135,6 +136,7 @@ def test_infeasible_contract_gives_partial_roster_and_names_rule() -> None:
     r = solve_roster(plan, people, seed=0, time_limit=3)
     assert r.status in ("OPTIMAL", "FEASIBLE")
     assert "short: min_weekly_hours" in r.conflicts
+    assert r.proven_infeasible  # CP-SAT proved that no roster meets every rule
     assert {v.rule for v in r.violations} == {"min_weekly_hours"}
     assert len(r.assignments) > 0  # a partial roster, not a bare "infeasible"
     unmet = r.unmet_frame()
