@@ -3,13 +3,15 @@ simulation (see docs in the module docstrings of catalogue, plan, roster, rules,
 
 from slarisk.schedule.catalogue import (
     Catalogue,
+    ServiceTarget,
     ShiftTemplate,
     catalogue_from_dict,
     expand_templates,
     load_catalogue,
 )
-from slarisk.schedule.demand import Requirement, requirement_from_frame
+from slarisk.schedule.demand import Requirement, requirement_from_frame, requirement_from_volumes
 from slarisk.schedule.plan import Plan, PlannedShift, coverage, solve_plan
+from slarisk.schedule.report import rounds_frame, schedule_page
 from slarisk.schedule.roster import Roster, solve_roster
 from slarisk.schedule.rules import (
     AgentsFile,
@@ -34,6 +36,7 @@ __all__ = [
     "PlannedShift",
     "Requirement",
     "Roster",
+    "ServiceTarget",
     "ShiftTemplate",
     "Verification",
     "Violation",
@@ -45,6 +48,9 @@ __all__ = [
     "load_agents",
     "load_catalogue",
     "requirement_from_frame",
+    "requirement_from_volumes",
+    "rounds_frame",
+    "schedule_page",
     "solve_plan",
     "solve_roster",
     "verify_and_repair",

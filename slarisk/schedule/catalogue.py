@@ -123,6 +123,8 @@ class ServiceTarget(_Strict):
 class Catalogue(_Strict):
     """The shift catalogue: interval grid, queue -> team pooling and the shift types.
 
+    `max_break_share` (optional): per team and interval, at most 1 + share x (agents on shift
+    - 1) are on a break (one always may), so breaks do not all fall at once.
     `service_targets` (optional) turn a volume table into the requirement (Erlang C/A or
     backlog-aware per queue, as ``slarisk capacity requirements`` does).
     """
@@ -132,6 +134,7 @@ class Catalogue(_Strict):
     currency: str = ""
     teams: dict[str, list[str]] = Field(default_factory=dict)
     shortage_cost_per_hour: float = Field(default=200.0, gt=0)
+    max_break_share: float | None = Field(default=None, gt=0, le=1)
     shift_types: list[ShiftType] = Field(min_length=1)
     service_targets: list[ServiceTarget] = Field(default_factory=list)
 

@@ -263,6 +263,18 @@ def solve_plan(
                 ri.append(r)
                 ci.append(c)
                 vals.append(1.0)
+    if cat.max_break_share is not None:
+        # breaks spread out: per (team, interval) at most 1 + share x (agents on shift - 1)
+        # are on a break; mirrors the coverage entries (+1 on shift, -1 on a break)
+        xset = {c for _d, _t, c in xcols}
+        share = float(cat.max_break_share)
+        spread0 = len(row_lo)
+        row_lo.extend([-math.inf] * n_cov)
+        row_hi.extend([1.0 - share] * n_cov)
+        for r, c in [(r, c) for r, c in zip(ri, ci, strict=True) if r < n_cov]:
+            ri.append(spread0 + r)
+            ci.append(c)
+            vals.append(-share if c in xset else 1.0)
     pen = cat.shortage_cost_per_hour * cat.interval_minutes / 60.0
     ucol0 = len(cols_cost)
     for r in range(n_cov):

@@ -166,3 +166,27 @@ def test_head_limits_hold_even_when_the_requirement_wants_more() -> None:
         per_day[key] = per_day.get(key, 0) + p.count
     assert all(n <= 2 for (typ, _d), n in per_day.items() if typ == "part")
     assert all(per_day.get(("day", d), 0) >= 1 for d in range(7))
+
+
+def test_max_break_share_spreads_breaks() -> None:
+    shift = {
+        "name": "s",
+        "teams": ["desk"],
+        "length_hours": 8,
+        "earliest_start": "08:00",
+        "latest_start": "08:00",
+        "days": ["mon"],
+        "cost_per_hour": 10,
+        "breaks": [{"name": "b", "minutes": 60, "paid": True, "window": ["02:00", "05:00"]}],
+    }
+    cat = catalogue_from_dict(
+        {"interval_minutes": 60, "max_break_share": 0.34, "shift_types": [shift]}
+    )
+    need = np.zeros(168)
+    need[8:10] = need[14:16] = 3  # nobody needed while breaks fall (10:00-14:00)
+    plan = solve_plan(Requirement(("desk",), need[None, :], 60), cat, time_limit=10)
+    (p,) = plan.shifts
+    assert p.count == 3
+    (places,) = p.breaks
+    assert all(n <= 1 for _o, n in places)  # at most one of three on a break at once
+    assert plan.shortage_hours == 0
