@@ -166,7 +166,7 @@ class ForecastRowOut(ResponseModel):
 
     interval_start: datetime
     queue: str = Field(description="The `by` values joined by '|' ('all' without `by`).")
-    volume: float = Field(description="Expected arrivals.")
+    volume: float | None = Field(description="Expected arrivals (null: not a number).")
     lo80: float | None
     hi80: float | None
     lo95: float | None

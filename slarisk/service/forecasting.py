@@ -190,7 +190,7 @@ def _rows(table: pd.DataFrame) -> list[dict[str, Any]]:
         row = {
             "interval_start": pd.Timestamp(rec["interval_start"]).isoformat(),
             "queue": str(rec["queue"]),
-            "volume": _num(rec["volume"]) or 0.0,
+            "volume": _num(rec["volume"]),
             **{k: _num(rec[k]) for k in ("lo80", "hi80", "lo95", "hi95")},
             "horizon_day": int(rec["horizon_day"]),
         }
