@@ -118,6 +118,8 @@ def authenticate(store: Store, presented: str | None) -> Principal | None:
 SCORE = frozenset({Role.scorer, Role.admin})
 MODEL_READ = frozenset({Role.scorer, Role.admin})
 SIMULATE = frozenset({Role.planner, Role.sales, Role.admin})
+#: demand forecasts (`/v1/forecasts`): the planners' work, and who may run simulations.
+FORECAST = frozenset({Role.planner, Role.sales, Role.admin})
 STAFFING = frozenset({Role.planner, Role.scheduler, Role.admin})
 ADMIN = frozenset({Role.admin})
 ANY_ROLE = frozenset(Role)

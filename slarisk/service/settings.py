@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     max_staffing_intervals: int = Field(
         default=20_000, ge=1, description="Most intervals in one staffing request."
     )
+    max_forecast_rows: int = Field(
+        default=100_000, ge=1, description="Most history rows (tickets or volumes) per forecast."
+    )
+    max_forecast_queues: int = Field(default=20, ge=1, description="Most queues in one forecast.")
+    max_forecast_history_days: int = Field(
+        default=800, ge=42, description="Longest history span of a forecast, in days."
+    )
     job_workers: int = Field(
         default=1, ge=1, le=8, description="Simulation jobs run at once (threads)."
     )

@@ -10,10 +10,12 @@ import pytest
 from pydantic import BaseModel
 
 from slarisk.service.app import create_app
+from slarisk.service.forecast_schemas import ForecastRequest
 from slarisk.service.schemas import ScoreRequest, SimulationRequest, StaffingRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS: dict[str, type[BaseModel]] = {
+    "forecast": ForecastRequest,
     "score": ScoreRequest,
     "simulation": SimulationRequest,
     "staffing": StaffingRequest,

@@ -54,6 +54,8 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, policy_path: Path) -> Ite
             max_horizon_days=3,
             max_replications=2,
             max_batch_size=50,
+            max_forecast_rows=200,
+            max_forecast_history_days=120,
         ),
         model_loader=lambda _: model,
     )
