@@ -225,8 +225,8 @@ def verify_cmd(
     """Plan, roster and simulate; repair until every class meets its goal (95%) or budget."""
     import yaml
     from rich.console import Console
-    from rich.table import Table
 
+    from slarisk.cli.terminal_tables import Col, dropped_note, fit_table
     from slarisk.errors import InputError, SlariskError
     from slarisk.schedule.report import rounds_frame, schedule_page
     from slarisk.schedule.rules import load_agents
@@ -268,11 +268,19 @@ def verify_cmd(
         _fail(str(exc))
         return
     rounds = rounds_frame(v)
-    t = Table(title=f"Verification of {agents} against {scenario} (95% intervals)")
-    for c in ("round", "cost", "paid h", "plan gap", "roster", "violations", "missed", "ok"):
-        t.add_column(c, justify="right")
-    for r in rounds.itertuples(index=False):
-        t.add_row(
+    width = console.width
+    round_cols = [
+        Col("round", True),
+        Col("cost", True),
+        Col("paid h", True, drop=2),
+        Col("plan gap", True, drop=1),
+        Col("roster", drop=3),
+        Col("violations", True),
+        Col("missed", True),
+        Col("ok"),
+    ]
+    round_rows = [
+        [
             str(r[0]),
             f"{r[1]:,.0f}",
             f"{r[2]:,.1f}",
@@ -280,24 +288,52 @@ def verify_cmd(
             str(r[4]),
             str(r[5]),
             str(r[6]),
-            "yes" if r[8] else "[red]no[/red]",
-        )
+            "yes" if r[8] else "no",
+        ]
+        for r in rounds.itertuples(index=False)
+    ]
+    t, gone = fit_table(
+        f"Verification of {agents} against {scenario} (95% intervals)",
+        round_cols,
+        round_rows,
+        width,
+        styles=[None if r[8] else "red" for r in rounds.itertuples(index=False)],
+    )
     console.print(t)
+    if gone:
+        console.print(dropped_note(gone, str(out / "rounds.csv")))
     final = v.final
-    att = Table(title=f"Round {final.round}: attainment by class and metric")
-    for c in ("class", "metric", "goal", "attainment", "95% lo", "95% hi", "met"):
-        att.add_column(c, justify="left" if c in ("class", "metric") else "right")
-    for r in final.attainment.itertuples(index=False):
-        att.add_row(
+    att_cols = [
+        Col("class"),
+        Col("metric"),
+        Col("goal", True),
+        Col("attainment", True),
+        Col("95% lo", True),
+        Col("95% hi", True, drop=1),
+        Col("met"),
+    ]
+    att_rows = [
+        [
             str(r[0]),
             str(r[1]),
             f"{r[2]:.3f}",
             f"{r[3]:.4f}",
             f"{r[4]:.4f}",
             f"{r[5]:.4f}",
-            "yes" if r[6] else "[red]no[/red]",
-        )
+            "yes" if r[6] else "no",
+        ]
+        for r in final.attainment.itertuples(index=False)
+    ]
+    att, gone = fit_table(
+        f"Round {final.round}: attainment by class and metric",
+        att_cols,
+        att_rows,
+        width,
+        styles=[None if r[6] else "red" for r in final.attainment.itertuples(index=False)],
+    )
     console.print(att)
+    if gone:
+        console.print(dropped_note(gone, str(out / "attainment.csv")))
     _roster_summary(console, final.roster)
     console.print(
         f"cost: Erlang-only roster {v.erlang_cost:,.0f} {cat.currency}, "
