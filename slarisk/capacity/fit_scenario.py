@@ -95,6 +95,9 @@ class FitResult:
     staffing_method: str
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: per team (in dispatch order): the class names it serves (["*"] = every class) and its
+    #: mean agents per interval of the week; None = one team `agents` with `weekly_agents`.
+    teams: dict[str, tuple[list[str], list[float]]] | None = None
 
     def hourly_rates(self) -> list[float]:
         """168 mean arrivals/hour (Monday 00:00 local first)."""
@@ -110,11 +113,24 @@ class FitResult:
         start: pd.Timestamp | None = None,
         unit: str = "minutes",
         policy: str | None = None,
+        dispatch: str = "fifo",
     ) -> dict[str, Any]:
         """Scenario mapping in :mod:`slarisk.capacity.scenario` format."""
         st = start if start is not None else _next_monday(self.end, self.timezone)
         staffing: dict[str, Any] = {"teams": [{"name": "agents", "serves": ["*"]}]}
-        if self.weekly_agents is not None:
+        if self.teams is not None:
+            staffing = {
+                "teams": [{"name": t, "serves": serves} for t, (serves, _) in self.teams.items()],
+                "weekly": [
+                    {
+                        "team": t,
+                        "interval_minutes": self.interval_minutes,
+                        "agents": [round_sig(round(a, 2)) for a in agents],
+                    }
+                    for t, (_, agents) in self.teams.items()
+                ],
+            }
+        elif self.weekly_agents is not None:
             staffing["weekly"] = [
                 {
                     "team": "agents",
@@ -131,7 +147,7 @@ class FitResult:
             "start": pd.Timestamp(st).isoformat(),
             "timezone": self.timezone,
             "horizon_days": horizon_days,
-            "dispatch": "fifo",
+            "dispatch": dispatch,
             "classes": [c.spec(unit) for c in self.classes],
             "arrivals": {"hourly_rates": [round_sig(round(x, 4)) for x in self.hourly_rates()]},
             "staffing": staffing,
@@ -306,7 +322,7 @@ def fit_tickets(
         elif max(freq) > 1 and cw is None:
             notes.append(f"class {k}: several touches but no pause events; one touch assumed")
             freq = {1: 1.0}
-        name = "-".join(x for x in (pr, tier, ch) if x != "unknown") or "all"
+        name = _class_name(pr, tier, ch)
         classes.append(
             ClassFit(
                 name=name,
@@ -323,9 +339,11 @@ def fit_tickets(
         )
     created = pd.to_datetime(t["created_at"], utc=True)
     profile = arrival_profile(created, tz, interval_minutes)
+    teams = None
     if staffing is not None and len(staffing):
         weekly = weekly_mean(staffing, tz, interval_minutes)
         method = "given staffing (weekly mean)"
+        teams = _team_fits(t, key, classes, staffing, tz, interval_minutes, notes)
     else:
         work = sum(
             c.share * c.handle.mean * sum(k * p for k, p in (c.touches or {1: 1.0}).items())
@@ -350,4 +368,55 @@ def fit_tickets(
         staffing_method=method,
         notes=notes,
         extra={"pauses": len(pauses)},
+        teams=teams,
     )
+
+
+def _class_name(priority: str, tier: str, channel: str) -> str:
+    return "-".join(x for x in (priority, tier, channel) if x != "unknown") or "all"
+
+
+def _team_fits(
+    tickets: pd.DataFrame,
+    key: pd.Series,
+    classes: list[ClassFit],
+    staffing: pd.DataFrame,
+    tz: str,
+    interval_minutes: int,
+    notes: list[str],
+) -> dict[str, tuple[list[str], list[float]]] | None:
+    """Teams of the staffing table with their skills and weekly mean agents, or None (one
+    pooled team) when the table has a single team or the tickets do not say who served them.
+
+    A team named in the tickets' ``group`` serves the classes of those tickets (classes with
+    at least 1% of their tickets in that group); a team no ticket names serves every class
+    and is listed last (a generalist tier takes what the specialists leave).
+    """
+    names = list(dict.fromkeys(staffing["team"].astype(str)))
+    if len(names) < 2 or "group" not in tickets:
+        return None
+    group = tickets["group"].astype(str)
+    by_key = {f"{c.priority}|{c.tier}|{c.channel}": c.name for c in classes}
+    share = pd.crosstab(key, group, normalize="index")
+    serves: dict[str, list[str]] = {}
+    for team in names:
+        if team in share.columns:
+            col = share[team]
+            serves[team] = [by_key[k] for k in by_key if k in col.index and col[k] >= 0.01]
+        else:
+            serves[team] = ["*"]
+    served = {c for v in serves.values() for c in v}
+    unserved = [c.name for c in classes if c.name not in served]
+    if "*" not in served and unserved:
+        notes.append(f"classes {unserved} name no staffed team: one pooled team fitted")
+        return None
+    order = [t for t in names if serves[t] != ["*"] and serves[t]] + [
+        t for t in names if serves[t] == ["*"]
+    ]
+    dropped = [t for t in names if not serves[t]]
+    if dropped:
+        notes.append(f"teams {dropped} serve none of the fitted classes: left out")
+    team_col = staffing["team"].astype(str)
+    return {
+        t: (serves[t], weekly_mean(staffing[team_col == t], tz, interval_minutes)) for t in order
+    }

@@ -44,7 +44,7 @@ NonNegFloat = Annotated[float, Field(ge=0)]
 
 # --- plausible ranges (docs/scenarios.md, "Limits") -------------------------------------------
 #: agents of one team at one time (constant, a shift, a weekly roster value).
-MAX_AGENTS = 10_000
+MAX_TEAM_AGENTS = 10_000
 #: tickets per week of the base profile or of an added customer.
 MAX_TICKETS_PER_WEEK = 1_000_000
 #: tickets per hour of an `hourly_rates` value.
@@ -63,7 +63,7 @@ MAX_TICKETS_PER_REPLICATION = 2_000_000
 #: values of an empirical distribution.
 MAX_EMPIRICAL_VALUES = 100_000
 
-AgentCount = Annotated[int, Field(ge=0, le=MAX_AGENTS)]
+AgentCount = Annotated[int, Field(ge=0, le=MAX_TEAM_AGENTS)]
 Multiplier = Annotated[float, Field(ge=0, le=MAX_MULTIPLIER)]
 
 
@@ -388,7 +388,7 @@ class WeeklyRoster(_Strict):
 
     team: str
     interval_minutes: int = Field(60, gt=0, le=10080)
-    agents: list[Annotated[float, Field(ge=0, le=MAX_AGENTS)]]
+    agents: list[Annotated[float, Field(ge=0, le=MAX_TEAM_AGENTS)]]
 
     @model_validator(mode="after")
     def _length(self) -> WeeklyRoster:

@@ -17,7 +17,7 @@ import yaml
 from slarisk.capacity.erlang import requirements_frame
 from slarisk.capacity.limits import REQUIREMENT_LIMITS, check_range
 from slarisk.capacity.scenario import (
-    MAX_AGENTS,
+    MAX_TEAM_AGENTS,
     MAX_TICKETS_PER_REPLICATION,
     load_scenario,
     scenario_from_dict,
@@ -130,7 +130,7 @@ def test_the_limits_leave_the_shipped_scenarios_valid() -> None:
 @pytest.mark.parametrize(
     ("edit", "field", "words"),
     [
-        (lambda d: d["staffing"].update(shifts=None, constant={"desk": MAX_AGENTS + 1}),
+        (lambda d: d["staffing"].update(shifts=None, constant={"desk": MAX_TEAM_AGENTS + 1}),
          "staffing.constant.desk", "less than or equal to 10000"),
         (lambda d: d["classes"][0]["handle"].update(mean=1e300),
          "classes[0:p1_gold_phone].handle", "limit of 525600 minutes"),
@@ -158,7 +158,7 @@ def test_scenario_limits_name_the_field_and_the_limit(edit: Any, field: str, wor
 
 def test_a_volume_just_inside_the_limits_is_accepted() -> None:
     data = _tiny()
-    data["staffing"]["shifts"][0]["agents"] = MAX_AGENTS
+    data["staffing"]["shifts"][0]["agents"] = MAX_TEAM_AGENTS
     assert scenario_from_dict(data).staffing.shifts is not None
 
 
