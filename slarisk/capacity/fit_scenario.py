@@ -156,6 +156,62 @@ class FitResult:
             out["policy"] = policy
         return out
 
+    def backtest_dict(
+        self,
+        roster_file: str,
+        *,
+        name: str = "backtest",
+        unit: str = "minutes",
+        policy: str | None = None,
+        dispatch: str = "fifo",
+    ) -> dict[str, Any]:
+        """A scenario over the history's own period (local dates of the first to the last
+        arrival): the fitted classes, profile and teams, each date's volume as observed (a
+        spike per date with multiplier = its arrivals / the profile's mean for its weekday)
+        and the staffing actually worked (``roster_file``, the staffing table as written in
+        the scenario). ``drain`` is off, like an export: what is open at the end stays open.
+        Simulating it checks the fitted behaviour against the history it came from."""
+        if self.staffing is None or not len(self.staffing):
+            raise InputError("a backtest needs the staffing table", field="staffing")
+        out = self.scenario_dict(name=name, unit=unit, policy=policy, dispatch=dispatch)
+        days = self.daily.copy()
+        first = pd.Timestamp(days["date"].min()).tz_localize(self.timezone)
+        n_days = int((pd.Timestamp(days["date"].max()) - pd.Timestamp(days["date"].min())).days) + 1
+        per_wd = np.bincount(
+            np.arange(168) // 24, weights=np.asarray(self.hourly_rates()), minlength=7
+        )
+        observed = dict(zip(pd.to_datetime(days["date"]), days["arrivals"], strict=True))
+        spikes = []
+        for k in range(n_days):
+            d0 = (pd.Timestamp(first.tz_localize(None)) + pd.Timedelta(days=k)).tz_localize(
+                self.timezone
+            )
+            d1 = (d0.tz_localize(None) + pd.Timedelta(days=1)).tz_localize(self.timezone)
+            expected = per_wd[d0.day_of_week]
+            n = float(observed.get(pd.Timestamp(d0.tz_localize(None)), 0))
+            mult = min(n / expected, 100.0) if expected > 0 else 1.0
+            spikes.append(
+                {
+                    "name": f"{d0:%Y-%m-%d}",
+                    "start": d0.tz_convert("UTC").isoformat(),
+                    "end": d1.tz_convert("UTC").isoformat(),
+                    "multiplier": round_sig(mult),
+                }
+            )
+        teams = out["staffing"]["teams"]
+        if self.teams is None:
+            names = list(dict.fromkeys(self.staffing["team"].astype(str)))
+            teams = [{"name": t, "serves": ["*"]} for t in names]
+        out.update(
+            start=first.tz_convert("UTC").isoformat(),
+            horizon_days=float(n_days),
+            drain=False,
+            staffing={"teams": teams, "roster_file": roster_file},
+        )
+        out["arrivals"]["spikes"] = spikes
+        out["description"] = "backtest of " + out["description"]
+        return out
+
     def report(self) -> dict[str, Any]:
         """JSON-able summary of every estimate."""
         return {

@@ -89,6 +89,14 @@ def fit_cmd(
     report: Annotated[
         Path | None, typer.Option(help="JSON report of every estimate (default: OUT.fit.json).")
     ] = None,
+    backtest: Annotated[
+        bool,
+        typer.Option(
+            "--backtest",
+            help="Write a scenario over the history's own period (daily volumes as observed,"
+            " the --staffing table as roster), to check the fit against the history.",
+        ),
+    ] = False,
 ) -> None:
     """Fit arrivals, handle times, touches, pauses, patience and staffing; write a scenario."""
     import json
@@ -153,9 +161,19 @@ def fit_cmd(
                 ),
                 source=str(tickets),
             )
-        mapping = result.scenario_dict(
-            name=out.stem, horizon_days=horizon_days, policy=policy_ref, dispatch=dispatch
-        )
+        if backtest:
+            if staffing is None:
+                raise InputError("needs --tickets with --staffing", field="--backtest")
+            mapping = result.backtest_dict(
+                relative_to_file(staffing, out),
+                name=out.stem,
+                policy=policy_ref,
+                dispatch=dispatch,
+            )
+        else:
+            mapping = result.scenario_dict(
+                name=out.stem, horizon_days=horizon_days, policy=policy_ref, dispatch=dispatch
+            )
         write_scenario(mapping, out)
         rpath = report or out.with_name(out.stem + ".fit.json")
         rpath.write_text(json.dumps(result.report(), indent=2, default=str), encoding="utf-8")

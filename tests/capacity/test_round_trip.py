@@ -63,6 +63,32 @@ def test_a_fitted_desk_reproduces_its_history(scenario: str, volume: float) -> N
     assert bad.empty, bad.to_string()
 
 
+def test_a_backtest_of_a_desk_with_absences_and_spikes_reproduces_its_attainment(
+    tmp_path: Path,
+) -> None:
+    """A history with every imperfection (absences, understaffed days, a volume spike, daily
+    noise, closures, overtime): a weekly-mean fit cannot carry those days, the backtest (its
+    own dates, daily volumes, the staffing worked) does: attainment and abandonment per class
+    within the 95% interval or 2 pp."""
+    sc = load_scenario(ROOT / "simulations" / "baseline.yaml")
+    hist = generate_history(sc, weeks=4, seed=7)
+    policy = load_policy(POLICY)
+    roster = tmp_path / "staffing.parquet"
+    hist.staffing.to_parquet(roster)
+    fit = fit_tickets(hist.tickets, hist.events, hist.staffing, tz=sc.timezone)
+    spec = fit.backtest_dict(str(roster), dispatch="priority", policy=str(POLICY))
+    assert spec["start"] == pd.Timestamp(sc.start).isoformat() and spec["horizon_days"] == 28
+    res = simulate(scenario_from_dict(spec), 3, 0, policy=policy)
+    table = compare_measures(
+        ticket_measures(hist.tickets, hist.events, policy, hist.now),
+        simulated_measures(res, policy, hist.now),
+    )
+    rates = table[table["measure"] != "mean_wait_seconds"]
+    assert len(rates) == 3 * (len(sc.classes) + 1)
+    bad = rates[~rates["agrees"]]
+    assert bad.empty, bad.to_string()
+
+
 def test_weekly_mean_adds_teams_up() -> None:
     """Two teams with 3 and 5 agents every hour: 8 agents on duty (it used to divide by the
     row count, giving 4: the fitted desk got a fraction of its staff)."""
@@ -113,3 +139,17 @@ def test_fit_writes_paths_relative_to_the_output_file(
     assert data["dispatch"] == "priority"
     assert load_scenario(out).resolve(data["policy"]).is_file()  # type: ignore[union-attr]
     assert missing.exit_code == 2 and "nope.yaml" in missing.output
+    hist.staffing.to_parquet(tmp_path / "staffing.parquet")
+    r = runner.invoke(
+        app,
+        [
+            "capacity", "fit", "--tickets", "tickets.parquet", "--events", "events.parquet",
+            "--staffing", "staffing.parquet", "--policy", "policies/p.yaml", "--backtest",
+            "--out", "deep/bt.yaml",
+        ],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    bt = yaml.safe_load((tmp_path / "deep" / "bt.yaml").read_text())
+    assert bt["staffing"]["roster_file"] == "../staffing.parquet"
+    assert bt["policy"] == "../policies/p.yaml" and bt["drain"] is False
+    assert load_scenario(tmp_path / "deep" / "bt.yaml").arrivals.spikes
