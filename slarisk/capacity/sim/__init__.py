@@ -20,6 +20,7 @@ from slarisk.capacity.sim.draws import Draws, deadlines, draw_tickets, nhpp_time
 from slarisk.capacity.sim.engine import EngineOutput, run_engine
 from slarisk.capacity.sim.kpis import (
     interval_kpis,
+    present_agents,
     span_average,
     step_average,
     team_kpis,
@@ -30,6 +31,7 @@ from slarisk.capacity.sim.records import ReplicationRecords, collect_replication
 from slarisk.capacity.sim.report import (
     attainment_figure,
     attainment_table,
+    days_since_start,
     render_report,
     summary_table,
     team_figure,
@@ -39,6 +41,7 @@ from slarisk.capacity.sim.report import (
 from slarisk.capacity.sim.results import (
     KPI_COLUMNS,
     SimResult,
+    bootstrap_interval,
     combine,
     kpi_summary,
     t_interval,
@@ -58,14 +61,17 @@ __all__ = [
     "SimResult",
     "attainment_figure",
     "attainment_table",
+    "bootstrap_interval",
     "collect_replication",
     "combine",
     "compile_scenario",
+    "days_since_start",
     "deadlines",
     "draw_tickets",
     "interval_kpis",
     "kpi_summary",
     "nhpp_times",
+    "present_agents",
     "render_report",
     "replication_seeds",
     "run_engine",
