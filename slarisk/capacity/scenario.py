@@ -12,6 +12,9 @@ Relative paths (policy, backlog, replay, roster file) are resolved against the s
 Every number has a plausible range (the ``MAX_*`` constants, documented in docs/scenarios.md
 "Limits"): beyond it validation fails with one line naming the field and the limit, before
 any work starts (a billion agents or 1e15 tickets a week is a typo, not a plan).
+
+(Over 600 lines: one pydantic model tree, its validators and limits, and the loader whose
+messages name a field of that tree; split, the spec would be read in several places.)
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ MAX_DURATION_SECONDS = 365 * 86400.0
 MAX_TOUCHES = 100
 #: expected tickets arriving in one replication (rate profile x horizon, spikes, customers).
 MAX_TICKETS_PER_REPLICATION = 2_000_000
+#: cost of one agent-hour (the policy's currency), for the report's cost per scenario.
+MAX_AGENT_HOUR_COST = 10_000
 #: values of an empirical distribution.
 MAX_EMPIRICAL_VALUES = 100_000
 
@@ -482,7 +487,8 @@ class Scenario(_Strict):
     until every ticket is done or `drain_limit_hours` passed; otherwise it stops at the
     horizon and open tickets stay open. `backlog` is a canonical ticket file whose tickets
     open at `start` join the queues at time zero. `service_level_seconds` is used for the
-    first-response service level when no `policy` is given.
+    first-response service level when no `policy` is given. `agent_hour_cost` (the policy's
+    currency) prices the agent-hours of the horizon in the report.
     """
 
     name: str = "scenario"
@@ -500,6 +506,7 @@ class Scenario(_Strict):
     policy: str | None = None
     backlog: str | None = None
     service_level_seconds: float | None = Field(None, gt=0, le=MAX_DURATION_SECONDS)
+    agent_hour_cost: float | None = Field(None, ge=0, le=MAX_AGENT_HOUR_COST)
     classes: list[TicketClass] = Field(min_length=1)
     arrivals: Arrivals
     staffing: Staffing = Field(default_factory=lambda: Staffing(constant={"agents": 1}))

@@ -37,8 +37,9 @@ def simulate_command(
 
     Writes DIR/report.html (plots), DIR/<scenario>/tickets.<fmt> (canonical tickets + class,
     wait, handle), events.<fmt> (customer-wait status events), kpis.csv, team_kpis.csv,
-    attainment.csv, summary.csv, credits.csv. A bad scenario prints one line naming the file
-    and field (exit code 2).
+    attainment.csv, summary.csv, credits.csv, required.csv (agents the expected demand
+    requires per interval). A bad scenario prints one line naming the file and field (exit
+    code 2).
     """
     from rich.console import Console
 
@@ -138,6 +139,7 @@ def _run(
         res.attainment.to_csv(folder / "attainment.csv", index=False)
         res.summary.to_csv(folder / "summary.csv", index=False)
         res.credits.to_csv(folder / "credits.csv", index=False)
+        res.required.to_csv(folder / "required.csv", index=False)
     title = " vs ".join(labels)
     report = write_report(results, labels, out / "report.html", title=f"Simulation: {title}")
     table = Table(title=f"SLA attainment (mean [95% interval], {replications} replications)")

@@ -16,6 +16,7 @@ from slarisk.capacity.sim import (
     attainment_figure,
     bootstrap_interval,
     simulate,
+    staffing_figure,
     summary_table,
     t_interval,
     team_figure,
@@ -86,3 +87,24 @@ def test_timelines_overlay_on_days_since_start(pair: tuple[Any, Any]) -> None:
 def test_attainment_axis_starts_at_zero(pair: tuple[Any, Any]) -> None:
     ax = attainment_figure(list(pair), ["a", "b"]).axes[0]
     assert ax.get_xlim()[0] == 0.0
+
+
+def test_required_agents_and_cost_per_scenario() -> None:
+    """The formulas' required agents per interval sit next to rostered and busy agents; the
+    cost of a scenario is its agent-hours present over the horizon x agent_hour_cost."""
+    res = simulate(_tiny(agent_hour_cost=20.0), 2, seed=1)
+    req = res.required
+    assert len(req) == 48 and (req["required"] >= 0).all()
+    assert req["required"].max() > 0 and (req["required"] == 0).any()  # night vs day
+    k = res.kpis[res.kpis["replication"] == 0]
+    horizon = k.head(48)
+    hours = float(horizon["present"].sum())  # 60-minute intervals: agents x 1 hour
+    s = res.summary
+    assert s["agent_hours"].iloc[0] == pytest.approx(hours)
+    assert (s["cost"] == s["agent_hours"] * 20.0).all()
+    row = summary_table([res], ["a"]).iloc[0]
+    assert row["cost"].endswith("GBP") and row["agent-hours"] != "–"
+    assert summary_table([simulate(_tiny(), 1, seed=1)], ["b"]).iloc[0]["cost"] == "–"
+    fig = staffing_figure([res], ["a"])
+    labels = [ln.get_label() for ln in fig.axes[0].get_lines()]
+    assert labels == ["a: required (Erlang/backlog)", "a: rostered", "a: busy (simulated)"]

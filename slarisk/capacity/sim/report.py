@@ -124,6 +124,35 @@ def team_figure(result: SimResult, label: str) -> Figure:
     return fig
 
 
+def staffing_figure(results: list[SimResult], labels: list[str]) -> Figure:
+    """Per interval and scenario: agents required by the formulas for the expected demand
+    (Erlang C for sync classes + backlog for async, dashed), agents rostered (solid) and
+    agents the simulation kept busy (dotted), on days since each scenario's start."""
+    with figure(9, 3.6) as (fig, ax):
+        colours = [f"C{j}" for j in range(len(results))]
+        for r, label, c in zip(results, labels, colours, strict=True):
+            if len(r.required):
+                req = r.required
+                ax.plot(
+                    days_since_start(req["interval_start"]),
+                    req["required"],
+                    ls="--",
+                    lw=1,
+                    c=c,
+                    label=f"{label}: required (Erlang/backlog)",
+                )
+            k = kpi_summary(r.kpis)
+            x = days_since_start(k["interval_start"])
+            ax.plot(x, k["agents"], lw=1, c=c, label=f"{label}: rostered")
+            ax.plot(x, k["busy"], ls=":", lw=1.2, c=c, label=f"{label}: busy (simulated)")
+        ax.set_ylabel("agents")
+        ax.set_xlabel("days since the scenario's start")
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7, ncol=max(1, len(results)))
+    return fig
+
+
 def _fmt(x: float, pct: bool = True, unit: bool = True) -> str:
     """A fraction as a percentage (NaN -> en dash)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -171,6 +200,12 @@ def summary_table(results: list[SimResult], labels: list[str]) -> pd.DataFrame:
                 "in system at end": f"{s['in_system'].mean():,.0f}",
                 "breaches": f"{s['breaches'].mean():,.1f}",
                 "expected credit": f"{m:,.0f} [{lo:,.0f}, {hi:,.0f}] {r.currency}".strip(),
+                "agent-hours": f"{s['agent_hours'].mean():,.0f}" if "agent_hours" in s else "–",
+                "cost": (
+                    f"{s['cost'].mean():,.0f} {r.currency}".strip()
+                    if "cost" in s and s["cost"].notna().all()
+                    else "–"
+                ),
                 "mean occupancy": _fmt(
                     float(
                         r.kpis["busy"].sum()
@@ -199,6 +234,10 @@ def render_report(results: list[SimResult], labels: list[str], title: str = "Sim
             png(timeline_figure(results, labels, "occupancy", "occupancy")),
         ),
         ("Agents rostered over time", png(timeline_figure(results, labels, "agents", "agents"))),
+        (
+            "Agents required (Erlang C / backlog, expected demand) vs rostered vs busy",
+            png(staffing_figure(results, labels)),
+        ),
         (f"Occupancy by team ({labels[0]})", png(team_figure(results[0], labels[0]))),
     ]
     seeds = ", ".join(f"{lab}: seed {r.seed}" for r, lab in zip(results, labels, strict=True))

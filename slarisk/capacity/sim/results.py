@@ -12,6 +12,7 @@ import pandas as pd
 
 from slarisk.capacity.sim.compile import CompiledScenario
 from slarisk.capacity.sim.records import ReplicationRecords
+from slarisk.capacity.sim.required import required_by_interval
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,11 @@ class SimResult:
       (rostered), busy, occupancy; outcomes: per replication, class and metric counts;
     attainment: per class and metric, mean over replications with a 95% t-interval
       (class "ALL" = every ticket); credits: per replication, customer and month;
-    summary: per replication counts (arrived, served, abandoned, in_system, breaches, credit).
+    summary: per replication counts (arrived, served, abandoned, in_system, breaches, credit),
+      agent_hours (agents present over the horizon, drain excluded) and cost (agent_hours x
+      the scenario's agent_hour_cost; NaN without one);
+    required: per KPI interval of the horizon, the agents the expected demand requires by the
+      formulas (:mod:`slarisk.capacity.sim.required`).
     """
 
     scenario_name: str
@@ -43,6 +48,7 @@ class SimResult:
     summary: pd.DataFrame
     team_kpis: pd.DataFrame = field(default_factory=pd.DataFrame)
     currency: str = ""
+    required: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def breaches(self) -> pd.DataFrame:
         """Mean breaches per replication by class and metric (with the 95% interval)."""
@@ -163,6 +169,7 @@ def combine(model: CompiledScenario, reps: list[ReplicationRecords], *, seed: in
     attainment = attainment.sort_values(
         ["class", "metric"], key=lambda col: col.map(order) if col.name == "class" else col
     ).reset_index(drop=True)
+    rate = model.scenario.agent_hour_cost
     summary = pd.DataFrame(
         [
             {
@@ -170,6 +177,8 @@ def combine(model: CompiledScenario, reps: list[ReplicationRecords], *, seed: in
                 **r.counts,
                 "breaches": int(r.outcomes["breached"].sum()) if len(r.outcomes) else 0,
                 "credit": float(r.credits["credit"].sum()) if len(r.credits) else 0.0,
+                "agent_hours": (hours := agent_hours(model, r.kpis)),
+                "cost": hours * rate if rate is not None else math.nan,
             }
             for r in reps
         ]
@@ -188,7 +197,20 @@ def combine(model: CompiledScenario, reps: list[ReplicationRecords], *, seed: in
         credits=credits,
         summary=summary,
         currency=pol.credits.currency if pol is not None and pol.credits is not None else "",
+        required=required_by_interval(model),
     )
+
+
+def agent_hours(model: CompiledScenario, kpis: pd.DataFrame) -> float:
+    """Agent-hours present over the horizon (drain excluded) of one replication's KPIs."""
+    if not len(kpis) or "present" not in kpis:
+        return 0.0
+    step = model.scenario.kpi_interval_minutes * 60.0
+    t = pd.to_datetime(kpis["interval_start"], utc=True)
+    rel = (t - t.min()).dt.total_seconds().to_numpy()
+    # the share of each interval inside [0, horizon)
+    inside = np.clip((model.horizon - rel) / step, 0.0, 1.0)
+    return float((kpis["present"].to_numpy(dtype=float) * inside).sum() * step / 3600.0)
 
 
 def _goal(model: CompiledScenario, cname: str, metric: str) -> float:
