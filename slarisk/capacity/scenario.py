@@ -68,7 +68,13 @@ MAX_AGENT_HOUR_COST = 10_000
 #: values of an empirical distribution.
 MAX_EMPIRICAL_VALUES = 100_000
 
+#: relative weights (class shares, weekday and hour weights, added customers' shares).
+MAX_WEIGHT = 1_000_000
+#: shape of a gamma duration (larger: practically fixed).
+MAX_GAMMA_SHAPE = 1_000_000
+
 AgentCount = Annotated[int, Field(ge=0, le=MAX_TEAM_AGENTS)]
+Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
 Multiplier = Annotated[float, Field(ge=0, le=MAX_MULTIPLIER)]
 
 
@@ -123,7 +129,7 @@ class Gamma(_Strict):
     """Gamma duration given by its shape and mean (in `unit`)."""
 
     dist: Literal["gamma"]
-    shape: PosFloat
+    shape: float = Field(gt=0, le=MAX_GAMMA_SHAPE)
     mean: PosFloat
     unit: Unit = "minutes"
 
@@ -251,7 +257,7 @@ class TicketClass(_Strict):
     priority: str = Field(min_length=1)
     tier: str = "unknown"
     channel: str = "unknown"
-    share: NonNegFloat
+    share: Weight
     mode: Literal["sync", "async"] = "sync"
     handle: Duration
     patience: Duration | None = None
@@ -307,7 +313,7 @@ class AddedCustomer(_Strict):
     tickets_per_week: float = Field(ge=0, le=MAX_TICKETS_PER_WEEK)
     start: datetime | None = None
     end: datetime | None = None
-    shares: dict[str, NonNegFloat] | None = None
+    shares: dict[str, Weight] | None = None
 
     _utc_times = field_validator("start", "end")(_as_utc)
 
@@ -322,8 +328,8 @@ class Arrivals(_Strict):
 
     hourly_rates: list[Annotated[float, Field(ge=0, le=MAX_HOURLY_RATE)]] | None = None
     tickets_per_week: float | None = Field(None, ge=0, le=MAX_TICKETS_PER_WEEK)
-    weekday_weights: list[NonNegFloat] = Field(default_factory=lambda: [1.0] * 7)
-    hour_weights: list[NonNegFloat] = Field(default_factory=lambda: [1.0] * 24)
+    weekday_weights: list[Weight] = Field(default_factory=lambda: [1.0] * 7)
+    hour_weights: list[Weight] = Field(default_factory=lambda: [1.0] * 24)
     multiplier: Multiplier = 1.0
     spikes: list[Spike] = Field(default_factory=list)
     added_customers: list[AddedCustomer] = Field(default_factory=list)
