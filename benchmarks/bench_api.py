@@ -48,7 +48,8 @@ def _prepare(tmp: Path) -> tuple[Path, Path, str]:
 
     from slarisk.risk.landmarks import build_training_data
     from slarisk.risk.model import RiskModel, make_pipeline
-    from slarisk.risk.registry import ModelCard, export_model
+    from slarisk.risk.model_card import ModelCard
+    from slarisk.risk.registry import export_model
     from slarisk.service.security import create_key
     from slarisk.service.store import Store
     from slarisk.sla.policy import policy_from_dict

@@ -78,7 +78,8 @@ def run(quick: bool = False) -> dict[str, float]:
     batch_rate = len(openq) / best
 
     # reference: the bare booster on the same feature matrix (probability only, no reasons)
-    from slarisk.risk.features import FeatureContext, WorkloadIndex, build_features
+    from slarisk.risk.feature_indexes import WorkloadIndex
+    from slarisk.risk.features import FeatureContext, build_features
 
     obs = openq.assign(
         metric="resolution", at=now, target_seconds=8 * 3600.0, elapsed_seconds=3600.0

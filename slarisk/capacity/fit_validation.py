@@ -272,8 +272,10 @@ def validation_plot_base64(v: FitValidation) -> str:
                     )
             a.set_xlabel("hour of day (local)")
             a.set_ylabel(label)
+            a.set_ylim(bottom=0)  # rates and waits read against zero
             a.grid(alpha=0.3)
-        axes[1].legend(fontsize=7, ncol=2)
+        # outside the axes: the legend never hides a curve
+        axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     return png_base64(fig, dpi=110)
 
 

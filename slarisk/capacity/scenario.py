@@ -36,6 +36,7 @@ from pydantic import (
 )
 
 from slarisk.errors import InputError
+from slarisk.specs import read_yaml, unknown_field_error
 
 Unit = Literal["seconds", "minutes", "hours", "days"]
 UNIT_SECONDS: dict[str, float] = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
@@ -54,8 +55,9 @@ MAX_TICKETS_PER_WEEK = 1_000_000
 MAX_HOURLY_RATE = 100_000
 #: arrival-rate multipliers (`arrivals.multiplier`, spikes).
 MAX_MULTIPLIER = 100
-#: arrival horizon (and longest drain): one leap year.
-MAX_HORIZON_DAYS = 366
+#: arrival horizon (and longest drain): ten years (the expected-tickets cap below is what
+#: keeps a long horizon's memory in bounds).
+MAX_HORIZON_DAYS = 10 * 365.25
 MAX_HORIZON_HOURS = MAX_HORIZON_DAYS * 24
 #: any duration parameter (mean, sd, value) of a distribution, in seconds: 365 days.
 MAX_DURATION_SECONDS = 365 * 86400.0
@@ -659,6 +661,11 @@ def scenario_from_dict(data: Any, *, path: str = "<scenario>", base_dir: str = "
     except InputError as exc:
         raise InputError(exc.detail, path=path, field=exc.field) from None
     except ValidationError as exc:
+        unknown = unknown_field_error(
+            exc, Scenario, path=path, format_loc=lambda loc: _field_path(loc, data)
+        )
+        if unknown is not None:
+            raise unknown from None
         err = exc.errors()[0]
         field = _field_path(tuple(err["loc"]), data)
         msg = str(err["msg"]).removeprefix("Value error, ")
@@ -668,8 +675,6 @@ def scenario_from_dict(data: Any, *, path: str = "<scenario>", base_dir: str = "
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file; errors name the file and field (InputError)."""
-    from slarisk.specs import read_yaml
-
     p = Path(path)
     return scenario_from_dict(read_yaml(p, "scenario"), path=str(p), base_dir=str(p.parent))
 

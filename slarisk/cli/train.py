@@ -82,7 +82,8 @@ def train_command(
 
     from slarisk.errors import SlariskError
     from slarisk.risk.spec import load_spec
-    from slarisk.risk.train import TrialEvent, train
+    from slarisk.risk.train import train
+    from slarisk.risk.tuning import TrialEvent
 
     console = Console(highlight=False)
     if not console.is_terminal:  # logs and CI: room for the comparison tables

@@ -16,6 +16,7 @@ from slarisk.data.io import (
     write_table,
 )
 from slarisk.data.mapping import ImportMapping, import_with_mapping, load_mapping
+from slarisk.data.plausible import STAFFING_LIMITS, TICKET_LIMITS
 from slarisk.data.servicenow import import_servicenow
 from slarisk.data.staffing import load_shift_intervals, shifts_to_intervals
 from slarisk.data.validate import (
@@ -29,6 +30,8 @@ from slarisk.data.validate import (
 from slarisk.data.volumes import interval_volumes
 
 __all__ = [
+    "STAFFING_LIMITS",
+    "TICKET_LIMITS",
     "CallLog",
     "ImportMapping",
     "ImportResult",

@@ -46,6 +46,7 @@ def read_table(path: str | Path, *, columns: Iterable[str] | None = None) -> pd.
     try:
         if fmt == "parquet":
             return pd.read_parquet(p, columns=cols)
+        _check_header(p, "\t" if fmt == "tsv" else ",")
         return pd.read_csv(
             p,
             sep="\t" if fmt == "tsv" else ",",
@@ -67,6 +68,24 @@ def read_table(path: str | Path, *, columns: Iterable[str] | None = None) -> pd.
     except Exception as exc:  # pyarrow raises its own types on corrupt Parquet
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"cannot read {fmt} file: {first}", path=str(p)) from None
+
+
+def _check_header(path: Path, sep: str) -> None:
+    """InputError naming a column that appears twice in the header (pandas would rename it)."""
+    header = pd.read_csv(
+        path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False, na_values=[]
+    )
+    names = [str(x).strip() for x in header.iloc[0]] if len(header) else []
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if name in seen:
+            raise InputError(
+                f"column {name!r} appears twice in the header (columns {seen[name]} and {i});"
+                " rename one of them",
+                path=str(path),
+                field=name,
+            )
+        seen[name] = i
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:

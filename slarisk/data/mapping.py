@@ -5,16 +5,20 @@ Two modes:
 * ``tickets``: one source row per ticket; ``columns`` maps canonical names to source columns.
 * ``events``: one source row per status change (Jira SM history, a process-mining log);
   tickets are rebuilt: created_at = first event, first_response_at = first event in
-  ``events.first_response_statuses``, resolved_at = first event in ``events.resolved_statuses``,
-  status = last event's status; status events are emitted for clock pauses.
+  ``events.first_response_statuses`` (or in an activity set, or from a timestamp column),
+  resolved_at = first event in ``events.resolved_statuses``, status = last event's status;
+  attributes first (default) or last per column; status events are emitted for clock pauses.
 
-Value maps (``values``) translate source values (priority, status, segments) to canonical ones;
-a value missing from a map is quarantined unless the map has a ``"*"`` fallback. Naive
-timestamps are read in ``source_timezone`` (default UTC). See docs/data_contract.md.
+Per value: per-column missing markers (``column_na_values``), ``templates`` over several
+source columns (``"{Status}/{Sub Status}"``), ``case`` folding, then value maps (``values``)
+translating source values (priority, status, segments, extra columns) to canonical ones; a value
+missing from a map is quarantined unless the map has a ``"*"`` fallback. Naive timestamps are
+read in ``source_timezone`` (default UTC). See docs/data_contract.md.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from slarisk.data import schema as s
 from slarisk.data import validate as v
 from slarisk.errors import InputError
-from slarisk.specs import read_yaml
+from slarisk.specs import read_yaml, unknown_field_error
 
 _STRING_COLUMNS = (s.PRIORITY, *s.SEGMENT_COLUMNS, s.STATUS)
 _TICKET_TARGETS = set(s.TICKET_COLUMNS)
@@ -41,15 +45,59 @@ class Offset(BaseModel):
     unit: Literal["seconds", "minutes", "hours", "days"] = "minutes"
 
 
+Pick = Literal["opening", "first", "last"]
+
+
+class FirstResponse(BaseModel):
+    """What counts as the first response in an event log: exactly one of
+
+    ``statuses`` (canonical, after value maps), ``activities`` (values of the source column
+    ``activity_column``, e.g. an event type) or ``column`` (a source column holding the
+    response timestamp; the earliest non-missing value per ticket).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    statuses: list[str] | None = Field(default=None, min_length=1)
+    activity_column: str | None = None
+    activities: list[str] | None = Field(default=None, min_length=1)
+    column: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> FirstResponse:
+        kinds = [k for k in ("statuses", "activities", "column") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one of statuses, activities or column")
+        if (self.activities is None) != (self.activity_column is None):
+            raise ValueError("activities and activity_column go together")
+        return self
+
+
 class EventRules(BaseModel):
     """How tickets are rebuilt from status events (statuses after value mapping)."""
 
     model_config = ConfigDict(extra="forbid")
-    first_response_statuses: list[str] = Field(min_length=1)
+    #: shorthand for ``first_response: {statuses: [...]}``.
+    first_response_statuses: list[str] | None = Field(default=None, min_length=1)
+    first_response: FirstResponse | None = None
     resolved_statuses: list[str] = Field(min_length=1)
     #: attribute value per ticket: ``opening`` = the first event's value (known at opening),
-    #: ``first`` = the earliest non-missing value, ``last`` = the latest non-missing value.
-    attributes: Literal["opening", "first", "last"] = "first"
+    #: ``first`` = the earliest non-missing value, ``last`` = the latest non-missing value
+    #: (known only later: never a risk feature; the import notes list such fields).
+    attributes: Pick = "first"
+    #: per output column, overriding ``attributes`` (e.g. ``{group: last}``).
+    attribute_values: dict[str, Pick] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _first_response(self) -> EventRules:
+        if (self.first_response_statuses is None) == (self.first_response is None):
+            raise ValueError("give exactly one of first_response_statuses or first_response")
+        return self
+
+    def response_rule(self) -> FirstResponse:
+        """The first-response rule, whichever way it was written."""
+        if self.first_response is not None:
+            return self.first_response
+        return FirstResponse(statuses=self.first_response_statuses)
 
 
 class ImportMapping(BaseModel):
@@ -63,11 +111,20 @@ class ImportMapping(BaseModel):
     #: strftime format of the timestamps, or None for ISO 8601.
     timestamp_format: str | None = None
     na_values: list[str] = Field(default_factory=lambda: list(s.DEFAULT_NA_VALUES))
+    #: source column -> extra missing markers of that column only (besides ``na_values``).
+    column_na_values: dict[str, list[str]] = Field(default_factory=dict)
     #: canonical column -> source column.
-    columns: dict[str, str]
+    columns: dict[str, str] = Field(default_factory=dict)
+    #: output column -> template over source columns, e.g. ``"{Status}/{Sub Status}"``
+    #: (a missing part is empty; all parts missing gives a missing value).
+    templates: dict[str, str] = Field(default_factory=dict)
+    #: output column -> ``lower`` or ``upper``: applied before the value map, whose keys are
+    #: matched in the same case (``se`` and ``SE`` become one region).
+    case: dict[str, Literal["lower", "upper"]] = Field(default_factory=dict)
     #: output column -> source column, kept as extra ticket columns.
     extra_columns: dict[str, str] = Field(default_factory=dict)
-    #: canonical column -> {source value: canonical value}; key "*" = fallback for the rest.
+    #: output column (canonical string column or extra column) -> {source value: value};
+    #: key "*" = fallback for the rest.
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     #: canonical column -> value used where the source has none.
     defaults: dict[str, str] = Field(default_factory=dict)
@@ -104,15 +161,41 @@ class ImportMapping(BaseModel):
                     f"columns.{key}: not a canonical column for mode {self.mode}"
                     f" (allowed: {', '.join(sorted(targets))})"
                 )
+        texts = {*_STRING_COLUMNS, *self.extra_columns}
+        for key, template in self.templates.items():
+            if key in self.columns or key in self.extra_columns:
+                raise ValueError(f"templates.{key}: also mapped in columns; use one of them")
+            if key not in _STRING_COLUMNS:
+                raise ValueError(f"templates.{key}: templates build {', '.join(_STRING_COLUMNS)}")
+            try:
+                parts = template_fields(template)
+            except ValueError as exc:
+                raise ValueError(f"templates.{key}: {exc}") from None
+            if not parts:
+                raise ValueError(f"templates.{key}: names no source column (use {{Column}})")
+        mapped = {**self.columns, **self.templates}
         required = (
             [s.TICKET_ID, s.CREATED_AT] if self.mode == "tickets" else [s.TICKET_ID, s.AT, s.STATUS]
         )
         for key in [*required, s.PRIORITY]:
-            if key not in self.columns and not (key == s.PRIORITY and key in self.defaults):
+            if key not in mapped and not (key == s.PRIORITY and key in self.defaults):
                 raise ValueError(f"columns.{key}: required (map it to a source column)")
         for key in self.values:
-            if key not in _STRING_COLUMNS:
-                raise ValueError(f"values.{key}: value maps apply to {', '.join(_STRING_COLUMNS)}")
+            if key not in texts:
+                raise ValueError(
+                    f"values.{key}: value maps apply to {', '.join(_STRING_COLUMNS)}"
+                    " and extra columns"
+                )
+        for key in self.case:
+            if key not in texts:
+                raise ValueError(f"case.{key}: applies to string and extra columns")
+        if self.events is not None:
+            for key in self.events.attribute_values:
+                if key not in texts or key == s.STATUS:
+                    raise ValueError(
+                        f"events.attribute_values.{key}: applies to priority, segment and"
+                        " extra columns"
+                    )
         for key in self.defaults:
             if key not in _STRING_COLUMNS:
                 raise ValueError(f"defaults.{key}: defaults apply to {', '.join(_STRING_COLUMNS)}")
@@ -133,6 +216,29 @@ class ImportMapping(BaseModel):
         return self
 
 
+_FIELD = re.compile(r"\{([^{}]+)\}")
+
+
+def template_fields(template: str) -> list[str]:
+    """Source column names of a ``"{A}/{B}"`` template: any text in braces (``{time:stamp}``
+    included); ValueError when a brace is unbalanced."""
+    if _FIELD.sub("", template).count("{") or _FIELD.sub("", template).count("}"):
+        raise ValueError(f"{template!r}: unbalanced braces (fields are {{Column}})")
+    return _FIELD.findall(template)
+
+
+def _fill_template(raw: pd.DataFrame, template: str, na: tuple[str, ...]) -> pd.Series:
+    """The template filled row by row (vectorised); missing when every part is missing."""
+    pieces = _FIELD.split(template)  # literal, field, literal, field, ..., literal
+    out = pd.Series(pieces[0], index=raw.index, dtype="str")
+    any_value = np.zeros(len(raw), dtype=bool)
+    for i in range(1, len(pieces), 2):
+        part = v.clean_strings(raw[pieces[i]], na)
+        any_value |= part.notna().to_numpy()
+        out = out + part.fillna("") + pieces[i + 1]
+    return out.where(any_value)
+
+
 def load_mapping(path: str | Path) -> ImportMapping:
     """Read and validate a mapping YAML; errors name the file and the field."""
     p = Path(path)
@@ -142,6 +248,9 @@ def load_mapping(path: str | Path) -> ImportMapping:
     try:
         return ImportMapping.model_validate(data)
     except ValidationError as exc:
+        unknown = unknown_field_error(exc, ImportMapping, path=str(p))
+        if unknown is not None:
+            raise unknown from None
         err = exc.errors()[0]
         loc = ".".join(str(x) for x in err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
@@ -167,7 +276,18 @@ def import_with_mapping(
         **{k: c for k, c in mapping.columns.items()},
         **{k: c for k, c in mapping.extra_columns.items()},
         **{k: o.column for k, o in mapping.offsets.items()},
+        **{
+            f"{k} (template)": c
+            for k, tpl in mapping.templates.items()
+            for c in template_fields(tpl)
+        },
+        **{f"column_na_values.{c}": c for c in mapping.column_na_values},
     }
+    if mapping.events is not None:
+        rule = mapping.events.response_rule()
+        for col in (rule.activity_column, rule.column):
+            if col is not None:
+                wanted["first response"] = col
     for target, col in wanted.items():
         if col not in raw.columns:
             raise InputError(
@@ -176,16 +296,35 @@ def import_with_mapping(
                 path=source,
                 field=col,
             )
+    src = raw
+    if mapping.column_na_values:
+        src = raw.copy()
+        for col, markers in mapping.column_na_values.items():
+            text = src[col].astype("str").str.strip()
+            src[col] = src[col].mask(src[col].notna() & text.isin(markers))
     dflt = {**mapping.defaults, **(defaults or {})}
     frame = pd.DataFrame(
-        {k: raw[c] for k, c in {**mapping.columns, **mapping.extra_columns}.items()}
+        {k: src[c] for k, c in {**mapping.columns, **mapping.extra_columns}.items()},
+        index=src.index,
     )
+    for col, template in mapping.templates.items():
+        frame[col] = _fill_template(src, template, na)
+    for col, fold in mapping.case.items():
+        if col in frame.columns:
+            text = v.clean_strings(frame[col], na)
+            frame[col] = text.str.lower() if fold == "lower" else text.str.upper()
     allowed: dict[str, list[str]] = {}
     for col, table in mapping.values.items():
         if col not in frame.columns:
             continue
+        how = mapping.case.get(col)
+        keys = {
+            (k.lower() if how == "lower" else k.upper() if how == "upper" else k): val
+            for k, val in table.items()
+            if k != "*"
+        }
         text = v.clean_strings(frame[col], na)
-        mapped = text.map({k: val for k, val in table.items() if k != "*"})
+        mapped = text.map(keys)
         unmapped = text.notna() & mapped.isna()
         if "*" in table:
             mapped = mapped.mask(unmapped, table["*"])
@@ -195,7 +334,14 @@ def import_with_mapping(
         frame[col] = mapped
     if mapping.mode == "tickets":
         return _tickets_mode(raw, frame, mapping, source, tz, na, dflt, allowed)
-    return _events_mode(raw, frame, mapping, source, tz, na, dflt, allowed)
+    extra = {}
+    if mapping.events is not None:
+        rule = mapping.events.response_rule()
+        if rule.activity_column is not None:
+            extra["_activity"] = v.clean_strings(src[rule.activity_column], na)
+        if rule.column is not None:
+            extra["_response"] = src[rule.column]
+    return _events_mode(raw, frame.assign(**extra), mapping, source, tz, na, dflt, allowed)
 
 
 def _tickets_mode(
@@ -272,7 +418,10 @@ def _events_mode(
         na_values=na,
         allowed={k: val for k, val in allowed.items() if k == s.STATUS},
     )
-    names = {k: mapping.columns[k] for k in (s.TICKET_ID, s.AT, s.STATUS)}
+    names = {
+        k: mapping.columns.get(k) or "+".join(template_fields(mapping.templates[k]))
+        for k in (s.TICKET_ID, s.AT, s.STATUS)
+    }
     source_events = v.ValidationResult(
         checked.accepted,
         v.rename_fields(v.with_source_rows(checked.quarantined, raw), names),
@@ -280,7 +429,8 @@ def _events_mode(
         kind="events (source rows)",
     )
     e = checked.accepted  # sorted by ticket_id, at (source order for ties)
-    attrs = [c for c in frame.columns if c not in (s.TICKET_ID, s.AT, s.STATUS)]
+    hidden = ("_activity", "_response")
+    attrs = [c for c in frame.columns if c not in (s.TICKET_ID, s.AT, s.STATUS, *hidden)]
     for col in attrs:
         e[col] = v.clean_strings(e[col], na)
     g = e.groupby(s.TICKET_ID, sort=True)
@@ -288,20 +438,45 @@ def _events_mode(
     ids = first.index
     t = pd.DataFrame(index=ids)
     t[s.CREATED_AT] = first[s.AT]
-    fr = e.loc[e[s.STATUS].isin(rules.first_response_statuses)]
-    t[s.FIRST_RESPONSE_AT] = fr.groupby(s.TICKET_ID)[s.AT].min().reindex(ids)
+    rule = rules.response_rule()
+    notes: list[str] = [f"tickets rebuilt from events: {len(ids):,}"]
+    if rule.column is not None:
+        parsed = v.parse_timestamps(
+            e["_response"], source_tz=tz, fmt=mapping.timestamp_format, na_values=na
+        )
+        bad = int(parsed.unparseable.sum())
+        if bad:
+            notes.append(f"unparseable {rule.column} values ignored: {bad:,}")
+        response = pd.Series(parsed.values.to_numpy(), index=e.index)
+        fr_at = response.groupby(e[s.TICKET_ID]).min()
+    else:
+        if rule.statuses is not None:
+            is_response = e[s.STATUS].isin(rule.statuses)
+        else:
+            is_response = e["_activity"].isin(rule.activities or [])
+        fr_at = e.loc[is_response.to_numpy(dtype=bool)].groupby(s.TICKET_ID)[s.AT].min()
+    t[s.FIRST_RESPONSE_AT] = fr_at.reindex(ids)
     res = e.loc[e[s.STATUS].isin(rules.resolved_statuses)]
     t[s.RESOLVED_AT] = res.groupby(s.TICKET_ID)[s.AT].min().reindex(ids)
     t[s.STATUS] = g.tail(1).set_index(s.TICKET_ID)[s.STATUS]
-    if attrs:
-        if rules.attributes == "opening":
-            values = first[attrs]
-        elif rules.attributes == "first":
-            values = g[attrs].first()
+    picks = {col: rules.attribute_values.get(col, rules.attributes) for col in attrs}
+    for pick in ("opening", "first", "last"):
+        cols = [c for c in attrs if picks[c] == pick]
+        if not cols:
+            continue
+        if pick == "opening":
+            values = first[cols]
+        elif pick == "first":
+            values = g[cols].first()
         else:
-            values = g[attrs].last()
-        for col in attrs:
+            values = g[cols].last()
+        for col in cols:
             t[col] = values[col].reindex(ids)
+    later = [c for c in attrs if picks[c] == "last"]
+    if later:
+        notes.append(
+            f"taken as their last value, known only later (never risk features): {', '.join(later)}"
+        )
     if s.PRIORITY not in t.columns:
         t[s.PRIORITY] = np.nan
     t["n_events"] = g.size().reindex(ids).astype("int64")
@@ -320,5 +495,6 @@ def _events_mode(
     ]
     same = (out[s.TICKET_ID] == out[s.TICKET_ID].shift()) & (out[s.STATUS] == out[s.STATUS].shift())
     events = out.loc[~same.to_numpy()].reset_index(drop=True)
-    notes = (f"tickets rebuilt from events: {len(ids):,}",)
-    return v.ImportResult(tickets=tickets, events=events, source_events=source_events, notes=notes)
+    return v.ImportResult(
+        tickets=tickets, events=events, source_events=source_events, notes=tuple(notes)
+    )

@@ -8,6 +8,7 @@ columns are known at opening (safe as risk features) and which only later.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
@@ -40,7 +41,7 @@ STATES: Final = (
     "Closed",
     "Canceled",
 )
-#: states during which a ServiceNow SLA is usually paused (use as a policy's pause_statuses).
+#: states during which a ServiceNow SLA is usually paused (source names).
 PAUSE_STATES: Final = (
     "On Hold",
     "Awaiting User Info",
@@ -49,6 +50,27 @@ PAUSE_STATES: Final = (
     "Awaiting Vendor",
     "Awaiting Change",
 )
+#: source state -> canonical status (the names the example policies use): waiting on the
+#: caller is ``awaiting_customer``, waiting on a vendor, problem or change is ``on_hold``, so
+#: the default policy's ``pause_statuses`` apply without editing.
+STATE_MAP: Final = {
+    "New": "new",
+    "In Progress": "in_progress",
+    "Active": "in_progress",
+    "On Hold": "on_hold",
+    "Awaiting User Info": "awaiting_customer",
+    "Awaiting Evidence": "awaiting_customer",
+    "Awaiting Problem": "on_hold",
+    "Awaiting Vendor": "on_hold",
+    "Awaiting Change": "on_hold",
+    "Resolved": "resolved",
+    "Closed": "closed",
+    "Canceled": "canceled",
+}
+#: canonical statuses of PAUSE_STATES (what a policy lists as pause_statuses).
+PAUSE_STATUSES: Final = ("awaiting_customer", "on_hold")
+#: terminal source states: an incident in one of them with no resolved_at resolves at closed_at.
+CLOSED_STATES: Final = ("Closed", "Canceled")
 #: the state whose first occurrence is the first-response proxy.
 FIRST_RESPONSE_STATE: Final = "Active"
 REQUIRED_COLUMNS: Final = (
@@ -91,7 +113,15 @@ KNOWN_LATER: Final = {
     "closed_at": "closed_at",
 }
 #: derived columns only known later (besides KNOWN_LATER).
-DERIVED_LATER: Final = ("n_events", s.SOURCE_MADE_SLA, s.STATUS, s.RESOLVED_AT, s.FIRST_RESPONSE_AT)
+DERIVED_LATER: Final = (
+    "n_events",
+    s.SOURCE_MADE_SLA,
+    s.STATUS,
+    "source_status",
+    s.RESOLVED_AT,
+    "resolved_from_closed",
+    s.FIRST_RESPONSE_AT,
+)
 _COUNTS = ("reassignment_count", "reopen_count", "update_count")
 
 
@@ -101,6 +131,7 @@ def import_servicenow(
     *,
     source_tz: str = "UTC",
     defaults: dict[str, str] | None = None,
+    map_states: bool = True,
 ) -> v.ImportResult:
     """Build tickets and status events from a ServiceNow incident event log.
 
@@ -108,6 +139,9 @@ def import_servicenow(
     ``source_tz``. ``defaults`` sets segment columns the export lacks (tier, region;
     service_type defaults to "incident"). Rows are quarantined at the event level (missing
     number, bad ``sys_updated_at``, unknown state) and the ticket level (contract checks).
+    A closed incident without ``resolved_at`` resolves at its ``closed_at`` (flagged in
+    ``resolved_from_closed``). With ``map_states`` (default) statuses are canonical
+    (``STATE_MAP``); the source state stays in ``source_status``.
     """
     v.check_timezone(source_tz, source=source)
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
@@ -173,7 +207,13 @@ def import_servicenow(
     # the response then happened at opening, so the proxy is clamped to opened_at and counted.
     early = (first_active < opened).fillna(False).to_numpy(dtype=bool)
     t[s.FIRST_RESPONSE_AT] = first_active.where(~early, opened)
-    t[s.RESOLVED_AT] = last["resolved_at"] if "resolved_at" in last.columns else np.nan
+    resolved = last_text("resolved_at")
+    closed_text = last_text("closed_at")
+    from_closed = (
+        resolved.isna() & closed_text.notna() & last_ev[s.STATUS].isin(CLOSED_STATES)
+    ).to_numpy(dtype=bool)
+    t[s.RESOLVED_AT] = resolved.mask(from_closed, closed_text)
+    t["resolved_from_closed"] = from_closed
     t[s.PRIORITY] = first_text("priority").replace(PRIORITY_MAP)
     for col in s.SEGMENT_COLUMNS:
         t[col] = defaults.get(col, np.nan)
@@ -181,7 +221,8 @@ def import_servicenow(
     t[s.CUSTOMER] = first_text("location")
     t[s.CATEGORY] = first_text("category")
     t[s.GROUP] = first_text("assignment_group")
-    t[s.STATUS] = last_ev[s.STATUS]
+    t["source_status"] = last_ev[s.STATUS]
+    t[s.STATUS] = last_ev[s.STATUS].map(STATE_MAP) if map_states else last_ev[s.STATUS]
     made = (
         raw["made_sla"].str.strip().str.lower().ne("false").groupby(raw["number"]).all()
         if "made_sla" in raw.columns
@@ -219,6 +260,14 @@ def import_servicenow(
     out = out.sort_values([s.TICKET_ID, s.AT], kind="stable", ignore_index=True)
     same = (out[s.TICKET_ID] == out[s.TICKET_ID].shift()) & (out[s.STATUS] == out[s.STATUS].shift())
     events = out.loc[~same.to_numpy()].reset_index(drop=True)
+    if map_states:
+        mapped = events[s.STATUS].map(STATE_MAP)
+        keep = (mapped != mapped.shift()) | (events[s.TICKET_ID] != events[s.TICKET_ID].shift())
+        events = events.assign(status=mapped).loc[keep.to_numpy()].reset_index(drop=True)
+    pause = PAUSE_STATUSES if map_states else PAUSE_STATES
+    n_paused = paused_tickets(events, pause)
+    acc = tickets.accepted
+    n_from_closed = int(acc["resolved_from_closed"].sum())
     no_active = int(tickets.accepted[s.FIRST_RESPONSE_AT].isna().sum())
     notes = (
         f"incidents in the log: {v.clean_strings(raw['number'], NA_VALUES).nunique():,}",
@@ -226,9 +275,23 @@ def import_servicenow(
         f"tickets whose '{FIRST_RESPONSE_STATE}' event precedes opened_at "
         f"(first response clamped to opening): {int(early.sum()):,}",
         f"tickets with source made_sla false: "
-        f"{int((~tickets.accepted[s.SOURCE_MADE_SLA].astype(bool)).sum()):,}",
+        f"{int((~acc[s.SOURCE_MADE_SLA].astype(bool)).sum()):,}",
+        f"closed tickets without resolved_at (resolved at closed_at): {n_from_closed:,}",
+        f"tickets with paused time (in {'/'.join(pause)} before a later event): {n_paused:,}"
+        + (" (canonical statuses; a policy pausing on these applies)" if map_states else ""),
     )
     return v.ImportResult(tickets=tickets, events=events, source_events=source_events, notes=notes)
+
+
+def paused_tickets(events: pd.DataFrame, pause_statuses: Sequence[str]) -> int:
+    """Tickets that spend time > 0 in a pause status before a later event of theirs."""
+    if events.empty:
+        return 0
+    ids = events[s.TICKET_ID]
+    same_next = (ids.shift(-1) == ids).to_numpy(dtype=bool)
+    longer = (events[s.AT].shift(-1) > events[s.AT]).to_numpy(dtype=bool)
+    paused = events[s.STATUS].isin(pause_statuses).to_numpy(dtype=bool) & same_next & longer
+    return int(ids[paused].nunique())
 
 
 def _nan(index: pd.Index) -> pd.Series:

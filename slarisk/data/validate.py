@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from slarisk.data import plausible
 from slarisk.data import schema as s
 from slarisk.errors import InputError
 
@@ -460,6 +461,8 @@ def validate_tickets(
     for col in extras:
         clean[col] = df[col]
     problems += _allowed_problems(clean, allowed)
+    problems += plausible.range_problems(clean, plausible.TICKET_LIMITS, na)
+    problems += plausible.duration_problems(clean)
     problems += list(extra_problems)
     usable = ~ids.isna().to_numpy()
     problems += _duplicate_problems(clean, [s.TICKET_ID], usable, rown, "ticket_id")
@@ -595,6 +598,9 @@ def validate_staffing(
         (s.AGENTS, "missing agents", a_missing),
         (s.AGENTS, "agents not a number", a_bad),
         (s.AGENTS, "agents negative or infinite", ~a_missing & ~a_bad & ~a_ok.to_numpy()),
+        *plausible.range_problems(
+            clean.assign(agents=agents.where(a_ok)), plausible.STAFFING_LIMITS, na
+        ),
     ]
     usable = ~team.isna().to_numpy() & ~parsed.missing
     problems += _duplicate_problems(

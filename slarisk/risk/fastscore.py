@@ -22,32 +22,51 @@ The general path stays the reference: ``tests/risk/test_score.py`` checks that b
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from scipy import sparse
+from scipy.special import expit
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 from slarisk.data import schema as s
-from slarisk.risk.features import (
-    BASE_NUMERIC_FEATURES,
-    CATEGORICAL_FEATURES,
+from slarisk.risk import treekernel
+from slarisk.risk.feature_indexes import (
     DAY_NS,
     HOUR_NS,
     STAFF_HORIZON_NS,
-    STAFFING_FEATURES,
     WEEK_NS,
     WINDOW_NS,
     StaffingIndex,
     _Steps,
+)
+from slarisk.risk.features import (
+    BASE_NUMERIC_FEATURES,
+    CATEGORICAL_FEATURES,
+    STAFFING_FEATURES,
     calendar_features_at,
 )
-from slarisk.risk.treekernel import compiled
+from slarisk.risk.outputs import (
+    BREACHED_BAND,
+    SCORE_COLUMNS,
+    priority_weights,
+    risk_band,
+    top_reasons,
+    work_order_ranks,
+)
+from slarisk.risk.treekernel import compiled, raw_and_contributions
+from slarisk.sla.clock import _table_for
+from slarisk.sla.policy import METRICS
 
 if TYPE_CHECKING:
     from slarisk.risk.model import RiskModel
@@ -99,12 +118,7 @@ class StaffingArrays:
 
 
 def _column(df: pd.DataFrame, name: str) -> Any:
-    """``df[name].array`` without building the Series (which costs ~25 us a column: most of
-    the input cost of a one-ticket request); the same array object either way."""
-    loc = df.columns.get_loc(name)
-    get = getattr(df, "_get_column_array", None)
-    if isinstance(loc, int) and get is not None:
-        return get(loc)
+    """The column's array (``df[name].array``; public API, ~20 us a column)."""
     return df[name].array
 
 
@@ -126,11 +140,10 @@ def _ns_of(arr: Any) -> np.ndarray | None:
 
 def _values(arr: Any) -> list[Any]:
     """A column's values as a list (missing as None or NaN; both read as "unknown")."""
-    pa_array = getattr(arr, "_pa_array", None)  # pyarrow-backed: ~6x cheaper than tolist()
-    if pa_array is not None:
+    if isinstance(arr, pd.arrays.ArrowExtensionArray):  # ~6x cheaper than tolist()
         try:
-            return list(pa_array.to_pylist())
-        except (AttributeError, TypeError):
+            return list(pa.array(arr).to_pylist())
+        except (pa.ArrowException, TypeError):
             pass
     return list(arr.tolist())
 
@@ -245,17 +258,56 @@ class PolicyTables:
     weights: np.ndarray  # per priority code
 
 
-_POLICY_CACHE: dict[int, tuple[Any, PolicyTables]] = {}
+_V = TypeVar("_V")
+
+
+class PerObjectCache(Generic[_V]):
+    """Values derived from an object, kept while the object lives and dropped with it.
+
+    Policies (frozen pydantic models holding dicts) and models (dataclasses) are not hashable,
+    so neither a ``WeakKeyDictionary`` nor ``functools`` caches apply: entries are keyed by
+    ``id`` and hold a weak reference whose callback removes the entry when the object is
+    collected. A hit is checked against that reference, so an ``id`` reused by a later object
+    never matches, and the cache never keeps an object alive.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[Any], _V]] = {}
+        self._lock = threading.RLock()  # a collection may run the callback while held
+
+    def get(self, obj: object) -> _V | None:
+        """The value cached for ``obj`` itself, or None."""
+        hit = self._entries.get(id(obj))
+        if hit is not None and hit[0]() is obj:
+            return hit[1]
+        return None
+
+    def set(self, obj: object, value: _V) -> None:
+        """Cache ``value`` for ``obj`` (replacing any earlier value)."""
+        key = id(obj)
+
+        def drop(ref: weakref.ref[Any]) -> None:
+            with self._lock:
+                hit = self._entries.get(key)
+                if hit is not None and hit[0] is ref:
+                    del self._entries[key]
+
+        with self._lock:
+            self._entries[key] = (weakref.ref(obj, drop), value)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_POLICY_CACHE: PerObjectCache[PolicyTables] = PerObjectCache()
 _LOCK = threading.Lock()
 
 
 def policy_tables(policy: Policy) -> PolicyTables:
-    """The :class:`PolicyTables` of ``policy`` (cached by identity)."""
-    hit = _POLICY_CACHE.get(id(policy))
-    if hit is not None and hit[0] is policy:
-        return hit[1]
-    from slarisk.risk.score import priority_weights
-    from slarisk.sla.policy import METRICS
+    """The :class:`PolicyTables` of ``policy`` (cached while the policy lives)."""
+    hit = _POLICY_CACHE.get(policy)
+    if hit is not None:
+        return hit
 
     cal_names = tuple(sorted(policy.calendars))
     shape = (len(policy.tiers), len(policy.priorities), len(METRICS))
@@ -283,10 +335,7 @@ def policy_tables(policy: Policy) -> PolicyTables:
         thresholds=np.asarray(policy.warning_thresholds, dtype=float),
         weights=np.asarray([w[p] for p in policy.priorities], dtype=np.float64),
     )
-    with _LOCK:
-        if len(_POLICY_CACHE) > 16:
-            _POLICY_CACHE.clear()
-        _POLICY_CACHE[id(policy)] = (policy, tables)
+    _POLICY_CACHE.set(policy, tables)
     return tables
 
 
@@ -310,19 +359,17 @@ class ClockTables:
 #: how far past the latest instant asked for a cached clock table reaches (so a service
 #: scoring at a moving ``now`` builds it about once a month, not once a request).
 _TABLE_AHEAD_NS = 31 * DAY_NS
-_CLOCK_TABLES: dict[int, tuple[Any, ClockTables]] = {}
+_CLOCK_TABLES: PerObjectCache[ClockTables] = PerObjectCache()
 
 
 def _clock_tables(policy: Policy, pt: PolicyTables, lo: int, hi: int) -> ClockTables:
     """:class:`ClockTables` covering clocks started from ``lo`` and stopped by ``hi`` (cached
     per policy; built again only when a request falls outside the cached span)."""
-    from slarisk.sla.clock import _table_for
-
-    hit = _CLOCK_TABLES.get(id(policy))
-    if hit is not None and hit[0] is policy and hit[1].lo <= lo and hi <= hit[1].hi:
-        return hit[1]
-    if hit is not None and hit[0] is policy:  # widen the cached span rather than narrow it
-        lo, hi = min(lo, hit[1].lo), max(hi, hit[1].hi)
+    hit = _CLOCK_TABLES.get(policy)
+    if hit is not None and hit.lo <= lo and hi <= hit.hi:
+        return hit
+    if hit is not None:  # widen the cached span rather than narrow it
+        lo, hi = min(lo, hit.lo), max(hi, hit.hi)
     hi += _TABLE_AHEAD_NS
     parts = []
     for c, name in enumerate(pt.cal_names):
@@ -344,10 +391,7 @@ def _clock_tables(policy: Policy, pt: PolicyTables, lo: int, hi: int) -> ClockTa
         cum_start=cat("cum_start"),
         cum_end=cat("cum_end"),
     )
-    with _LOCK:
-        if len(_CLOCK_TABLES) > 16:
-            _CLOCK_TABLES.clear()
-        _CLOCK_TABLES[id(policy)] = (policy, tables)
+    _CLOCK_TABLES.set(policy, tables)
     return tables
 
 
@@ -433,20 +477,18 @@ class FastModel:
         return np.asarray(self.clf.leaf_table_.toarray())
 
 
-_MODEL_CACHE: dict[int, tuple[weakref.ref[Any], Any, FastModel]] = {}
+#: per model: (the booster the tables were built from, the tables).
+_MODEL_CACHE: PerObjectCache[tuple[Any, FastModel]] = PerObjectCache()
 
 
 def fast_model(model: RiskModel) -> FastModel:
     """The :class:`FastModel` of ``model`` (built at first use, cached while it lives)."""
     clf = dict(model.pipeline.steps)["clf"]  # cheaper than named_steps
-    hit = _MODEL_CACHE.get(id(model))
-    if hit is not None and hit[0]() is model and hit[1] is clf.booster_:
-        return hit[2]
+    hit = _MODEL_CACHE.get(model)
+    if hit is not None and hit[0] is clf.booster_:
+        return hit[1]
     fm = _build_fast_model(model)
-    key = id(model)
-    with _LOCK:
-        _MODEL_CACHE[key] = (weakref.ref(model), clf.booster_, fm)
-    weakref.finalize(model, _MODEL_CACHE.pop, key, None)  # dropped with the model
+    _MODEL_CACHE.set(model, (clf.booster_, fm))
     return fm
 
 
@@ -501,8 +543,6 @@ _STAFFING_CACHE: dict[bytes, StaffingIndex] = {}
 def staffing_index(st: StaffingArrays) -> StaffingIndex:
     """:meth:`StaffingIndex.build` on arrays (same construction, without pandas); cached by
     content (a digest of the arrays), so a roster sent again is not indexed again."""
-    import hashlib
-
     start = np.ascontiguousarray(st.start_ns, dtype=np.int64)
     minutes = np.ascontiguousarray(st.minutes, dtype=np.int64)
     agents = np.ascontiguousarray(st.agents, dtype=np.float64)
@@ -545,14 +585,17 @@ def _frame_fingerprint(df: pd.DataFrame, columns: Sequence[str]) -> bytes | None
     """A digest of the content of ``columns`` read from their buffers (numpy values, or the
     pyarrow buffers of text columns), without converting anything; None when a column is
     missing or stored otherwise (then nothing is cached)."""
-    import hashlib
-
     h = hashlib.sha256()  # hardware-accelerated on most CPUs: ~2.5x blake2b here
     for name in columns:
         if name not in df.columns:
             return None
         arr = _column(df, name)
-        values = getattr(arr, "_ndarray", arr)  # datetime arrays: their numpy values
+        # datetime arrays: their int64 values (the dtype text below holds the unit and zone)
+        values = (
+            arr.to_numpy(dtype=f"datetime64[{arr.unit}]").view(np.int64)  # UTC, no copy
+            if isinstance(arr, pd.arrays.DatetimeArray)
+            else arr
+        )
         dtype = _DTYPE_TEXT.get(arr.dtype)
         if dtype is None:  # str() of a pandas dtype costs ~20 us: once per dtype
             dtype = _DTYPE_TEXT.setdefault(arr.dtype, str(arr.dtype))
@@ -560,10 +603,11 @@ def _frame_fingerprint(df: pd.DataFrame, columns: Sequence[str]) -> bytes | None
         if isinstance(values, np.ndarray) and values.dtype != object:
             h.update(np.ascontiguousarray(values).view(np.uint8).data)
             continue
-        pa_array = getattr(arr, "_pa_array", None)
-        if pa_array is None:
+        if not isinstance(arr, pd.arrays.ArrowExtensionArray):
             return None
-        for chunk in pa_array.chunks:
+        pa_array = pa.array(arr)  # the arrow data (zero-copy for one chunk)
+        chunks = pa_array.chunks if isinstance(pa_array, pa.ChunkedArray) else [pa_array]
+        for chunk in chunks:
             h.update(f"{chunk.offset}:{len(chunk)}".encode())
             for buf in chunk.buffers():
                 if buf is not None:
@@ -603,8 +647,6 @@ def _flat_forest(clf: Any) -> Any:
     """The booster as a :class:`slarisk.risk.treekernel.FlatForest`, or None (numba missing, or
     a model the kernel does not reproduce exactly: checked here once per model on a probe that
     crosses every split threshold, hits every category code, NaN and unseen codes)."""
-    from slarisk.risk import treekernel
-
     if not treekernel.AVAILABLE:
         return None
     try:
@@ -639,10 +681,6 @@ def _fast_calibrator(clf: Any) -> Any:
     Used only when it reproduces ``clf.calibrate`` on a probe of raw scores (checked here, once
     per model); otherwise scoring calls ``clf.calibrate`` itself.
     """
-    from scipy.special import expit
-    from sklearn.isotonic import IsotonicRegression
-    from sklearn.linear_model import LogisticRegression
-
     cal = getattr(clf, "calibrator_", None)
     if not isinstance(cal, dict) or set(cal) != {"isotonic", "sigmoid"}:
         return None
@@ -684,20 +722,12 @@ def score_arrays(
     n_reasons: int = 3,
     joined_reasons: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Scores of every running clock, as columns of :data:`slarisk.risk.score.SCORE_COLUMNS`
+    """Scores of every running clock, as columns of :data:`slarisk.risk.outputs.SCORE_COLUMNS`
     (``due_at`` as int64 UTC ns), sorted by work order then due time. ``joined_reasons=False``
     leaves out the ``reasons`` column (``reason_1..3`` hold the same strings).
 
     Raises :class:`Fallback` when the input needs the general path (which reports errors).
     """
-    from slarisk.risk.score import (
-        BREACHED_BAND,
-        SCORE_COLUMNS,
-        _risk_band,
-        top_reasons,
-        work_order_ranks,
-    )
-
     pt = policy_tables(policy)
     if pt.metrics != ("first_response", "resolution"):  # the clock order assumed below
         raise Fallback("metrics")
@@ -807,7 +837,7 @@ def score_arrays(
     proba = np.ones(m)
     proba[live] = proba_live
     band = np.full(m, BREACHED_BAND, dtype=object)
-    band[live] = _risk_band(proba_live)
+    band[live] = risk_band(proba_live)
     reasons = []
     for i, r in enumerate(reasons_live):
         full = np.full(m, "already past due" if i == 0 else "", dtype=object)
@@ -816,7 +846,7 @@ def score_arrays(
     w = pt.weights[p_code[tix]]
     cost = np.where(overdue, 0.0, proba * w)
 
-    # --- work order (see slarisk.risk.score) ------------------------------------------------
+    # --- work order (see slarisk.risk.outputs) ----------------------------------------------
     if tix[0] == tix[-1]:  # one running ticket
         work_order = np.ones(m, dtype=np.int64)
     else:  # rows come grouped by ticket, in ticket order
@@ -892,13 +922,9 @@ _arrival_counts = compiled(_arrival_counts_py)
 
 def _predict(fm: FastModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(calibrated probability, decision-path contributions) of the live rows."""
-    from scipy import sparse
-
     clf = fm.clf
     n = len(X)
     if fm.forest is not None:  # one compiled pass: leaves and their contribution rows
-        from slarisk.risk.treekernel import raw_and_contributions
-
         _, contrib = raw_and_contributions(fm.forest, X)
         raw = clf.bias_ + contrib.sum(axis=1)  # as the general path (path_contributions)
         proba = fm.calibrator(raw) if fm.calibrator is not None else clf.calibrate(raw)

@@ -36,14 +36,9 @@ import numpy as np
 import pandas as pd
 
 from slarisk.data import schema as s
-from slarisk.risk.features import (
-    METRIC,
-    CalendarInfo,
-    FeatureContext,
-    build_context,
-    build_features,
-    outcomes_from_clocks,
-)
+from slarisk.risk.feature_indexes import METRIC, outcomes_from_clocks
+from slarisk.risk.features import CalendarInfo, FeatureContext, build_context, build_features
+from slarisk.sla.clock import compute_clocks
 
 if TYPE_CHECKING:
     from slarisk.sla.policy import Policy
@@ -110,8 +105,6 @@ def build_landmarks(
     if now is None:
         now = history_end(tickets, events)
     if clocks is None:
-        from slarisk.sla.clock import compute_clocks
-
         clocks = compute_clocks(tickets, policy, events=events, now=now)
     c = clocks[clocks["metric"].isin(list(metrics))]
     if label == "source_made_sla":
@@ -223,7 +216,7 @@ class TrainingData:
 
 def calendar_info(policy: Policy, years: Sequence[int] | None = None) -> CalendarInfo:
     """Timezone and holidays (public + closed dates of every business calendar) of a policy."""
-    import holidays as hol
+    import holidays as hol  # large (every country's calendar): only for training sets
 
     yrs = list(years) if years is not None else list(range(2010, 2036))
     days: set[Any] = set()
@@ -281,8 +274,6 @@ def build_training_data(
     ``now`` (the end of the history, when outcomes are judged) defaults to the latest
     timestamp in the tickets and events, not the wall clock.
     """
-    from slarisk.sla.clock import compute_clocks
-
     if now is None:
         now = history_end(tickets, events)
 

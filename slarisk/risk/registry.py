@@ -9,7 +9,11 @@
 - :func:`load_champion` loads ``models:/<name>@champion`` from the registry and falls back to
   ``models/`` when no registry is reachable (or it has no champion); the scorer and API use it.
 
-MLflow is imported inside the functions (it takes seconds to import).
+MLflow is imported inside the functions (it takes seconds to import, and the scoring service
+imports this module but touches MLflow only when it loads a champion from the registry). Every
+call goes through an explicit ``MlflowClient(tracking_uri=..., registry_uri=...)`` (runs are
+:class:`TrackedRun` objects from :func:`start_run`): MLflow's process-wide tracking and registry
+URIs and its active run are never used or changed.
 """
 
 from __future__ import annotations
@@ -18,20 +22,25 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from slarisk.errors import SlariskError
+from slarisk.risk.model import RiskModel, load_model, save_model
+from slarisk.risk.model_card import ModelCard, render_model_card
 
 if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
-    from slarisk.risk.model import RiskModel
 
 MODEL_NAME = "slarisk-breach-risk"
 CHAMPION_ALIAS = "champion"
@@ -93,55 +102,106 @@ def prepare_store(cfg: TrackingConfig) -> None:
         db.parent.mkdir(parents=True, exist_ok=True)
 
 
-def configure_mlflow(cfg: TrackingConfig) -> None:
-    """Point MLflow (tracking and registry) at ``cfg`` for the rest of the process."""
-    import mlflow
+def tracking_client(cfg: TrackingConfig) -> MlflowClient:
+    """A client of ``cfg``'s tracking store and model registry (the same URI); the local store
+    directories are created. Every MLflow call of slarisk goes through such a client (or an
+    explicit URI): nothing sets MLflow's process-wide tracking or registry URI."""
+    from mlflow import MlflowClient
 
     prepare_store(cfg)
-    mlflow.set_tracking_uri(cfg.tracking_uri)
-    mlflow.set_registry_uri(cfg.tracking_uri)
+    return MlflowClient(tracking_uri=cfg.tracking_uri, registry_uri=cfg.tracking_uri)
 
 
-@contextmanager
-def using_uri(uri: str) -> Iterator[None]:
-    """Point MLflow tracking and registry at ``uri`` for the block, then restore the
-    process-wide URIs as they were (one training or load does not redirect later MLflow use)."""
-    import mlflow
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    saved = (
-        getattr(tracking_utils, "_tracking_uri", None),
-        getattr(registry_utils, "_registry_uri", None),
-    )
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        yield
-    finally:
-        if hasattr(tracking_utils, "_tracking_uri"):
-            tracking_utils._tracking_uri = saved[0]
-        if hasattr(registry_utils, "_registry_uri"):
-            registry_utils._registry_uri = saved[1]
-
-
-@contextmanager
-def mlflow_uris(cfg: TrackingConfig) -> Iterator[None]:
-    """:func:`using_uri` for a training: also creates the local store directories."""
-    prepare_store(cfg)
-    with using_uri(cfg.tracking_uri):
-        yield
-
-
-def ensure_experiment(name: str, cfg: TrackingConfig) -> str:
+def ensure_experiment(client: MlflowClient, name: str, cfg: TrackingConfig) -> str:
     """Id of the experiment ``name``; created with its artifacts under ``cfg.artifact_root``."""
-    import mlflow
-
-    exp = mlflow.get_experiment_by_name(name)
+    exp = client.get_experiment_by_name(name)
     if exp is not None:
         return str(exp.experiment_id)
     location = (cfg.artifact_root / name).as_uri()
-    return str(mlflow.create_experiment(name, artifact_location=location))
+    return str(client.create_experiment(name, artifact_location=location))
+
+
+@dataclass(frozen=True)
+class TrackedRun:
+    """One MLflow run, written through an explicit client (see :func:`start_run`)."""
+
+    client: MlflowClient
+    run_id: str
+    experiment_id: str
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(str(k), str(v)) for k, v in params.items()]
+        for i in range(0, len(items), 100):  # MLflow takes at most 100 params per batch
+            self.client.log_batch(self.run_id, params=items[i : i + 100])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        from mlflow.entities import Metric
+
+        now_ms = int(time.time() * 1000)
+        items = [Metric(str(k), float(v), now_ms, step) for k, v in metrics.items()]
+        for i in range(0, len(items), 1000):
+            self.client.log_batch(self.run_id, metrics=items[i : i + 1000])
+
+    def log_metric(self, key: str, value: float, step: int = 0) -> None:
+        self.log_metrics({key: value}, step=step)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(self.run_id, tags=[RunTag(str(k), str(v)) for k, v in tags.items()])
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.client.set_tag(self.run_id, key, str(value))
+
+    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, str(local_path), artifact_path)
+
+    def log_bytes(self, data: bytes, artifact_file: str) -> None:
+        """Write ``data`` as the artifact ``artifact_file`` (e.g. ``plots/x.png``)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / Path(artifact_file).name
+            path.write_bytes(data)
+            parent = str(Path(artifact_file).parent)
+            self.log_artifact(path, None if parent == "." else parent)
+
+    def log_dict(self, data: Any, artifact_file: str) -> None:
+        self.client.log_dict(self.run_id, data, artifact_file)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self.client.log_text(self.run_id, text, artifact_file)
+
+    @property
+    def artifact_uri(self) -> str:
+        return str(self.client.get_run(self.run_id).info.artifact_uri)
+
+
+@contextmanager
+def start_run(
+    client: MlflowClient,
+    experiment_id: str,
+    run_name: str,
+    *,
+    tags: Mapping[str, str] | None = None,
+    parent: TrackedRun | None = None,
+) -> Iterator[TrackedRun]:
+    """A new run (nested under ``parent`` when given), ended when the block ends: FINISHED,
+    or FAILED when the block raises (KILLED on an interrupt)."""
+    all_tags = dict(tags or {})
+    if parent is not None:
+        all_tags["mlflow.parentRunId"] = parent.run_id
+    run = client.create_run(experiment_id, tags=all_tags, run_name=run_name)
+    tracked = TrackedRun(client, run.info.run_id, experiment_id)
+    status = "FAILED"
+    try:
+        yield tracked
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        client.set_terminated(tracked.run_id, status)
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,12 +310,10 @@ def decide_promotion(
 # --------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------
-def log_risk_model(model: RiskModel, features_example: pd.DataFrame) -> Any:
-    """Log ``model`` in the active run as ``model`` (sklearn flavour, pyfunc ``predict_proba``)
-    with a signature (feature frame -> breach probability) and an input example.
-
-    Returns MLflow's ``ModelInfo``.
-    """
+def log_risk_model(run: TrackedRun, model: RiskModel, features_example: pd.DataFrame) -> str:
+    """Log ``model`` as the artifact ``model`` of ``run`` (sklearn flavour, pyfunc
+    ``predict_proba``) with a signature (feature frame -> breach probability) and an input
+    example. Returns the model's artifact URI (the source of a registered version)."""
     from mlflow.models import infer_signature
 
     example = features_example.head(5).reset_index(drop=True)
@@ -264,17 +322,21 @@ def log_risk_model(model: RiskModel, features_example: pd.DataFrame) -> Any:
     level = sk_log.level
     sk_log.setLevel(logging.ERROR)  # the pickle-format warning: expected, see below
     try:
-        return _log_sklearn(model, example, signature)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / "model"
+            _save_sklearn(model, local, example, signature)
+            run.client.log_artifacts(run.run_id, str(local), "model")
     finally:
         sk_log.setLevel(level)
+    return f"{run.artifact_uri}/model"
 
 
-def _log_sklearn(model: RiskModel, example: pd.DataFrame, signature: Any) -> Any:
+def _save_sklearn(model: RiskModel, path: Path, example: pd.DataFrame, signature: Any) -> None:
     import mlflow.sklearn
 
-    return mlflow.sklearn.log_model(
+    mlflow.sklearn.save_model(
         sk_model=model,
-        name="model",
+        path=str(path),
         signature=signature,
         input_example=example,
         pyfunc_predict_fn="predict_proba",
@@ -285,12 +347,41 @@ def _log_sklearn(model: RiskModel, example: pd.DataFrame, signature: Any) -> Any
     )
 
 
-def register_version(model_uri: str, name: str, tags: Mapping[str, str] | None = None) -> str:
-    """Register ``model_uri`` as a new version of ``name``; returns the version (str)."""
-    import mlflow
+def register_version(
+    client: MlflowClient,
+    source: str,
+    name: str,
+    *,
+    run_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """Register the model at ``source`` (an artifact URI) as a new version of ``name`` (the
+    registered model is created when missing); returns the version (str)."""
+    from mlflow.exceptions import MlflowException
 
-    mv = mlflow.register_model(model_uri, name, tags=dict(tags or {}))
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name)
+    mv = client.create_model_version(name, source, run_id=run_id, tags=dict(tags or {}))
     return str(mv.version)
+
+
+def load_registered_model(client: MlflowClient, uri: str, name: str, version: str) -> Any:
+    """The sklearn model of version ``version`` of ``name`` in the registry at ``uri`` (the
+    client's tracking and registry URI)."""
+    import mlflow.artifacts
+    import mlflow.sklearn
+
+    source = client.get_model_version_download_uri(name, version)
+    parsed = urlparse(source)
+    if parsed.scheme == "file" and Path(url2pathname(parsed.path)).is_dir():
+        return mlflow.sklearn.load_model(url2pathname(parsed.path))  # a local store: no copy
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=source, dst_path=tmp, tracking_uri=uri, registry_uri=uri
+        )
+        return mlflow.sklearn.load_model(local)
 
 
 def champion_version(client: MlflowClient, name: str = MODEL_NAME) -> ModelVersion | None:
@@ -313,126 +404,8 @@ def set_champion(
 
 
 # --------------------------------------------------------------------------------------------
-# Export and model card
+# Export
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ModelCard:
-    """What the generated model card says about an exported champion."""
-
-    name: str
-    version: str
-    run_id: str
-    trained_at: str
-    spec_name: str
-    data_source: str
-    data_fingerprint: str
-    n_tickets_train: int
-    n_tickets_test: int
-    n_rows_train: int
-    n_rows_test: int
-    period_train: str
-    period_test: str
-    metrics: dict[str, float]
-    baselines: dict[str, dict[str, float]]
-    by_age: list[dict[str, Any]]
-    params: dict[str, Any]
-    decision: str
-    seed: int
-    feature_names: list[str] = field(default_factory=list)
-    top_features: list[tuple[str, float]] = field(default_factory=list)
-
-
-_CARD_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "ece", "precision_top10", "recall_top10")
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return "n/a" if not math.isfinite(v) else f"{v:.4f}"
-    return str(v)
-
-
-def render_model_card(card: ModelCard) -> str:
-    """Markdown model card: metrics vs baselines, data fingerprint, params, use, limitations."""
-    rows = {"model": card.metrics, **card.baselines}
-    cols = [m for m in _CARD_METRICS if any(m in r for r in rows.values())]
-    lines = [
-        f"# Model card: {card.name} v{card.version}",
-        "",
-        "Generated by `slarisk train`; do not edit by hand.",
-        "",
-        "| | |",
-        "|---|---|",
-        f"| version | {card.version} |",
-        f"| MLflow run | `{card.run_id}` |",
-        f"| trained at (UTC) | {card.trained_at} |",
-        f"| training spec | `{card.spec_name}` |",
-        f"| data source | `{card.data_source}` |",
-        f"| data fingerprint (sha256) | `{card.data_fingerprint}` |",
-        f"| seed | {card.seed} |",
-        f"| promotion | {card.decision} |",
-        "",
-        "## Intended use",
-        "",
-        "Ranks open support tickets by their probability of breaching an SLA target "
-        "(first response or resolution), given the ticket, the queue, the staffing and the "
-        "recent history known at the time of scoring. It supports triage and work ordering by "
-        "team leads; it does not replace the SLA clock itself, and breach decisions (credits, "
-        "penalties) must come from the clock, not from this model.",
-        "",
-        "## Data and backtest",
-        "",
-        "Time-ordered split by ticket creation time: the model is trained on the past and "
-        "evaluated on the future (all observations of a ticket fall on one side).",
-        "",
-        f"- training: {card.n_tickets_train:,} tickets, {card.n_rows_train:,} landmark rows, "
-        f"{card.period_train}",
-        f"- backtest: {card.n_tickets_test:,} tickets, {card.n_rows_test:,} landmark rows, "
-        f"{card.period_test}",
-        "",
-        "## Metrics on the backtest",
-        "",
-        "| model | " + " | ".join(cols) + " |",
-        "|---|" + "---|" * len(cols),
-    ]
-    for label, r in rows.items():
-        lines.append(f"| {label} | " + " | ".join(_fmt(r.get(c, math.nan)) for c in cols) + " |")
-    if card.by_age:
-        keys = [k for k in card.by_age[0] if k != "age"]
-        lines += [
-            "",
-            "### By landmark age (fraction of the target elapsed)",
-            "",
-            "| age | " + " | ".join(keys) + " |",
-            "|---|" + "---|" * len(keys),
-        ]
-        for row in card.by_age:
-            lines.append(
-                f"| {float(row['age']):g} | " + " | ".join(_fmt(row.get(k)) for k in keys) + " |"
-            )
-    lines += ["", "## Parameters", "", "| parameter | value |", "|---|---|"]
-    lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(card.params.items())]
-    if card.top_features:
-        lines += ["", "## Most important features (gain share)", "", "| feature | share |"]
-        lines += ["|---|---|"] + [f"| {n} | {v:.3f} |" for n, v in card.top_features]
-    lines += [
-        "",
-        "## Limitations",
-        "",
-        "- Trained on one desk's history: re-train and re-check calibration before using it on "
-        "another desk, a changed SLA policy or changed priorities.",
-        "- Probabilities are calibrated on a held-out slice near the end of the training "
-        "period; drift in volumes, staffing or breach rates beyond what the training period "
-        "saw degrades calibration (watch the reliability plot of each training run).",
-        "- Features only use what was known at the observation time; labels of training "
-        "tickets whose outcome was unknown at the backtest cutoff are purged when the spec says "
-        "so (`split.purge`).",
-        "- Segments with few tickets (rare categories, groups) get noisy estimates; "
-        "per-segment metrics are in the MLflow run.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 @dataclass(frozen=True)
 class ExportedModel:
     """Files written by :func:`export_model`."""
@@ -446,8 +419,6 @@ def export_model(
     model: RiskModel, card: ModelCard, models_dir: Path = Path("models")
 ) -> ExportedModel:
     """Write ``<name>.pkl``, ``<name>.json`` (card data) and ``<name>.md`` to ``models_dir``."""
-    from slarisk.risk.model import save_model
-
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     model_path = save_model(model, models_dir / f"{card.name}.pkl")
@@ -485,7 +456,6 @@ def registry_reachable(tracking_uri: str) -> bool:
 
 
 def _load_from_registry(uri: str, name: str, alias: str) -> Champion | None:
-    import mlflow.sklearn
     from mlflow import MlflowClient
 
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -494,8 +464,7 @@ def _load_from_registry(uri: str, name: str, alias: str) -> Champion | None:
     except Exception:
         return None
     model_uri = f"models:/{name}@{alias}"
-    with using_uri(uri):
-        model = mlflow.sklearn.load_model(model_uri)
+    model = load_registered_model(client, uri, name, str(mv.version))
     metrics: dict[str, float] = {}
     trained_at = None
     if mv.run_id:
@@ -518,8 +487,6 @@ def _load_from_registry(uri: str, name: str, alias: str) -> Champion | None:
 
 
 def _load_from_dir(models_dir: Path, name: str) -> Champion | None:
-    from slarisk.risk.model import load_model
-
     path = Path(models_dir) / f"{name}.pkl"
     if not path.is_file():
         return None
@@ -569,12 +536,3 @@ def load_champion(
         + "; ".join(tried)
         + "); run `slarisk train pipelines/breach_risk.yaml`"
     )
-
-
-def feature_importance_table(
-    names: Sequence[str], importances: Sequence[float], top: int = 15
-) -> list[tuple[str, float]]:
-    """(feature, share of total importance) for the ``top`` features, largest first."""
-    total = float(sum(importances)) or 1.0
-    pairs = sorted(zip(names, importances, strict=True), key=lambda p: -float(p[1]))
-    return [(str(n), float(v) / total) for n, v in pairs[:top]]

@@ -31,14 +31,12 @@ import numpy as np
 import pandas as pd
 
 from slarisk.data import schema as s
+from slarisk.data.io import read_table
+from slarisk.data.servicenow import import_servicenow
 from slarisk.risk.evaluate import classification_metrics, time_split
-from slarisk.risk.features import (
-    CATEGORICAL_FEATURES,
-    METRIC,
-    CalendarInfo,
-    build_context,
-    build_features,
-)
+from slarisk.risk.feature_indexes import METRIC
+from slarisk.risk.features import CATEGORICAL_FEATURES, CalendarInfo, build_context, build_features
+from slarisk.risk.model import as_strings, make_logistic_baseline, make_pipeline
 
 DEFAULT_PATH = Path("../shared/data/servicenow_incidents/incident_event_log.csv.gz")
 #: attributes known at opening (importer column names), used as categorical features.
@@ -69,9 +67,6 @@ _NO_STAFFING = (
 
 def load_servicenow(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
     """Canonical tickets (with ``source_made_sla`` and the opening attributes) from the log."""
-    from slarisk.data.io import read_table
-    from slarisk.data.servicenow import import_servicenow
-
     return import_servicenow(read_table(path), str(path)).tickets.accepted
 
 
@@ -159,8 +154,6 @@ def _fit_predict(
     params: Mapping[str, Any] | None,
     seed: int,
 ) -> dict[str, np.ndarray]:
-    from slarisk.risk.model import as_strings, make_logistic_baseline, make_pipeline
-
     pipe = make_pipeline(params, categorical=categorical, numeric=numeric, random_state=seed)
     pipe.fit(X.iloc[np.flatnonzero(train)], y[train])
     p_model = pipe.predict_proba(X.iloc[np.flatnonzero(test)])[:, 1]

@@ -35,19 +35,28 @@ import numpy as np
 import pandas as pd
 
 from slarisk.data import schema as s
+from slarisk.data.io import load_events, load_staffing, load_tickets, read_table
+from slarisk.data.servicenow import import_servicenow
 from slarisk.errors import InputError
 from slarisk.risk import registry as reg
+from slarisk.risk.evaluate import (
+    BacktestReport,
+    backtest,
+    classification_metrics,
+    importance_png,
+    time_split,
+)
+from slarisk.risk.feature_indexes import as_categorical
+from slarisk.risk.landmarks import TrainingData, build_training_data
+from slarisk.risk.model_card import build_model_card
 from slarisk.risk.spec import TrainSpec
+from slarisk.risk.tuning import TrialEvent, model_params, trial_seed, tune
+from slarisk.sla.policy import load_policy
 
 if TYPE_CHECKING:
-    import optuna
+    from mlflow import MlflowClient
 
-    from slarisk.risk.evaluate import BacktestReport
-    from slarisk.risk.landmarks import TrainingData
     from slarisk.sla.policy import Policy
-
-#: objectives Optuna maximises; the others are minimised.
-_MAXIMISE = frozenset({"roc_auc", "pr_auc"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,8 +76,6 @@ class History:
 
 
 def _load_canonical(spec: TrainSpec) -> History:
-    from slarisk.data.io import load_events, load_staffing, load_tickets
-
     src = Path(spec.data.source)
     if not src.is_dir():
         raise InputError(
@@ -96,9 +103,6 @@ def _load_canonical(spec: TrainSpec) -> History:
 
 
 def _load_servicenow(spec: TrainSpec) -> History:
-    from slarisk.data.io import read_table
-    from slarisk.data.servicenow import import_servicenow
-
     src = Path(spec.data.source)
     result = import_servicenow(read_table(src), str(src))
     q = result.quarantine()
@@ -155,8 +159,6 @@ def data_fingerprint(*frames: pd.DataFrame | None) -> str:
 
 def build_data(spec: TrainSpec, history: History, policy: Policy) -> TrainingData:
     """Landmark set + features of the spec."""
-    from slarisk.risk.landmarks import build_training_data
-
     lm = spec.landmarks
     data = build_training_data(
         history.tickets,
@@ -174,8 +176,6 @@ def build_data(spec: TrainSpec, history: History, policy: Policy) -> TrainingDat
         censoring=lm.censoring,
     )
     if spec.features.attributes:
-        from slarisk.risk.features import as_categorical
-
         missing = [c for c in spec.features.attributes if c not in history.tickets]
         if missing:
             raise InputError(
@@ -194,252 +194,6 @@ def build_data(spec: TrainSpec, history: History, policy: Policy) -> TrainingDat
             path=history.source,
         )
     return data
-
-
-# --------------------------------------------------------------------------------------------
-# Tuning
-# --------------------------------------------------------------------------------------------
-def time_folds(
-    meta: pd.DataFrame, train_mask: np.ndarray, folds: int, fold_fraction: float, purge: bool
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Expanding-window folds inside the training rows: (fit mask, validation mask) pairs.
-
-    The last ``folds x fold_fraction`` of training tickets (by creation time) are cut into
-    ``folds`` consecutive validation windows; each fold fits on the tickets created before its
-    window (purged of outcomes not known at the window start).
-    """
-    created = meta["created_at"]
-    tick = meta.loc[train_mask, ["ticket_id", "created_at"]].drop_duplicates("ticket_id")
-    times = tick["created_at"].sort_values(kind="stable").to_numpy()
-    n = len(times)
-    out = []
-    for k in range(folds):
-        lo = int(np.floor((1.0 - (folds - k) * fold_fraction) * n))
-        hi = int(np.floor((1.0 - (folds - k - 1) * fold_fraction) * n))
-        if lo <= 0 or hi <= lo:
-            continue
-        start = times[lo]
-        val = train_mask & (created >= start).to_numpy()
-        if hi < n:
-            val &= (created < times[hi]).to_numpy()
-        fit = train_mask & (created < start).to_numpy()
-        if purge:
-            known = meta["outcome_known_at"]
-            fit &= (known.isna() | (known < start)).to_numpy()
-        out.append((fit, val))
-    return out
-
-
-def _suggest(trial: optuna.Trial, spec: TrainSpec) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for name, r in spec.search.space.items():
-        if r.type == "int":
-            params[name] = trial.suggest_int(name, int(r.low), int(r.high), log=r.log)
-        else:
-            params[name] = trial.suggest_float(name, r.low, r.high, log=r.log)
-    return params
-
-
-def model_params(spec: TrainSpec, tuned: Mapping[str, Any]) -> dict[str, Any]:
-    """Flat model parameters: fixed + tuned + calibration + thread count (for make_pipeline),
-    plus the monotone constraints when the spec sets any."""
-    mono: dict[str, Any] = {}
-    if spec.model.monotone_constraints:
-        mono = {
-            "monotone_constraints": dict(spec.model.monotone_constraints),
-            "monotone_constraints_method": spec.model.monotone_constraints_method,
-        }
-    return {
-        **spec.search.fixed,
-        **tuned,
-        "calibration": spec.model.calibration,
-        "calibration_fraction": spec.model.calibration_fraction,
-        "calibration_offset": spec.model.calibration_offset,
-        "refit_full": spec.model.refit_full,
-        "n_jobs": spec.model.num_threads,
-        **mono,
-    }
-
-
-def default_trial(spec: TrainSpec) -> dict[str, Any]:
-    """The first trial: :data:`slarisk.risk.model.DEFAULT_PARAMS` over the search space (clipped
-    to each range), so the study never returns parameters worse on the folds than the defaults."""
-    from slarisk.risk.model import DEFAULT_PARAMS
-
-    out: dict[str, Any] = {}
-    for name, r in spec.search.space.items():
-        if name not in DEFAULT_PARAMS:
-            continue
-        v = min(max(float(DEFAULT_PARAMS[name]), r.low), r.high)
-        out[name] = round(v) if r.type == "int" else v
-    return out
-
-
-@dataclass(frozen=True)
-class TrialEvent:
-    """Progress report after each trial."""
-
-    number: int
-    n_trials: int
-    state: str  # COMPLETE, PRUNED or FAIL
-    value: float | None
-    best_value: float | None
-    seconds: float
-
-
-def _fold_score(objective: str, y: np.ndarray, p: np.ndarray) -> float:
-    from slarisk.risk.evaluate import classification_metrics
-
-    return float(classification_metrics(y, p)[objective])
-
-
-def _trial_seed(seed: int) -> tuple[int, int]:
-    """(sampler seed, model seed) derived from the spec seed."""
-    a, b = np.random.SeedSequence(seed).generate_state(2)
-    return int(a), int(b) % (2**31 - 1)
-
-
-def tune(
-    spec: TrainSpec,
-    data: TrainingData,
-    train_mask: np.ndarray,
-    *,
-    storage: str | None,
-    study_name: str,
-    log_trials: bool = True,
-    on_trial: Callable[[TrialEvent], None] | None = None,
-) -> optuna.Study:
-    """Optuna study over the spec's search space on time folds of the training rows.
-
-    Each trial reports its running mean objective after every fold; the median pruner stops
-    trials worse than the median of earlier trials at the same fold. With ``log_trials``, each
-    trial is a nested MLflow run of the active run.
-    """
-    import optuna
-
-    from slarisk.risk.model import (
-        categorical_feature_columns,
-        make_pipeline,
-        numeric_feature_columns,
-    )
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    obj = spec.search.objective
-    sampler_seed, model_seed = _trial_seed(spec.seed)
-    folds = time_folds(
-        data.meta, train_mask, spec.split.folds, spec.split.fold_fraction, spec.split.purge
-    )
-    folds = [(f, v) for f, v in folds if len(np.unique(data.y[f])) == 2 and v.any()]
-    if not folds:
-        raise InputError(
-            "too little training data for the tuning folds (lower split.folds or "
-            "split.fold_fraction, or add history)",
-            path=str(spec.path),
-            field="split",
-        )
-    pruner: optuna.pruners.BasePruner = (
-        optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
-        if spec.search.pruner == "median"
-        else optuna.pruners.NopPruner()
-    )
-    study = optuna.create_study(
-        storage=storage,
-        study_name=study_name,
-        direction="maximize" if obj in _MAXIMISE else "minimize",
-        sampler=optuna.samplers.TPESampler(
-            seed=sampler_seed, n_startup_trials=min(10, max(2, spec.search.n_trials // 3))
-        ),
-        pruner=pruner,
-    )
-
-    def objective(trial: optuna.Trial) -> float:
-        tuned = _suggest(trial, spec)
-        params = model_params(spec, tuned)
-        scores: list[float] = []
-        run = None
-        if log_trials:
-            import mlflow
-
-            parent = mlflow.active_run()
-            run = mlflow.start_run(
-                experiment_id=parent.info.experiment_id if parent is not None else None,
-                run_name=f"trial-{trial.number:03d}",
-                nested=True,
-                tags={"optuna.study": study_name, "optuna.trial": str(trial.number)},
-            )
-            mlflow.log_params({f"model.{k}": v for k, v in params.items()})
-        try:
-            for k, (fit, val) in enumerate(folds):
-                pipe = make_pipeline(
-                    params,
-                    categorical=categorical_feature_columns(
-                        spec.features.exclude, spec.features.attributes
-                    ),
-                    numeric=numeric_feature_columns(
-                        data.priorities, spec.features.exclude, spec.features.at_opening_only
-                    ),
-                    random_state=model_seed,
-                )
-                pipe.fit(data.X[fit], data.y[fit])
-                p = pipe.predict_proba(data.X[val])[:, 1]
-                scores.append(_fold_score(obj, data.y[val], p))
-                running = float(np.mean(scores))
-                trial.report(running, step=k)
-                if run is not None:
-                    import mlflow
-
-                    mlflow.log_metric(f"fold_{obj}", scores[-1], step=k)
-                if trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned after fold {k + 1}: {obj} {running:.4f}")
-            value = float(np.mean(scores))
-            if run is not None:
-                import mlflow
-
-                mlflow.log_metric(f"cv_{obj}", value)
-                mlflow.set_tag("optuna.state", "COMPLETE")
-            return value
-        except optuna.TrialPruned:
-            if run is not None:
-                import mlflow
-
-                mlflow.set_tag("optuna.state", "PRUNED")
-            raise
-        finally:
-            if run is not None:
-                import mlflow
-
-                mlflow.end_run()
-
-    t0 = time.perf_counter()
-
-    def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if on_trial is None:
-            return
-        complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-        on_trial(
-            TrialEvent(
-                number=trial.number,
-                n_trials=spec.search.n_trials,
-                state=trial.state.name,
-                value=trial.value,
-                best_value=study.best_value if complete else None,
-                seconds=time.perf_counter() - t0,
-            )
-        )
-
-    start = default_trial(spec)
-    if start:
-        study.enqueue_trial(start)
-    study.optimize(
-        objective,
-        n_trials=spec.search.n_trials,
-        timeout=spec.search.timeout_seconds,
-        callbacks=[callback],
-        n_jobs=1,
-    )
-    if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
-        raise RuntimeError("no Optuna trial completed")
-    return study
 
 
 # --------------------------------------------------------------------------------------------
@@ -491,39 +245,15 @@ def _finite(d: Mapping[Any, Any]) -> dict[str, float]:
     return out
 
 
-def _importance_png(imp: pd.Series, top: int = 20) -> bytes:
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    share = (imp / (imp.sum() or 1.0)).head(top)[::-1]
-    fig, ax = plt.subplots(figsize=(6, 0.3 * len(share) + 1.2), dpi=100)
-    ax.barh([str(i) for i in share.index], share.to_numpy())
-    ax.set_xlabel("share of total gain")
-    ax.set_title("Feature importance (LightGBM gain)")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def _champion_on_backtest(
-    client: Any, name: str, X_test: pd.DataFrame, y_test: np.ndarray
+    client: MlflowClient, uri: str, name: str, X_test: pd.DataFrame, y_test: np.ndarray
 ) -> tuple[dict[str, float] | None, str | None, str | None]:
     """(metrics, version, error) of the current champion scored on the same backtest rows."""
-    import mlflow.sklearn
-
-    from slarisk.risk.evaluate import classification_metrics
-
     mv = reg.champion_version(client, name)
     if mv is None:
         return None, None, None
     try:
-        champ = mlflow.sklearn.load_model(f"models:/{name}@{reg.CHAMPION_ALIAS}")
+        champ = reg.load_registered_model(client, uri, name, str(mv.version))
         p = np.asarray(champ.predict_proba(X_test), dtype=np.float64)
         if p.ndim == 2:
             p = p[:, 1]
@@ -575,11 +305,6 @@ def train(
     on_trial: Callable[[TrialEvent], None] | None = None,
 ) -> TrainResult:
     """Run the whole training pipeline of ``spec`` (see the module docstring)."""
-    import mlflow
-    from mlflow import MlflowClient
-
-    from slarisk.risk.evaluate import backtest, time_split
-    from slarisk.sla.policy import load_policy
 
     def stage(msg: str) -> None:
         if on_stage is not None:
@@ -613,163 +338,165 @@ def train(
 
     cfg = reg.tracking_config(tracking_uri, mlruns_dir)
     stage(f"tracking at {cfg.tracking_uri}")
-    with reg.mlflow_uris(cfg):
-        exp_id = reg.ensure_experiment(spec.tracking.experiment, cfg)
-        client = MlflowClient(tracking_uri=cfg.tracking_uri, registry_uri=cfg.tracking_uri)
-        name = spec.tracking.registered_model
+    client = reg.tracking_client(cfg)
+    exp_id = reg.ensure_experiment(client, spec.tracking.experiment, cfg)
+    name = spec.tracking.registered_model
 
-        with mlflow.start_run(experiment_id=exp_id, run_name=f"{spec.name}-{trained_at}") as run:
-            run_id = run.info.run_id
-            mlflow.set_tags(
-                {
-                    "slarisk.spec": spec.name,
-                    "slarisk.trained_at": trained_at,
-                    "slarisk.data_fingerprint": fingerprint,
-                    "slarisk.data_source": history.source,
-                }
+    with reg.start_run(client, exp_id, f"{spec.name}-{trained_at}") as run:
+        run_id = run.run_id
+        run.set_tags(
+            {
+                "slarisk.spec": spec.name,
+                "slarisk.trained_at": trained_at,
+                "slarisk.data_fingerprint": fingerprint,
+                "slarisk.data_source": history.source,
+            }
+        )
+        run.log_params(_spec_params(spec))
+        if spec.path is not None and Path(spec.path).is_file():
+            run.log_artifact(str(spec.path), artifact_path="spec")
+        run.log_dict({"lines": list(history.lines), "fingerprint": fingerprint}, "data.json")
+        for kind, q in history.quarantine.items():
+            run.log_text(q.to_csv(index=False), f"data/quarantine_{kind}.csv")
+
+        stage(f"tuning: {spec.search.n_trials} trials")
+        study = tune(
+            spec,
+            data,
+            train_mask,
+            storage=cfg.optuna_storage,
+            study_name=f"{spec.name}-{run_id}",
+            parent=run,
+            on_trial=on_trial,
+        )
+        import optuna  # ~1 s to import: as in tuning, only when training
+
+        states = [t.state for t in study.trials]
+        n_pruned = sum(st == optuna.trial.TrialState.PRUNED for st in states)
+        best = dict(study.best_params)
+        params = model_params(spec, best)
+        run.log_params({f"model.{k}": v for k, v in params.items()})
+        run.log_metrics(
+            {
+                f"cv_{spec.search.objective}": float(study.best_value),
+                "trials_complete": float(
+                    sum(st == optuna.trial.TrialState.COMPLETE for st in states)
+                ),
+                "trials_pruned": float(n_pruned),
+            }
+        )
+
+        stage("backtest of the best parameters against the baselines")
+        _, model_seed = trial_seed(spec.seed)
+        report = backtest(
+            data,
+            params,
+            test_fraction=spec.split.test_fraction,
+            purge=spec.split.purge,
+            random_state=model_seed,
+            tickets=history.tickets,
+            **feature_opts,
+        )
+        model = report.model
+        assert model is not None
+        model.metadata.update(
+            {
+                "spec": spec.name,
+                "run_id": run_id,
+                "trained_at": trained_at,
+                "data_fingerprint": fingerprint,
+                "params": params,
+            }
+        )
+        overall = {str(r["model"]): _finite(r) for r in report.overall.to_dict(orient="records")}
+        metrics = overall.pop("model")
+        run.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        for base, vals in overall.items():
+            run.log_metrics({f"baseline_{base}_{k}": v for k, v in vals.items()})
+        by_age = report.by_age
+        for rec in by_age.to_dict(orient="records"):
+            if rec.get("model") == "model":
+                age = f"{float(rec['landmark']):g}"
+                run.log_metrics(
+                    {
+                        f"test_age_{age}_{k}": float(rec[k])
+                        for k in ("roc_auc", "brier", "ece")
+                        if k in rec and math.isfinite(float(rec[k]))
+                    }
+                )
+        run.log_bytes(report.reliability_png, "plots/reliability.png")
+        run.log_bytes(importance_png(report.feature_importance), "plots/feature_importance.png")
+        run.log_dict(
+            {str(k): float(v) for k, v in report.feature_importance.items()},
+            "feature_importance.json",
+        )
+        run.log_text(report.overall.to_csv(index=False), "backtest/overall.csv")
+        run.log_text(by_age.to_csv(index=False), "backtest/by_age.csv")
+        if len(report.by_segment):
+            run.log_text(report.by_segment.to_csv(index=False), "backtest/by_segment.csv")
+
+        stage("registering the model")
+        test_data = data.subset(test_mask)
+        model_source = reg.log_risk_model(run, model, test_data.X)
+        champ_metrics, champ_version, champ_error = _champion_on_backtest(
+            client, cfg.tracking_uri, name, test_data.X, test_data.y
+        )
+        version = reg.register_version(
+            client,
+            model_source,
+            name,
+            run_id=run_id,
+            tags={"run_id": run_id, "data_fingerprint": fingerprint},
+        )
+        rule = reg.PromotionRule(
+            spec.promotion.metric, spec.promotion.min_delta, spec.promotion.max_ece
+        )
+        decision = reg.decide_promotion(
+            metrics,
+            champ_metrics,
+            rule,
+            champion_version=champ_version,
+            champion_error=champ_error,
+            baseline=overall.get("elapsed_rule"),
+        )
+        if force_promote and not decision.promote:
+            decision = reg.PromotionDecision(
+                True,
+                f"forced (--force-promote); rule said: {decision.reason}",
+                decision.metric,
+                decision.new_value,
+                decision.champion_value,
+                decision.champion_version,
             )
-            mlflow.log_params(_spec_params(spec))
-            if spec.path is not None and Path(spec.path).is_file():
-                mlflow.log_artifact(str(spec.path), artifact_path="spec")
-            mlflow.log_dict({"lines": list(history.lines), "fingerprint": fingerprint}, "data.json")
-            for kind, q in history.quarantine.items():
-                mlflow.log_text(q.to_csv(index=False), f"data/quarantine_{kind}.csv")
-
-            stage(f"tuning: {spec.search.n_trials} trials")
-            study = tune(
+        run.set_tags(decision.as_tags())
+        run.set_tag("slarisk.model_version", version)
+        if champ_metrics is not None:
+            run.log_metrics({f"champion_{k}": v for k, v in _finite(champ_metrics).items()})
+        for key, value in decision.as_tags().items():
+            client.set_model_version_tag(name, version, key, value)
+        exported = None
+        if decision.promote:
+            reg.set_champion(client, name, version, decision)
+            card = build_model_card(
                 spec,
+                version,
+                run_id,
+                trained_at,
+                history.source,
+                fingerprint,
                 data,
                 train_mask,
-                storage=cfg.optuna_storage,
-                study_name=f"{spec.name}-{run_id}",
-                on_trial=on_trial,
-            )
-            import optuna
-
-            states = [t.state for t in study.trials]
-            n_pruned = sum(st == optuna.trial.TrialState.PRUNED for st in states)
-            best = dict(study.best_params)
-            params = model_params(spec, best)
-            mlflow.log_params({f"model.{k}": v for k, v in params.items()})
-            mlflow.log_metrics(
-                {
-                    f"cv_{spec.search.objective}": float(study.best_value),
-                    "trials_complete": float(
-                        sum(st == optuna.trial.TrialState.COMPLETE for st in states)
-                    ),
-                    "trials_pruned": float(n_pruned),
-                }
-            )
-
-            stage("backtest of the best parameters against the baselines")
-            _, model_seed = _trial_seed(spec.seed)
-            report = backtest(
-                data,
-                params,
-                test_fraction=spec.split.test_fraction,
-                purge=spec.split.purge,
-                random_state=model_seed,
-                tickets=history.tickets,
-                **feature_opts,
-            )
-            model = report.model
-            assert model is not None
-            model.metadata.update(
-                {
-                    "spec": spec.name,
-                    "run_id": run_id,
-                    "trained_at": trained_at,
-                    "data_fingerprint": fingerprint,
-                    "params": params,
-                }
-            )
-            overall = {
-                str(r["model"]): _finite(r) for r in report.overall.to_dict(orient="records")
-            }
-            metrics = overall.pop("model")
-            mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
-            for base, vals in overall.items():
-                mlflow.log_metrics({f"baseline_{base}_{k}": v for k, v in vals.items()})
-            by_age = report.by_age
-            for rec in by_age.to_dict(orient="records"):
-                if rec.get("model") == "model":
-                    age = f"{float(rec['landmark']):g}"
-                    mlflow.log_metrics(
-                        {
-                            f"test_age_{age}_{k}": float(rec[k])
-                            for k in ("roc_auc", "brier", "ece")
-                            if k in rec and math.isfinite(float(rec[k]))
-                        }
-                    )
-            _log_png(report.reliability_png, "plots/reliability.png")
-            _log_png(_importance_png(report.feature_importance), "plots/feature_importance.png")
-            mlflow.log_dict(
-                {str(k): float(v) for k, v in report.feature_importance.items()},
-                "feature_importance.json",
-            )
-            mlflow.log_text(report.overall.to_csv(index=False), "backtest/overall.csv")
-            mlflow.log_text(by_age.to_csv(index=False), "backtest/by_age.csv")
-            if len(report.by_segment):
-                mlflow.log_text(report.by_segment.to_csv(index=False), "backtest/by_segment.csv")
-
-            stage("registering the model")
-            test_data = data.subset(test_mask)
-            info = reg.log_risk_model(model, test_data.X)
-            champ_metrics, champ_version, champ_error = _champion_on_backtest(
-                client, name, test_data.X, test_data.y
-            )
-            version = reg.register_version(
-                info.model_uri, name, tags={"run_id": run_id, "data_fingerprint": fingerprint}
-            )
-            rule = reg.PromotionRule(
-                spec.promotion.metric, spec.promotion.min_delta, spec.promotion.max_ece
-            )
-            decision = reg.decide_promotion(
+                test_mask,
                 metrics,
-                champ_metrics,
-                rule,
-                champion_version=champ_version,
-                champion_error=champ_error,
-                baseline=overall.get("elapsed_rule"),
+                overall,
+                by_age,
+                params,
+                decision,
+                report,
             )
-            if force_promote and not decision.promote:
-                decision = reg.PromotionDecision(
-                    True,
-                    f"forced (--force-promote); rule said: {decision.reason}",
-                    decision.metric,
-                    decision.new_value,
-                    decision.champion_value,
-                    decision.champion_version,
-                )
-            mlflow.set_tags(decision.as_tags())
-            mlflow.set_tag("slarisk.model_version", version)
-            if champ_metrics is not None:
-                mlflow.log_metrics({f"champion_{k}": v for k, v in _finite(champ_metrics).items()})
-            for key, value in decision.as_tags().items():
-                client.set_model_version_tag(name, version, key, value)
-            exported = None
-            if decision.promote:
-                reg.set_champion(client, name, version, decision)
-                card = _model_card(
-                    spec,
-                    version,
-                    run_id,
-                    trained_at,
-                    history,
-                    fingerprint,
-                    data,
-                    train_mask,
-                    test_mask,
-                    metrics,
-                    overall,
-                    by_age,
-                    params,
-                    decision,
-                    report,
-                )
-                exported = reg.export_model(model, card, models_dir)
-                mlflow.log_artifact(str(exported.card_path), artifact_path="model_card")
-            mlflow.log_metric("train_seconds", time.perf_counter() - t_start)
+            exported = reg.export_model(model, card, models_dir)
+            run.log_artifact(str(exported.card_path), artifact_path="model_card")
+        run.log_metric("train_seconds", time.perf_counter() - t_start)
 
     return TrainResult(
         run_id=run_id,
@@ -790,78 +517,4 @@ def train(
         seconds=time.perf_counter() - t_start,
         exported=exported,
         report=report,
-    )
-
-
-def _log_png(png: bytes, artifact_file: str) -> None:
-    import tempfile
-
-    import mlflow
-
-    with tempfile.TemporaryDirectory() as tmp:
-        p = Path(tmp) / Path(artifact_file).name
-        p.write_bytes(png)
-        mlflow.log_artifact(str(p), artifact_path=str(Path(artifact_file).parent))
-
-
-def _period(meta: pd.DataFrame) -> str:
-    c = meta["created_at"]
-    if c.empty:
-        return "no tickets"
-    return f"created {c.min():%Y-%m-%d} .. {c.max():%Y-%m-%d}"
-
-
-def _model_card(
-    spec: TrainSpec,
-    version: str,
-    run_id: str,
-    trained_at: str,
-    history: History,
-    fingerprint: str,
-    data: TrainingData,
-    train_mask: np.ndarray,
-    test_mask: np.ndarray,
-    metrics: dict[str, float],
-    baselines: dict[str, dict[str, float]],
-    by_age: pd.DataFrame,
-    params: dict[str, Any],
-    decision: reg.PromotionDecision,
-    report: BacktestReport,
-) -> reg.ModelCard:
-    mtr, mte = data.meta[train_mask], data.meta[test_mask]
-    ages = []
-    if len(by_age):
-        wide = by_age.pivot_table(index="landmark", columns="model", values=["roc_auc", "brier"])
-        for age, row in wide.iterrows():
-            ages.append(
-                {
-                    "age": float(str(age)),
-                    **{f"{m}_{mdl}": float(row[(m, mdl)]) for m, mdl in row.index},
-                }
-            )
-    imp = report.feature_importance
-    return reg.ModelCard(
-        name=spec.tracking.registered_model,
-        version=version,
-        run_id=run_id,
-        trained_at=trained_at,
-        spec_name=str(spec.path or spec.name),
-        data_source=history.source,
-        data_fingerprint=fingerprint,
-        n_tickets_train=int(mtr["ticket_id"].nunique()),
-        n_tickets_test=int(mte["ticket_id"].nunique()),
-        n_rows_train=len(mtr),
-        n_rows_test=len(mte),
-        period_train=_period(mtr),
-        period_test=_period(mte),
-        metrics=metrics,
-        baselines=baselines,
-        by_age=ages,
-        params=params,
-        decision=("promoted: " if decision.promote else "kept champion: ") + decision.reason,
-        seed=spec.seed,
-        feature_names=list(report.model.feature_names) if report.model else [],
-        top_features=reg.feature_importance_table(
-            [str(i) for i in imp.index], imp.to_numpy().tolist()
-        ),
     )

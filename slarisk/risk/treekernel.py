@@ -275,7 +275,8 @@ _walk = compiled(_walk_py)
 #: tree-row visits (rows x trees) from which a call splits its rows across threads; below it
 #: handing work to another thread costs more than it saves.
 PARALLEL_WORK = 100_000
-_POOL: list[ThreadPoolExecutor] = []
+#: the shared pool and its worker count (kept here: the executor does not publish it).
+_POOL: list[tuple[ThreadPoolExecutor, int]] = []
 _POOL_LOCK = threading.Lock()
 
 
@@ -291,9 +292,9 @@ def default_threads() -> int:
 def _pool(workers: int) -> ThreadPoolExecutor:
     """A shared pool of at least ``workers`` threads (created on first use)."""
     with _POOL_LOCK:
-        if not _POOL or _POOL[0]._max_workers < workers:
-            _POOL[:] = [ThreadPoolExecutor(workers, thread_name_prefix="slarisk-trees")]
-        return _POOL[0]
+        if not _POOL or _POOL[0][1] < workers:
+            _POOL[:] = [(ThreadPoolExecutor(workers, thread_name_prefix="slarisk-trees"), workers)]
+        return _POOL[0][0]
 
 
 if hasattr(os, "register_at_fork"):  # a forked child must not reuse the parent's threads

@@ -16,9 +16,17 @@ from slarisk.sla.report import (
     wilson_interval,
 )
 from slarisk.sla.report_html import render_html, write_report
+from slarisk.sla.source_agreement import (
+    DISAGREEMENT_CATEGORIES,
+    agreement_by_priority,
+    agreement_table,
+    compare_with_source,
+    largest_disagreements,
+)
 
 __all__ = [
     "CLOCK_COLUMNS",
+    "DISAGREEMENT_CATEGORIES",
     "METRICS",
     "SEGMENTS",
     "BusinessCalendar",
@@ -26,9 +34,13 @@ __all__ = [
     "OpenIntervals",
     "Policy",
     "Target",
+    "agreement_by_priority",
+    "agreement_table",
     "alert_counts",
     "build_report",
+    "compare_with_source",
     "compute_clocks",
+    "largest_disagreements",
     "load_policy",
     "parse_segments",
     "policy_from_dict",

@@ -69,7 +69,7 @@ from pydantic import (
 
 from slarisk.errors import InputError
 from slarisk.sla.calendar import BusinessCalendar
-from slarisk.specs import read_yaml
+from slarisk.specs import read_yaml, unknown_field_error
 
 Metric = Literal["first_response", "resolution"]
 #: the metrics every target table must cover, in output order.
@@ -194,6 +194,10 @@ class CalendarSpec(_Strict):
         )
 
 
+#: the longest plausible SLA target, in hours (ten years).
+MAX_TARGET_HOURS = 10 * 365.25 * 24
+
+
 class TargetSpec(_Strict):
     """One target: `hours` of business time on `calendar`, to be met by `goal` of tickets."""
 
@@ -209,6 +213,8 @@ class TargetSpec(_Strict):
     def _positive(cls, v: float) -> float:
         if not (v > 0 and np.isfinite(v)):
             raise ValueError("must be > 0")
+        if v > MAX_TARGET_HOURS:
+            raise ValueError(f"over the plausible limit {MAX_TARGET_HOURS:,.0f} h (10 years)")
         return v
 
     @field_validator("goal")
@@ -494,6 +500,9 @@ def policy_from_dict(data: object, source: str = "<policy>") -> Policy:
     try:
         policy = Policy.model_validate(data, context={"source": source})
     except ValidationError as exc:
+        unknown = unknown_field_error(exc, Policy, path=source, format_loc=_loc)
+        if unknown is not None:
+            raise unknown from None
         errors = exc.errors()
         first = errors[0]
         where = _loc(tuple(first["loc"])) or None

@@ -17,6 +17,11 @@ Service credits, per customer and month: for each target (tier, priority, metric
 shortfall = goal - attainment gives a credit % from the policy's bands (each capped); the
 customer-month's credit % is the sum over its targets, capped at the schedule's ``cap_pct``;
 amount = credit % x the customer's monthly fee.
+
+When tickets carry the source system's own verdict (``source_made_sla``), the report also
+gives the agreement between the policy's verdict and the source's per segment and per
+priority, and the largest disagreements with their category (see
+:mod:`slarisk.sla.source_agreement`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from slarisk.errors import InputError
+from slarisk.sla import source_agreement as sa
 from slarisk.sla.policy import Policy
 
 #: columns a report may be segmented by.
@@ -250,6 +256,11 @@ class ComplianceReport:
     credit_detail: pd.DataFrame
     currency: str = "EUR"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: agreement with the source's own SLA flag (empty without one): per segment, per
+    #: priority (with an ``all`` row per metric) and the largest disagreements explained.
+    source_agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
+    source_by_priority: pd.DataFrame = field(default_factory=pd.DataFrame)
+    source_disagreements: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready dict (timestamps ISO 8601, NaN -> null)."""
@@ -277,6 +288,9 @@ class ComplianceReport:
             "excluded": records(self.excluded),
             "credits": records(self.credits),
             "credit_detail": records(self.credit_detail),
+            "source_agreement": records(self.source_agreement),
+            "source_by_priority": records(self.source_by_priority),
+            "source_disagreements": records(self.source_disagreements),
             "notes": list(self.notes),
         }
 
@@ -295,6 +309,8 @@ def build_report(
     if now_ts.tzinfo is None:
         now_ts = now_ts.tz_localize("UTC")
     tot, det = credits(cls, policy)
+    compared = sa.compare_with_source(cls)
+    keys = [*segs, "metric"] if "metric" not in segs else segs
     return ComplianceReport(
         policy_name=policy.name,
         generated_at=pd.Timestamp.now(tz="UTC"),
@@ -307,6 +323,9 @@ def build_report(
         credits=tot,
         credit_detail=det,
         currency=policy.credits.currency if policy.credits else "EUR",
+        source_agreement=sa.agreement_table(compared, keys),
+        source_by_priority=sa.agreement_by_priority(compared),
+        source_disagreements=sa.largest_disagreements(compared),
     )
 
 

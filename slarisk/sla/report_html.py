@@ -51,40 +51,106 @@ def attainment_plot_png(over_time: pd.DataFrame) -> str:
         ax.set_xlim(-0.5, len(months) - 0.5)
         ax.set_xticks(np.arange(len(months)))
         ax.set_xticklabels(months, rotation=30, ha="right")
-        ax.set_ylim(max(0.0, float(np.nanmin(data["ci_low"])) - 0.05), 1.01)
-        ax.set_ylabel("attainment (met / decided)")
+        low = axis_floor(data)
+        ax.set_ylim(low, 1.01)
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+        ax.set_ylabel(
+            "attainment (met / decided)" + (f"\naxis starts at {low:.0%}, not 0" if low > 0 else "")
+        )
         unit = "week" if len(months[0]) > 7 else "month"
-        ax.set_title(f"SLA attainment per {unit} (Wilson 95% intervals)")
-        ax.legend(fontsize=8, loc="lower left")
-    return png_base64(fig, dpi=PLOT_DPI, tight=False)
+        ax.set_title(f"SLA attainment per {unit} (Wilson 95% intervals; dashed: goal)")
+        # outside the axes, right: the legend never hides a point or a goal line
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    return png_base64(fig, dpi=PLOT_DPI, tight=True)
 
 
-def render_html(report: ComplianceReport) -> str:
-    """The self-contained HTML page of a report (every value from the inputs escaped)."""
+def axis_floor(data: pd.DataFrame) -> float:
+    """Lower end of the attainment axis: 0, or (to show small differences) a multiple of 10 %
+    below every lower interval bound and every goal, so goal lines stay in view."""
+    lowest = min(float(np.nanmin(data["ci_low"])), float(np.nanmin(data["goal"])))
+    low = np.floor((lowest - 0.05) * 10.0) / 10.0
+    return float(max(0.0, low if low >= 0.3 else 0.0))
+
+
+def _below_goal(df: pd.DataFrame, shortfall: pd.Series) -> pd.DataFrame:
+    """``df`` with the shortfall shown as ``below goal by`` (blank where at or above goal)."""
+    out = df.copy()
+    out["below goal by"] = shortfall.where(shortfall > 1e-12)
+    return out
+
+
+def excluded_summary(excluded: pd.DataFrame) -> pd.DataFrame:
+    """Excluded tickets per exception: reason, approver, count, the created_at range and the
+    first three ticket ids as examples."""
+    cols = [
+        "exception_id",
+        "reason",
+        "approver",
+        "tickets",
+        "first created",
+        "last created",
+        "examples",
+    ]
+    if excluded.empty:
+        return pd.DataFrame(columns=cols)
+    g = excluded.groupby(["exception_id", "reason", "approver"], sort=True)
+    out = g.agg(
+        tickets=("ticket_id", "size"),
+        first_created=("created_at", "min"),
+        last_created=("created_at", "max"),
+        examples=("ticket_id", lambda ids: ", ".join(map(str, list(ids)[:3]))),
+    ).reset_index()
+    out.columns = cols
+    return out
+
+
+def render_html(report: ComplianceReport, excluded_csv: str = "") -> str:
+    """The self-contained HTML page of a report (every value from the inputs escaped);
+    ``excluded_csv`` names the file with every excluded ticket (written beside the page)."""
     r = report
     plot = attainment_plot_png(r.over_time)
     return render(
         "sla_report.html",
         r=r,
         reconciliation=table(r.reconciliation),
-        attainment=table(r.attainment, highlight="meets_goal"),
+        attainment=table(
+            _below_goal(r.attainment, r.attainment["goal"] - r.attainment["attainment"]),
+            highlight="meets_goal",
+        ),
         plot=img(plot, "attainment over time with goal line and 95% intervals") if plot else "",
         credits=table(r.credits) if not r.credits.empty else Markup(""),
-        credit_detail=table(r.credit_detail),
-        excluded=table(r.excluded),
+        credit_detail=table(
+            _below_goal(r.credit_detail, r.credit_detail["shortfall"]).drop(columns="shortfall")
+        ),
+        excluded=table(excluded_summary(r.excluded)),
+        excluded_csv=excluded_csv,
+        source_by_priority=(
+            table(r.source_by_priority) if not r.source_by_priority.empty else Markup("")
+        ),
+        source_agreement=table(r.source_agreement),
+        source_disagreements=table(r.source_disagreements),
     )
 
 
 def write_report(report: ComplianceReport, path: str | Path, fmt: str) -> list[Path]:
-    """Write ``report`` as ``html``, ``json`` or ``csv`` (the attainment table at ``path`` and
-    ``<stem>.credits.csv``, ``<stem>.excluded.csv``, ``<stem>.reconciliation.csv`` beside it).
+    """Write ``report`` as ``html`` (plus ``<stem>.excluded.csv``, every excluded ticket, when
+    there are any), ``json`` or ``csv`` (the attainment table at ``path`` and
+    ``<stem>.credits.csv``, ``<stem>.excluded.csv``, ``<stem>.reconciliation.csv`` beside it,
+    plus ``<stem>.source_agreement.csv``, ``.source_by_priority.csv`` and
+    ``.source_disagreements.csv`` when the tickets carry a source SLA flag).
     Returns the files written."""
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "html":
-            p.write_text(render_html(report), encoding="utf-8")
-            return [p]
+            if report.excluded.empty:
+                p.write_text(render_html(report), encoding="utf-8")
+                return [p]
+            stem = p.name[: -len(p.suffix)] if p.suffix else p.name
+            side = p.with_name(f"{stem}.excluded.csv")
+            report.excluded.to_csv(side, index=False)
+            p.write_text(render_html(report, excluded_csv=side.name), encoding="utf-8")
+            return [p, side]
         if fmt == "json":
             p.write_text(json.dumps(report.to_json_dict(), indent=2), encoding="utf-8")
             return [p]
@@ -92,11 +158,18 @@ def write_report(report: ComplianceReport, path: str | Path, fmt: str) -> list[P
             stem = p.name[:-4] if p.name.lower().endswith(".csv") else p.name
             files = [p]
             report.attainment.to_csv(p, index=False)
-            for name, df in (
+            sides = [
                 ("credits", report.credits),
                 ("excluded", report.excluded),
                 ("reconciliation", report.reconciliation),
-            ):
+            ]
+            if not report.source_agreement.empty:
+                sides += [
+                    ("source_agreement", report.source_agreement),
+                    ("source_by_priority", report.source_by_priority),
+                    ("source_disagreements", report.source_disagreements),
+                ]
+            for name, df in sides:
                 side = p.with_name(f"{stem}.{name}.csv")
                 df.to_csv(side, index=False)
                 files.append(side)

@@ -73,7 +73,7 @@ def _horizon(d: dict[str, Any]) -> None:
     [
         (_agents, "staffing.shifts[0].agents", "10000"),
         (_volume, "arrivals.tickets_per_week", "1000000"),
-        (_horizon, "horizon_hours", "8784"),
+        (_horizon, "horizon_hours", "87660"),
     ],
     ids=["agents", "tickets_per_week", "horizon_hours"],
 )
@@ -137,7 +137,7 @@ def test_the_limits_leave_the_shipped_scenarios_valid() -> None:
         (lambda d: d["arrivals"].update(tickets_per_week=float("inf")),
          "arrivals.tickets_per_week", "finite"),
         (lambda d: d["arrivals"].update(multiplier=1e6), "arrivals.multiplier", "100"),
-        (lambda d: d.update(drain_limit_hours=1e9), "drain_limit_hours", "8784"),
+        (lambda d: d.update(drain_limit_hours=1e9), "drain_limit_hours", "87660"),
         (lambda d: d["classes"][1].update(touches={"dist": "geometric", "mean": 1e9}),
          "classes[1:p3_silver_email].touches.mean", "100"),
         # within every field's range, but 250 weeks of 900,000 tickets: too many in total

@@ -51,7 +51,7 @@ def base() -> dict:
         (
             lambda d: d["classes"][1].update(colour="red"),
             "classes[1:p3_silver_email].colour",
-            "Extra inputs",
+            "unknown field 'colour'",
         ),
         (lambda d: d.pop("horizon_hours"), "(top level)", "horizon_hours or horizon_days"),
         (

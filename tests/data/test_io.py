@@ -75,3 +75,12 @@ def test_bad_files_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(InputError, match=r"dir\.csv: not a file"):
         read_table(tmp_path / "dir.csv")
+
+
+def test_duplicated_header_is_an_error_naming_the_column(tmp_path: Path) -> None:
+    p = tmp_path / "dup.csv"
+    p.write_text("id,Status,created,Status\n1,a,2024-01-01,b\n")
+    with pytest.raises(InputError) as info:
+        read_table(p)
+    assert info.value.field == "Status"
+    assert "column 'Status' appears twice in the header (columns 2 and 4)" in str(info.value)

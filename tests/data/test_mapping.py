@@ -104,12 +104,19 @@ GOOD = """
 name: t
 columns: {ticket_id: id, created_at: created, priority: prio}
 """
+EVENTS = """
+name: t
+mode: events
+columns: {ticket_id: id, at: at, status: st, priority: prio}
+events:
+  resolved_statuses: [done]
+"""
 
 
 @pytest.mark.parametrize(
     ("text", "field", "message"),
     [
-        (GOOD + "colour: red\n", "colour", "Extra inputs are not permitted"),
+        (GOOD + "colour: red\n", "colour", "unknown field 'colour' (did you mean 'columns'?)"),
         ("name: t\ncolumns: {created_at: c, priority: p}\n", "columns.ticket_id", "required"),
         (GOOD + "source_timezone: Mars/Base\n", "source_timezone", "unknown timezone"),
         (GOOD.replace("prio}", "prio, colour: c}"), "columns.colour", "not a canonical"),
@@ -118,6 +125,30 @@ columns: {ticket_id: id, created_at: created, priority: prio}
         (GOOD + "offsets: {created_at: {column: x}}\n", "offsets.created_at", "offsets apply"),
         (GOOD + "extra_columns: {status: x}\n", "extra_columns.status", "clashes"),
         ("columns: [1, 2]\nname: t\n", "columns", "valid dictionary"),
+        (GOOD + "templates: {status: '{A'}\n", "templates.status", "unbalanced braces"),
+        (GOOD + "templates: {status: plain}\n", "templates.status", "names no source column"),
+        (GOOD + "templates: {priority: '{p}'}\n", "templates.priority", "also mapped"),
+        (GOOD + "case: {ticket_id: upper}\n", "case.ticket_id", "applies to string"),
+        (
+            EVENTS + "  first_response_statuses: [x]\n  first_response: {column: c}\n",
+            "events",
+            "exactly one of first_response_statuses or first_response",
+        ),
+        (
+            EVENTS + "  first_response: {activities: [a]}\n",
+            "events.first_response",
+            "activities and activity_column go together",
+        ),
+        (
+            EVENTS + "  first_response: {statuses: [a], column: c}\n",
+            "events.first_response",
+            "exactly one of statuses, activities or column",
+        ),
+        (
+            EVENTS + "  first_response: {column: c}\n  attribute_values: {status: last}\n",
+            "events.attribute_values.status",
+            "applies to priority",
+        ),
     ],
 )
 def test_bad_mapping_names_file_and_field(
@@ -189,3 +220,96 @@ def test_event_log_reconciles_on_garbage(rows: list[tuple[str, str, str, str]]) 
     q = r.quarantine()
     assert (q["reason"].str.len() > 0).all()
     assert set(r.events["ticket_id"]) == set(r.tickets.accepted["ticket_id"])
+
+
+def test_bpic2013_status_from_two_columns_and_column_markers() -> None:
+    spec = load_mapping(ROOT / "mappings" / "bpic2013_incidents.yaml")
+    r = import_with_mapping(read_table(FIX / "bpic2013_incidents.csv"), spec, "bpic.csv")
+    assert r.source_events is not None
+    assert (r.source_events.n_input, r.source_events.n_quarantined) == (13, 1)
+    assert (r.tickets.n_input, r.tickets.n_accepted, r.tickets.n_quarantined) == (4, 3, 1)
+    acc = r.tickets.accepted.set_index("ticket_id")
+    a = acc.loc["1-364285768"]
+    # Europe/Stockholm (CEST from 28 March) -> UTC; the first event is already "In Progress",
+    # which is in the activity set: the response is at opening
+    assert a["created_at"] == _utc("2010-03-31 13:59:42")
+    assert a["first_response_at"] == a["created_at"]
+    assert a["resolved_at"] == _utc("2010-04-06 13:44:07")  # Completed/Resolved
+    assert (a["priority"], a["status"], a["region"]) == ("P3", "closed", "SWEDEN")
+    # "Org line 3 unknown" is missing in that column only: the first value is the next one
+    assert a["org_line"] == "Org line C"
+    assert (a["group"], a["final_team"]) == ("V30", "V13 2nd")  # first vs last
+    b = acc.loc["1-467153946"]
+    assert b["first_response_at"] == _utc("2010-05-03 09:15")  # not "Assigned" at 08:30
+    assert (b["region"], b["status"]) == ("SWEDEN", "resolved")  # case folded
+    c = acc.loc["1-506934067"]
+    assert c["region"] == "unknown"  # "-" is a missing marker of Owner Country
+    assert pd.isna(c["first_response_at"])  # Wait - Vendor is not a response
+    q = r.quarantine().set_index("row")
+    assert q.loc[12, "field"] == "Status+Sub Status"
+    assert "'Accepted/Strange' not allowed" in q.loc[12, "reason"]
+    assert r.events.loc[r.events["ticket_id"] == "1-364285768", "status"].tolist() == [
+        "in_progress",
+        "awaiting_customer",
+        "in_progress",
+        "resolved",
+        "closed",
+    ]
+    assert (
+        "taken as their last value, known only later (never risk features): final_team" in r.notes
+    )
+
+
+def test_helpdesk_activity_and_lifecycle() -> None:
+    spec = load_mapping(ROOT / "mappings" / "helpdesk_xes_events.yaml")
+    r = import_with_mapping(read_table(FIX / "helpdesk_xes_events.csv"), spec, "helpdesk.csv")
+    assert (r.tickets.n_input, r.tickets.n_accepted) == (3, 3)
+    acc = r.tickets.accepted.set_index("ticket_id")
+    one = acc.loc["Case 1"]
+    # first response = "Take in charge ticket", not the insertion of the ticket (Rome, CEST)
+    assert one["first_response_at"] == _utc("2012-10-12 13:02:56")
+    assert one["status"] == "closed"  # "Closed|COMPLETE" folded to lower case
+    assert one["service_level"] == "Value 2"  # "Value 0" missing in that column only
+    assert one["resource"] == "Value 1"  # ... but a real value in org:resource
+    two = acc.loc["Case 2"]
+    assert two["first_response_at"] == _utc("2012-04-03 15:00")  # "Wait" (start)
+    assert (two["category"], two["group"], two["priority"]) == ("unknown", "unknown", "P1")
+    assert pd.isna(acc.loc["Case 3", "first_response_at"])
+    ev = r.events
+    assert ev.loc[ev["ticket_id"] == "Case 2", "status"].tolist() == [
+        "new",
+        "pending",
+        "in_progress",
+        "resolved",
+    ]
+    q = r.quarantine()
+    assert q["reason"].tolist() == [
+        "concept:name+lifecycle:transition 'phone the customer|complete' not allowed"
+        " (expected closed, in_progress, new, on_hold, pending, resolved)"
+    ]
+
+
+def test_first_response_from_a_column(tmp_path: Path) -> None:
+    spec = load_mapping(
+        _write(
+            tmp_path,
+            EVENTS + "  first_response: {column: replied}\n  attribute_values: {priority: last}\n",
+        )
+    )
+    raw = pd.DataFrame(
+        {
+            "id": ["a", "a", "a", "b"],
+            "at": ["2024-01-01T10:00Z", "2024-01-01T11:00Z", "2024-01-01T12:00Z", "2024-01-02"],
+            "st": ["new", "work", "done", "new"],
+            "prio": ["P3", "P2", "", "P4"],
+            "replied": ["", "2024-01-01T10:20Z", "2024-01-01T10:05Z", "nonsense"],
+        }
+    )
+    r = import_with_mapping(raw, spec, "x.csv")
+    acc = r.tickets.accepted.set_index("ticket_id")
+    assert acc.loc["a", "first_response_at"] == _utc("2024-01-01 10:05")  # earliest value
+    assert acc.loc["a", "resolved_at"] == _utc("2024-01-01 12:00")
+    assert acc.loc["a", "priority"] == "P2"  # last non-missing, as asked
+    assert pd.isna(acc.loc["b", "first_response_at"])
+    assert "unparseable replied values ignored: 1" in r.notes
+    assert any(n.endswith("(never risk features): priority") for n in r.notes)

@@ -32,7 +32,8 @@ def test_small_log() -> None:
     assert (inc1["priority"], inc1["priority_final"]) == ("P2", "P1")
     assert (inc1["group"], inc1["group_final"]) == ("unknown", "Group 8")  # "?" at opening
     assert not bool(inc1["source_made_sla"])  # false once, false for the incident
-    assert (inc1["status"], inc1["reassignment_count"], inc1["n_events"]) == ("Closed", 1, 6)
+    assert (inc1["status"], inc1["reassignment_count"], inc1["n_events"]) == ("closed", 1, 6)
+    assert inc1["source_status"] == "Closed" and not inc1["resolved_from_closed"]
     inc2 = acc.loc["INC2"]
     assert inc2["created_at"] == _utc("2016-03-13 08:00")  # day first
     assert pd.isna(inc2["first_response_at"]) and bool(inc2["source_made_sla"])
@@ -46,15 +47,31 @@ def test_small_log() -> None:
     assert q.loc[15, "reason"] == "missing number"
     ev = r.events
     assert ev.loc[ev["ticket_id"] == "INC1", "status"].tolist() == [
-        "New",
-        "Active",
-        "Awaiting User Info",
-        "Active",
-        "Resolved",
-        "Closed",
+        "new",
+        "in_progress",
+        "awaiting_customer",
+        "in_progress",
+        "resolved",
+        "closed",
     ]
-    assert ev.loc[ev["ticket_id"] == "INC4", "status"].tolist() == ["Active", "Closed"]
+    assert ev.loc[ev["ticket_id"] == "INC4", "status"].tolist() == ["in_progress", "closed"]
+    # INC2 is Closed with no resolved_at: it resolves at closed_at, not open forever
+    assert inc2["resolved_from_closed"] and inc2["resolved_at"] == _utc("2016-03-18 09:00")
+    assert not acc.loc["INC4", "resolved_from_closed"]
     assert set(KNOWN_AT_OPEN) | set(KNOWN_LATER) <= set(acc.columns)
+    assert "closed tickets without resolved_at (resolved at closed_at): 1" in r.notes
+    paused = [n for n in r.notes if n.startswith("tickets with paused time")]
+    assert paused == [
+        "tickets with paused time (in awaiting_customer/on_hold before a later event): 1"
+        " (canonical statuses; a policy pausing on these applies)"
+    ]
+
+
+def test_source_states_kept_on_request() -> None:
+    r = import_servicenow(read_table(FIX), "sn.csv", map_states=False)
+    ev = r.events
+    assert ev.loc[ev["ticket_id"] == "INC4", "status"].tolist() == ["Active", "Closed"]
+    assert r.tickets.accepted.set_index("ticket_id").loc["INC1", "status"] == "Closed"
 
 
 def test_timezone_and_defaults() -> None:
@@ -87,5 +104,15 @@ def test_uci_event_log(shared_data: Path) -> None:
     assert str(acc["created_at"].dtype) == s.TIMESTAMP_DTYPE
     assert 0.36 < 1 - acc["source_made_sla"].mean() < 0.37  # README: 36.6% end made_sla=false
     assert acc["created_at"].min() >= _utc("2016-02-29")
-    pauses = {"Awaiting User Info", "Awaiting Vendor", "Awaiting Problem", "Awaiting Evidence"}
-    assert pauses <= set(r.events["status"])
+    assert set(r.events["status"]) == {
+        "new",
+        "in_progress",
+        "awaiting_customer",
+        "on_hold",
+        "resolved",
+        "closed",
+    }
+    # the 1,556 Closed incidents without resolved_at resolve at closed_at: none stays open
+    assert int(acc["resolved_from_closed"].sum()) == 1_556
+    assert acc["resolved_at"].notna().all()
+    assert any("tickets with paused time" in n and "5,818" in n for n in r.notes)

@@ -247,3 +247,45 @@ def test_reconciliation_on_garbage(rows: list[tuple[str, ...]], tz: str) -> None
     # accepted rows come back in input order and none is both accepted and quarantined
     kept = sorted(set(range(1, len(df) + 1)) - set(q["row"]))
     assert list(acc["ticket_id"]) == [str(df["ticket_id"].iloc[i - 1]).strip() for i in kept]
+
+
+def test_implausible_numbers_are_quarantined_with_the_limit() -> None:
+    df = pd.DataFrame(
+        {
+            "ticket_id": ["a", "b", "c", "d", "e"],
+            "created_at": ["2024-01-01 10:00"] * 5,
+            "resolved_at": ["2024-01-02", "2064-01-02", "", "", ""],
+            "priority": ["P1"] * 5,
+            "handle_seconds": ["600", "600", "1e300", "-5", "inf"],
+            "touches": ["3", "", "2", "1", "2e9"],
+        }
+    )
+    r = validate_tickets(df, "t.csv")
+    assert list(r.accepted["ticket_id"]) == ["a"]
+    q = r.quarantined.set_index("ticket_id")
+    assert (
+        q.loc["b", "reason"] == "resolved_at more than 10 years after created_at (plausible limit)"
+    )
+    assert q.loc["c", "reason"] == (
+        "handle_seconds over the plausible limit 315,576,000 (10 years in seconds)"
+    )
+    assert q.loc["d", "reason"] == "handle_seconds below the plausible minimum 0"
+    assert q.loc["e", "field"] == "handle_seconds; touches"
+    assert "touches over the plausible limit 1,000,000,000 (a count)" in q.loc["e", "reason"]
+
+
+def test_implausible_staffing_is_quarantined() -> None:
+    df = pd.DataFrame(
+        {
+            "interval_start": ["2024-01-01 10:00", "2024-01-01 10:30", "2024-01-01 11:00"],
+            "interval_minutes": ["30", "30", "20160"],
+            "agents": ["3", "1e12", "2"],
+        }
+    )
+    r = validate_staffing(df, "s.csv")
+    assert r.n_accepted == 1
+    reasons = list(r.quarantined["reason"])
+    assert reasons == [
+        "agents over the plausible limit 1,000,000 (agents on duty at once)",
+        "interval_minutes over the plausible limit 10,080 (one week in minutes)",
+    ]

@@ -9,13 +9,11 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from slarisk.risk.feature_indexes import KeyedCumulative, StaffingIndex, WorkloadIndex
 from slarisk.risk.features import (
     BASE_NUMERIC_FEATURES,
     CATEGORICAL_FEATURES,
     CalendarInfo,
-    KeyedCumulative,
-    StaffingIndex,
-    WorkloadIndex,
     build_context,
     build_features,
     feature_names,
@@ -222,7 +220,7 @@ def test_calendar_features_of_one_instant_equal_the_vectorised_ones(zone: str, t
     t=st.integers(-5 * 3600, 60 * 3600),
 )
 def test_staffing_steps_of_one_instant_equal_the_vectorised_ones(rows, t: int):
-    from slarisk.risk.features import STAFF_HORIZON_NS
+    from slarisk.risk.feature_indexes import STAFF_HORIZON_NS
 
     frame = pd.DataFrame(
         {

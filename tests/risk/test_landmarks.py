@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slarisk.risk.features import build_context, build_features, outcomes_from_clocks
+from slarisk.risk.feature_indexes import outcomes_from_clocks
+from slarisk.risk.features import build_context, build_features
 from slarisk.risk.landmarks import (
     LANDMARK_COLUMNS,
     build_landmarks,

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from slarisk.risk.classifier import BreachClassifier
 from slarisk.risk.evaluate import (
     backtest,
     classification_metrics,
@@ -18,7 +19,6 @@ from slarisk.risk.evaluate import (
 )
 from slarisk.risk.model import (
     DEFAULT_PARAMS,
-    BreachClassifier,
     ElapsedFractionRule,
     FramePreprocessor,
     RiskModel,

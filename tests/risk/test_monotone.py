@@ -8,15 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slarisk.risk.model import (
-    BreachClassifier,
-    fit_risk_model,
-    make_pipeline,
-    monotone_vector,
-)
+from slarisk.risk.classifier import BreachClassifier, monotone_vector
+from slarisk.risk.model import fit_risk_model, make_pipeline
 from slarisk.risk.score import score_open_tickets
 from slarisk.risk.spec import parse_spec
-from slarisk.risk.train import model_params
+from slarisk.risk.tuning import model_params
 
 from .conftest import FAST_PARAMS, Trained
 from .test_score import _assert_same_scores
@@ -194,7 +190,7 @@ def test_calibration_slice_can_end_before_the_newest_rows(monkeypatch) -> None:
     """``calibration_offset``: the calibrator sees the slice that ends that share of rows
     before the end, and the trees the rows before and after it; a temperature calibrator is a
     slope through the origin (raw 0 -> 0.5)."""
-    from slarisk.risk.model import BreachClassifier
+    from slarisk.risk.classifier import BreachClassifier
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(1000, 3))

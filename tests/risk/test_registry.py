@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slarisk.risk import registry as reg
+from slarisk.risk.model_card import ModelCard, feature_importance_table, render_model_card
 from slarisk.risk.registry import PromotionRule, decide_promotion
 
 # ------------------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def tiny_model():  # type: ignore[no-untyped-def]
     return model, data
 
 
-def _card(**kw: object) -> reg.ModelCard:
+def _card(**kw: object) -> ModelCard:
     base: dict = dict(
         name="slarisk-breach-risk",
         version="4",
@@ -164,11 +165,11 @@ def _card(**kw: object) -> reg.ModelCard:
         top_features=[("elapsed_fraction", 0.4), ("backlog_total", 0.2)],
     )
     base.update(kw)
-    return reg.ModelCard(**base)
+    return ModelCard(**base)
 
 
 def test_model_card_has_the_required_sections() -> None:
-    text = reg.render_model_card(_card())
+    text = render_model_card(_card())
     for needle in (
         "# Model card: slarisk-breach-risk v4",
         "## Intended use",
@@ -211,6 +212,6 @@ def test_no_champion_anywhere(tmp_path: Path) -> None:
 
 
 def test_importance_table_shares() -> None:
-    tab = reg.feature_importance_table(["a", "b", "c"], [1.0, 3.0, 0.0], top=2)
+    tab = feature_importance_table(["a", "b", "c"], [1.0, 3.0, 0.0], top=2)
     assert tab == [("b", 0.75), ("a", 0.25)]
-    assert math.isclose(sum(v for _, v in reg.feature_importance_table(["a", "b"], [1, 1])), 1.0)
+    assert math.isclose(sum(v for _, v in feature_importance_table(["a", "b"], [1, 1])), 1.0)

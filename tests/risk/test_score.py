@@ -14,13 +14,13 @@ from typer.testing import CliRunner
 
 from slarisk.cli import app
 from slarisk.risk.model import save_model
-from slarisk.risk.score import (
+from slarisk.risk.outputs import (
     BREACHED_BAND,
     SCORE_COLUMNS,
     priority_weights,
-    score_open_tickets,
     top_k_order,
 )
+from slarisk.risk.score import score_open_tickets
 from slarisk.sla.clock import compute_clocks
 
 from .conftest import POLICY, Trained
@@ -329,7 +329,7 @@ def test_path_contributions_sum_to_the_raw_score(trained: Trained):
 
 def test_staffing_index_from_arrays_matches_the_frame_build(trained: Trained):
     from slarisk.risk import fastscore
-    from slarisk.risk.features import StaffingIndex
+    from slarisk.risk.feature_indexes import StaffingIndex
 
     st = trained.history.staffing
     ref = StaffingIndex.build(st)
@@ -351,7 +351,7 @@ def test_staffing_index_from_arrays_matches_the_frame_build(trained: Trained):
 def test_staffing_index_of_a_frame_follows_its_content(trained: Trained):
     """The per-frame cache never serves a roster whose content changed (even in place)."""
     from slarisk.risk import fastscore
-    from slarisk.risk.features import StaffingIndex
+    from slarisk.risk.feature_indexes import StaffingIndex
 
     st = trained.history.staffing.copy()
     first = fastscore.staffing_index_of_frame(st)
@@ -389,7 +389,7 @@ def test_top_k_order_is_the_stable_argsort_prefix(values: np.ndarray, k: int):
 def test_compiled_top_pairs_match_the_numpy_steps(values: np.ndarray, k: int, data: Any):
     """The one-pass kernel of top_reasons: same columns, signs and rounded values (bit for
     bit) as top_k_order, the > 0 test and np.round(X, 2)."""
-    from slarisk.risk.score import _top_pairs
+    from slarisk.risk.outputs import _top_pairs
 
     k = min(k, values.shape[1] - 1)
     X = data.draw(
@@ -428,7 +428,7 @@ def test_top_k_order_partial_sort_on_large_tied_arrays():
 def test_top_reasons_branches_agree(trained: Trained):
     """The per-pair text cache (small batches) and the distinct-pair pass (large) give the
     same reasons, missing values and unseen category codes included."""
-    from slarisk.risk.score import top_reasons
+    from slarisk.risk.outputs import top_reasons
 
     model = trained.model
     rng = np.random.default_rng(2)
@@ -499,7 +499,7 @@ def test_arrival_counts_match_a_direct_count(t, recent, created, n_excluded):
 def test_work_order_on_grouped_rows_matches_the_scatter_version(sizes, data):
     """Rows grouped by ticket (the fast path) give the same work order through the run
     reductions as through the general scatter reductions."""
-    from slarisk.risk.score import work_order_ranks
+    from slarisk.risk.outputs import work_order_ranks
 
     codes = np.repeat(np.arange(len(sizes)), sizes)
     m = len(codes)

@@ -12,7 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from slarisk.risk.spec import TrainSpec, parse_spec
-from slarisk.risk.train import data_fingerprint, default_trial, model_params, time_folds
+from slarisk.risk.train import data_fingerprint
+from slarisk.risk.tuning import default_trial, model_params, time_folds
 from tests.risk.conftest import POLICY, make_history
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,11 +212,9 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
         assert needle in res.output, needle
 
     # 2) library, same seed and data: same metrics, same model -> the champion is kept
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    tracking_utils._tracking_uri = None
+    global_uri = mlflow.get_tracking_uri()
     result = train(spec.with_overrides(trials=3, seed=5), models_dir=tmp_path / "models2")
-    assert tracking_utils._tracking_uri is None  # process-wide MLflow state restored
+    assert mlflow.get_tracking_uri() == global_uri  # process-wide MLflow state untouched
     assert result.version == "2"
     assert not result.decision.promote
     assert "does not beat champion v1" in result.decision.reason
@@ -288,7 +287,8 @@ def test_feature_options_reach_tuning_and_backtest() -> None:
     from slarisk.risk.evaluate import backtest
     from slarisk.risk.landmarks import build_training_data
     from slarisk.risk.model import AGE_FEATURES
-    from slarisk.risk.train import _feature_options, time_folds, tune
+    from slarisk.risk.train import _feature_options
+    from slarisk.risk.tuning import time_folds, tune
     from slarisk.sla.policy import policy_from_dict
 
     spec = parse_spec(

@@ -46,7 +46,7 @@ def synthetic() -> tuple[np.ndarray, dict[str, Any]]:
     one whose trees are single leaves."""
     import lightgbm as lgb
 
-    from slarisk.risk.model import BreachClassifier
+    from slarisk.risk.classifier import BreachClassifier
 
     rng = np.random.default_rng(5)
     n = 3000

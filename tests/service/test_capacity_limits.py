@@ -25,7 +25,7 @@ def _scenario(edit: Any) -> dict[str, Any]:
          "scenario.staffing.constant.agents", "10000"),
         (lambda s: s["arrivals"].update(tickets_per_week=1e15),
          "scenario.arrivals.tickets_per_week", "1000000"),
-        (lambda s: s.update(horizon_hours=1e9), "scenario.horizon_hours", "8784"),
+        (lambda s: s.update(horizon_hours=1e9), "scenario.horizon_hours", "87660"),
         (lambda s: s["classes"][0]["handle"].update(mean=1e300),
          "scenario.classes[0:p1].handle", "365 days"),
     ],

@@ -54,7 +54,8 @@ def test_default_loader_reads_the_models_export(
     make_service: ServiceFactory, tmp_path: Path
 ) -> None:
     """No registry reachable (tmp tracking URI) -> the champion exported to models_dir."""
-    from slarisk.risk.registry import ModelCard, export_model
+    from slarisk.risk.model_card import ModelCard
+    from slarisk.risk.registry import export_model
     from slarisk.service.app import create_app
 
     models = tmp_path / "models"

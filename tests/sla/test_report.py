@@ -314,3 +314,20 @@ def test_over_time_is_weekly_for_short_histories_and_plots_perfect_weeks(policy:
     assert sorted(ot["period"]) == ["2026-05-04", "2026-05-11"]
     assert ot.set_index("period").loc["2026-05-04", "attainment"] == 1.0
     assert attainment_plot_png(ot)  # 100% attainment: Wilson upper bound 1.0 plots fine
+
+
+def test_html_page_for_a_planner(tmp_path: Path, clocks: pd.DataFrame, policy: Policy) -> None:
+    """Shortfall as 'below goal by', exclusions summarised with the full list in a CSV."""
+    from slarisk.sla.report_html import axis_floor
+
+    rep = build_report(clocks, policy, "tier", now=NOW)
+    files = write_report(rep, tmp_path / "r.html", "html")
+    assert [f.name for f in files] == ["r.html", "r.excluded.csv"]
+    page = files[0].read_text()
+    assert "below goal by" in page and ">shortfall<" not in page
+    assert 'href="r.excluded.csv"' in page
+    assert len(pd.read_csv(files[1])) == len(rep.excluded)
+    # the axis floor stays under every goal and interval (goal lines in view), or is 0
+    data = pd.DataFrame({"ci_low": [0.93, 0.95], "goal": [0.8, 0.9]})
+    assert axis_floor(data) == pytest.approx(0.7)
+    assert axis_floor(pd.DataFrame({"ci_low": [0.2], "goal": [0.9]})) == 0.0

@@ -111,6 +111,22 @@ def test_events_pause_the_clock(tmp_path: Path, tickets: Path) -> None:
     assert r.exit_code == 0, r.output
 
 
+def test_warns_when_no_event_status_pauses(tmp_path: Path, tickets: Path) -> None:
+    """Source status names the policy does not pause on: paused time 0, and a warning says so."""
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "ticket_id,at,status\nd,2026-04-02T09:05Z,Awaiting User Info\nd,2026-04-03T09:00Z,Active\n"
+    )
+    args = ["--policy", POLICY, "--tickets", str(tickets), "--now", NOW, "--events", str(events)]
+    r = invoke("sla", "status", *args)
+    assert r.exit_code == 0, r.output
+    assert "warning: no event status is one of the policy's pause_statuses" in r.output
+    assert "Awaiting User Info" in r.output
+    events.write_text("ticket_id,at,status\nd,2026-04-02T09:05Z,pending\n")
+    r = invoke("sla", "status", *args)
+    assert r.exit_code == 0 and "warning" not in r.output
+
+
 def test_status_table_and_csv(tmp_path: Path, tickets: Path) -> None:
     out = tmp_path / "status.csv"
     r = invoke(
@@ -204,3 +220,25 @@ def test_errors_are_one_line_exit_2(tmp_path: Path, case: str, needle: str, comm
     if case in ("bad_timestamp", "unknown_priority", "missing_column", "missing_tickets"):
         assert str(tickets) in r.output.replace("\n", "")
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("command", ["report", "status"])
+def test_tables_fit_80_columns_and_now_defaults_to_data_end(
+    tmp_path: Path, tickets: Path, command: str
+) -> None:
+    """At 80 columns no table line is wider and no number is cut (no ellipsis)."""
+    long_name = TICKETS.replace(",initech", ",initech-international-holdings-group")
+    tickets.write_text(long_name)
+    args = ["sla", command, "--policy", POLICY, "--tickets", str(tickets)]
+    if command == "report":
+        args += ["--by", "customer,tier,month", "--format", "json"]
+    args += ["--out", str(tmp_path / "out.json" if command == "report" else tmp_path / "o.csv")]
+    r = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.output
+    boxes = [line for line in r.output.splitlines() if line[:1] in "┏┃┡│└"]
+    assert boxes and max(len(line) for line in boxes) <= 80
+    assert (
+        "--now not given: open clocks judged at 2026-04-06T10:00:00+00:00 (the data's last"
+        in r.output
+    )

@@ -1,0 +1,488 @@
+"""Point-in-time indexes behind the features: what was known at an instant ``t``.
+
+- :class:`WorkloadIndex`, :class:`GroupBacklogIndex`, :class:`OverdueIndex`: the open queue
+  (tickets created at or before ``t`` and not resolved by ``t``), per priority and group, the
+  tickets already past their nominal resolution due, and arrival counts in windows before ``t``;
+- :class:`StaffingIndex`: agents on duty as a step function, with its integral for means over
+  the next hours;
+- :class:`HistoryIndex`: breach rates and resolution times by category/group from outcomes
+  known strictly before ``t`` (:func:`outcomes_from_clocks` derives those outcomes).
+
+All lookups are sorted arrays + ``numpy.searchsorted`` and cumulative sums; no per-row Python.
+The builder of the feature table is :func:`slarisk.risk.features.build_features`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slarisk.data import schema as s
+
+HOUR_NS = 3_600 * 10**9
+DAY_NS = 24 * HOUR_NS
+WEEK_NS = 7 * DAY_NS
+#: window of the rolling history and arrival norms (ns).
+WINDOW_NS = 28 * DAY_NS
+#: horizon of the "agents over the next hours" feature (ns).
+STAFF_HORIZON_NS = 4 * HOUR_NS
+#: pseudo-count pulling a segment's breach rate towards the metric's overall rate.
+PRIOR_WEIGHT = 10.0
+_KEY_SHIFT = 34  # seconds since base fit in 34 bits (544 years)
+
+METRIC = "metric"
+
+
+def _ns(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
+    """int64 nanoseconds since the epoch (UTC); NaT -> int64 min."""
+    if getattr(values, "dtype", None) == np.int64:
+        return np.asarray(values)
+    idx = pd.DatetimeIndex(values)
+    if idx.tz is None:
+        idx = idx.tz_localize("UTC")
+    return idx.as_unit("ns").asi8.copy()
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+# --------------------------------------------------------------------------------------------
+# Keyed cumulative counts: sum of values over events with key k and time < t (or in a window)
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeyedCumulative:
+    """Events (key code, time in whole seconds, values) sorted for fast prefix sums.
+
+    ``sums(keys, t_ns)`` returns, per query, the column sums over events of the same key whose
+    time (floored to the second) is strictly before ``t`` floored to the second: an event is
+    counted only if it happened strictly before ``t``.
+    """
+
+    combined: np.ndarray  # int64: key << 34 | (seconds - base), sorted
+    cum: np.ndarray  # float64 (n + 1, k) prefix sums
+    base_s: int
+
+    @classmethod
+    def build(cls, keys: np.ndarray, t_ns: np.ndarray, values: np.ndarray) -> KeyedCumulative:
+        keys = np.asarray(keys, dtype=np.int64)
+        secs = np.floor_divide(t_ns, 10**9)
+        base = int(secs.min()) if len(secs) else 0
+        combined = (keys << _KEY_SHIFT) | (secs - base)
+        order = np.argsort(combined, kind="stable")
+        values = np.asarray(values, dtype=np.float64)
+        vals = (values if values.ndim == 2 else values.reshape(len(keys), -1))[order]
+        cum = np.vstack([np.zeros((1, vals.shape[1])), np.cumsum(vals, axis=0)])
+        return cls(combined=combined[order], cum=cum, base_s=base)
+
+    def _pos(self, keys: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
+        off = np.clip(np.floor_divide(t_ns, 10**9) - self.base_s, 0, (1 << _KEY_SHIFT) - 1)
+        return np.searchsorted(self.combined, (keys << _KEY_SHIFT) | off, side="left")
+
+    def window_sums(self, keys: np.ndarray, t_ns: np.ndarray, window_ns: int | None) -> np.ndarray:
+        """Sums over events with time in [t - window, t) (all of the past when window is None).
+
+        Unknown keys (negative codes) get zeros.
+        """
+        keys = np.asarray(keys, dtype=np.int64)
+        safe = np.where(keys < 0, 0, keys)
+        hi = self._pos(safe, t_ns)
+        if window_ns is None:
+            lo = np.searchsorted(self.combined, safe << _KEY_SHIFT, side="left")
+        else:
+            lo = self._pos(safe, t_ns - window_ns)
+        out = self.cum[hi] - self.cum[lo]
+        out[keys < 0] = 0.0
+        return out
+
+
+@dataclass(frozen=True)
+class _Coder:
+    """Maps strings to dense int codes (unknown -> -1)."""
+
+    categories: tuple[str, ...]
+
+    @classmethod
+    def fit(cls, values: Any) -> _Coder:
+        return cls(tuple(sorted(str(c) for c in as_categorical(values).categories)))
+
+    @cached_property
+    def index(self) -> pd.Index:
+        return pd.Index(self.categories, dtype=object)
+
+    def codes(self, values: Any) -> np.ndarray:
+        cat = as_categorical(values)
+        index = self.index
+        lookup = np.asarray(index.get_indexer(cat.categories.astype(object)), dtype=np.int64)
+        return lookup[np.asarray(cat.codes, dtype=np.int64)]
+
+
+def as_categorical(values: Any) -> pd.Categorical:
+    """Values as a string-category ``pandas.Categorical`` with no missing values
+    (missing -> ``"unknown"``). Cheap for columns that already are categorical."""
+    if isinstance(values, pd.Categorical):
+        cat = values
+    elif isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        cat = pd.Series(values).array  # type: ignore[assignment]
+    else:
+        cat = pd.Categorical(pd.Series(values, copy=False))
+    if len(cat.categories) and not isinstance(cat.categories[0], str):
+        cat = cat.rename_categories({c: str(c) for c in cat.categories})
+    if (np.asarray(cat.codes) < 0).any():
+        if s.UNKNOWN not in cat.categories:
+            cat = cat.add_categories([s.UNKNOWN])
+        cat = cat.fillna(s.UNKNOWN)
+    return cat
+
+
+def _is(cat: pd.Categorical, value: str) -> np.ndarray:
+    """Boolean mask ``cat == value`` through the codes."""
+    where = np.flatnonzero(np.asarray(cat.categories.astype(object)) == value)
+    if not len(where):
+        return np.zeros(len(cat), dtype=bool)
+    return np.asarray(cat.codes) == where[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Workload: backlog and arrivals from the ticket universe
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WorkloadIndex:
+    """Created / resolved times per priority (ns, sorted) of every ticket known so far."""
+
+    priorities: tuple[str, ...]
+    created: tuple[np.ndarray, ...]  # per priority, sorted ns
+    resolved: tuple[np.ndarray, ...]  # per priority, sorted ns (resolved tickets only)
+    all_created: np.ndarray
+
+    @classmethod
+    def build(cls, tickets: pd.DataFrame) -> WorkloadIndex:
+        """From a ticket frame (``created_at``, ``resolved_at`` (optional), ``priority``)."""
+        created = _ns(tickets[s.CREATED_AT])
+        resolved = (
+            _ns(tickets[s.RESOLVED_AT])
+            if s.RESOLVED_AT in tickets
+            else np.full(len(tickets), _NAT, dtype=np.int64)
+        )
+        return cls.from_arrays(created, resolved, tickets[s.PRIORITY])
+
+    @classmethod
+    def from_arrays(cls, created: np.ndarray, resolved: np.ndarray, priority: Any) -> WorkloadIndex:
+        """From int64 ns arrays (NaT = int64 min: never resolved) and priorities."""
+        pri = as_categorical(priority)
+        names = tuple(sorted(str(c) for c in pri.categories))
+        c_list, r_list = [], []
+        for p in names:  # loop over a handful of priorities, vectorised inside
+            m = _is(pri, p)
+            c_list.append(np.sort(created[m]))
+            r = resolved[m]
+            r_list.append(np.sort(r[r != _NAT]))
+        return cls(names, tuple(c_list), tuple(r_list), np.sort(created))
+
+    def backlog(self, t_ns: np.ndarray) -> dict[str, np.ndarray]:
+        """Open tickets at t per priority: created <= t and not resolved by t."""
+        return {
+            p: (
+                np.searchsorted(c, t_ns, side="right") - np.searchsorted(r, t_ns, side="right")
+            ).astype(np.float64)
+            for p, c, r in zip(self.priorities, self.created, self.resolved, strict=True)
+        }
+
+    def arrivals(self, t_ns: np.ndarray, window_ns: int) -> np.ndarray:
+        """Tickets created in (t - window, t]."""
+        c = self.all_created
+        return (
+            np.searchsorted(c, t_ns, side="right") - np.searchsorted(c, t_ns - window_ns, "right")
+        ).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class OverdueIndex:
+    """Open tickets already past their nominal resolution due time, at t.
+
+    overdue(t) = #(due <= t) - #(max(due, resolved) <= t): tickets due by t minus those of
+    them resolved by t. The nominal due (created + target on the calendar) is known at creation.
+    """
+
+    due: np.ndarray  # sorted ns
+    done: np.ndarray  # sorted ns: max(due, resolved); unresolved tickets are left out
+
+    @classmethod
+    def from_arrays(cls, due: np.ndarray, resolved: np.ndarray) -> OverdueIndex:
+        ok = due != _NAT
+        d, r = due[ok], resolved[ok]
+        res = r != _NAT
+        return cls(np.sort(d), np.sort(np.maximum(d[res], r[res])))
+
+    def count(self, t_ns: np.ndarray) -> np.ndarray:
+        return (
+            np.searchsorted(self.due, t_ns, side="right")
+            - np.searchsorted(self.done, t_ns, side="right")
+        ).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class GroupBacklogIndex:
+    """Open tickets per group and priority at t (strict-priority queue position).
+
+    Counts tickets created strictly before t (to the second) and not resolved strictly before
+    t; ``ahead`` = open tickets of the same group with the same or a higher priority.
+    """
+
+    groups: _Coder
+    priorities: tuple[str, ...]  # highest first
+    index: KeyedCumulative  # key: group; values: +1/-1 one-hot over priority rank
+
+    @classmethod
+    def from_arrays(
+        cls,
+        created: np.ndarray,
+        resolved: np.ndarray,
+        group: Any,
+        priority: Any,
+        priorities: Sequence[str],
+    ) -> GroupBacklogIndex:
+        coder = _Coder.fit(group)
+        g = coder.codes(group)
+        k = len(priorities)
+        rank = _Coder(tuple(priorities)).codes(priority)
+        rank = np.where(rank < 0, k, rank)
+        onehot = np.zeros((len(g), k + 1))
+        onehot[np.arange(len(g)), rank] = 1.0
+        res = resolved != _NAT
+        return cls(
+            coder,
+            tuple(priorities),
+            KeyedCumulative.build(
+                np.concatenate([g, g[res]]),
+                np.concatenate([created, resolved[res]]),
+                np.vstack([onehot, -onehot[res]]),
+            ),
+        )
+
+    def features(self, group: Any, priority: Any, t_ns: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(open in the group, open in the group with the same or a higher priority)."""
+        g = self.groups.codes(group)
+        k = len(self.priorities)
+        rank = _Coder(self.priorities).codes(priority)
+        rank = np.where(rank < 0, k, rank)
+        sums = np.cumsum(self.index.window_sums(g, t_ns, None), axis=1)
+        total = sums[:, -1]
+        ahead = sums[np.arange(len(g)), rank]
+        unknown = g < 0
+        return np.where(unknown, np.nan, total), np.where(unknown, np.nan, ahead)
+
+
+# --------------------------------------------------------------------------------------------
+# Staffing: agents on duty as a step function, with its integral for horizon means
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Steps:
+    starts: np.ndarray  # ns, sorted, non-overlapping interval starts
+    ends: np.ndarray
+    agents: np.ndarray
+    cum_agent_ns: np.ndarray  # integral of agents up to each start (agent-ns), len n + 1
+
+    @classmethod
+    def build(cls, starts: np.ndarray, ends: np.ndarray, agents: np.ndarray) -> _Steps:
+        order = np.argsort(starts, kind="stable")
+        st, en, ag = starts[order], ends[order], agents[order]
+        cum = np.concatenate([[0.0], np.cumsum(ag * (en - st).astype(np.float64))])
+        return cls(st, en, ag, cum)
+
+    def at(self, t_ns: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(self.starts, t_ns, side="right") - 1
+        ok = (i >= 0) & (t_ns < self.ends[np.clip(i, 0, None)])
+        return np.where(ok, self.agents[np.clip(i, 0, None)], 0.0)
+
+    def integral(self, t_ns: np.ndarray) -> np.ndarray:
+        """Agent-ns from the first interval start up to t."""
+        i = np.searchsorted(self.starts, t_ns, side="right") - 1
+        ic = np.clip(i, 0, None)
+        inside = np.minimum(t_ns, self.ends[ic]) - self.starts[ic]
+        part = self.agents[ic] * np.clip(inside, 0, None).astype(np.float64)
+        return np.where(i >= 0, self.cum_agent_ns[ic] + part, 0.0)
+
+    def mean(self, t_ns: np.ndarray, horizon_ns: int) -> np.ndarray:
+        return (self.integral(t_ns + horizon_ns) - self.integral(t_ns)) / horizon_ns
+
+    # one instant (scoring at `now`): the same arithmetic on Python numbers, no array calls
+    @cached_property
+    def _lists(self) -> tuple[list[int], list[int], list[float], list[float]]:
+        return (
+            self.starts.tolist(),
+            self.ends.tolist(),
+            self.agents.tolist(),
+            self.cum_agent_ns.tolist(),
+        )
+
+    def at_one(self, t_ns: int) -> float:
+        """:meth:`at` of one instant (ns)."""
+        starts, ends, agents, _ = self._lists
+        i = bisect_right(starts, t_ns) - 1
+        return float(agents[i]) if i >= 0 and t_ns < ends[i] else 0.0
+
+    def _integral_one(self, t_ns: int) -> float:
+        starts, ends, agents, cum = self._lists
+        i = bisect_right(starts, t_ns) - 1
+        if i < 0:
+            return 0.0
+        return cum[i] + agents[i] * float(max(min(t_ns, ends[i]) - starts[i], 0))
+
+    def mean_one(self, t_ns: int, horizon_ns: int) -> float:
+        """:meth:`mean` of one instant (ns)."""
+        return (self._integral_one(t_ns + horizon_ns) - self._integral_one(t_ns)) / horizon_ns
+
+
+@dataclass(frozen=True)
+class StaffingIndex:
+    """Agents on duty (all teams, and per team) from interval-form staffing."""
+
+    total: _Steps
+    teams: Mapping[str, _Steps] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, staffing: pd.DataFrame) -> StaffingIndex:
+        st = _ns(staffing[s.INTERVAL_START])
+        en = st + staffing[s.INTERVAL_MINUTES].to_numpy(np.int64) * 60 * 10**9
+        ag = staffing[s.AGENTS].to_numpy(np.float64)
+        teams = as_categorical(staffing[s.TEAM])
+        per_team = {}
+        for t in sorted(str(c) for c in teams.categories):  # a few teams
+            m = _is(teams, t)
+            per_team[str(t)] = _Steps.build(st[m], en[m], ag[m])
+        # total: agents of all teams summed on the union of the interval boundaries
+        bounds = np.unique(np.concatenate([st, en]))
+        mids = bounds[:-1]
+        tot = np.zeros(len(mids))
+        for steps in per_team.values():
+            tot += steps.at(mids)
+        return cls(_Steps.build(mids, bounds[1:], tot), per_team)
+
+
+# --------------------------------------------------------------------------------------------
+# History: outcomes known before t
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HistoryIndex:
+    """Rolling breach rates and resolution times from outcomes known before each query time."""
+
+    metrics: _Coder
+    categories: _Coder
+    groups: _Coder
+    breach_metric: KeyedCumulative  # key metric; values (n, breaches)
+    breach_category: KeyedCumulative  # key metric * n_cat + category
+    breach_group: KeyedCumulative
+    resolution_category: KeyedCumulative  # key category; values (n, sum log1p hours)
+    resolution_group: KeyedCumulative
+    known_until_ns: int  # latest time at which an outcome became known
+
+    @classmethod
+    def build(cls, outcomes: pd.DataFrame) -> HistoryIndex:
+        """``outcomes``: ``metric, category, group, breached (bool), known_at`` and optionally
+        ``resolution_seconds`` with ``resolved_at`` (see :func:`outcomes_from_clocks`)."""
+        metrics = _Coder.fit(outcomes[METRIC])
+        cats = _Coder.fit(outcomes[s.CATEGORY])
+        groups = _Coder.fit(outcomes[s.GROUP])
+        m = metrics.codes(outcomes[METRIC])
+        c = cats.codes(outcomes[s.CATEGORY])
+        g = groups.codes(outcomes[s.GROUP])
+        known = _ns(outcomes["known_at"])
+        b = outcomes["breached"].to_numpy(np.float64)
+        one = np.ones_like(b)
+        vals = np.column_stack([one, b])
+        nc, ng = max(len(cats.categories), 1), max(len(groups.categories), 1)
+        res_rows = _is(as_categorical(outcomes[METRIC]), "resolution")
+        if "resolution_seconds" in outcomes:
+            res = outcomes["resolution_seconds"].to_numpy(np.float64)
+            res_rows = res_rows & np.isfinite(res)
+            res_at = _ns(outcomes["resolved_at"])[res_rows]
+            lr = np.log1p(np.clip(res[res_rows], 0, None) / 3600.0)
+        else:
+            res_at, lr = np.zeros(0, np.int64), np.zeros(0)
+        rv = np.column_stack([np.ones_like(lr), lr])
+        return cls(
+            metrics=metrics,
+            categories=cats,
+            groups=groups,
+            breach_metric=KeyedCumulative.build(m, known, vals),
+            breach_category=KeyedCumulative.build(m * nc + c, known, vals),
+            breach_group=KeyedCumulative.build(m * ng + g, known, vals),
+            resolution_category=KeyedCumulative.build(c[res_rows], res_at, rv),
+            resolution_group=KeyedCumulative.build(g[res_rows], res_at, rv),
+            known_until_ns=int(known.max()) if len(known) else 0,
+        )
+
+    def features(
+        self,
+        metric: Any,
+        category: Any,
+        group: Any,
+        t_ns: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        m = self.metrics.codes(metric)
+        c = self.categories.codes(category)
+        g = self.groups.codes(group)
+        nc, ng = max(len(self.categories.categories), 1), max(len(self.groups.categories), 1)
+        glob_all = self.breach_metric.window_sums(m, t_ns, None)
+        prior = (glob_all[:, 1] + 1.0) / (glob_all[:, 0] + 2.0)
+        glob = self.breach_metric.window_sums(m, t_ns, WINDOW_NS)
+        rate_metric = (glob[:, 1] + PRIOR_WEIGHT * prior) / (glob[:, 0] + PRIOR_WEIGHT)
+
+        def rate(idx: KeyedCumulative, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            w = idx.window_sums(np.where((m < 0) | (key < 0), -1, key), t_ns, WINDOW_NS)
+            return (w[:, 1] + PRIOR_WEIGHT * rate_metric) / (w[:, 0] + PRIOR_WEIGHT), w[:, 0]
+
+        rc, nc_ = rate(self.breach_category, m * nc + c)
+        rg, _ = rate(self.breach_group, m * ng + g)
+
+        def mean_log(idx: KeyedCumulative, key: np.ndarray) -> np.ndarray:
+            w = idx.window_sums(key, t_ns, WINDOW_NS)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(w[:, 0] > 0, w[:, 1] / np.maximum(w[:, 0], 1), np.nan)
+
+        return {
+            "hist_breach_rate_metric": rate_metric,
+            "hist_breach_rate_category": rc,
+            "hist_breach_rate_group": rg,
+            "hist_n_category": nc_,
+            "hist_log_resolution_hours_category": mean_log(self.resolution_category, c),
+            "hist_log_resolution_hours_group": mean_log(self.resolution_group, g),
+        }
+
+
+def outcomes_from_clocks(clocks: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
+    """Outcome rows (one per ticket and metric whose outcome is known) from ``compute_clocks``.
+
+    ``known_at`` is when the outcome became known: the stop time if the target was met, the due
+    time if it was breached. Open tickets not yet past due (outcome unknown) are left out.
+    """
+    stopped = clocks["stopped_at"]
+    due = clocks["due_at"]
+    breached = clocks["breached"].astype(bool).to_numpy()
+    known_at = stopped.where(~pd.Series(breached, index=clocks.index), due)
+    known_at = known_at.where(known_at.notna(), due.where(pd.Series(breached, index=clocks.index)))
+    keep = known_at.notna().to_numpy()
+    t = tickets.set_index(s.TICKET_ID)
+    ids = clocks[s.TICKET_ID]
+    out = pd.DataFrame(
+        {
+            s.TICKET_ID: ids.to_numpy(),
+            METRIC: clocks["metric"].to_numpy(),
+            s.CATEGORY: t[s.CATEGORY].reindex(ids).to_numpy(),
+            s.GROUP: t[s.GROUP].reindex(ids).to_numpy(),
+            "breached": breached,
+            "known_at": known_at.to_numpy(),
+            s.RESOLVED_AT: t[s.RESOLVED_AT].reindex(ids).to_numpy(),
+        }
+    )
+    created = t[s.CREATED_AT].reindex(ids).to_numpy()
+    out["resolution_seconds"] = (
+        (pd.Series(out[s.RESOLVED_AT]) - pd.Series(created)).dt.total_seconds().to_numpy()
+    )
+    return out.loc[keep].reset_index(drop=True)
