@@ -21,7 +21,9 @@ from slarisk.capacity.sim import (
     t_interval,
     team_figure,
     timeline_figure,
+    write_report,
 )
+from tests.reports.browser import CHROMIUM, page_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,3 +110,13 @@ def test_required_agents_and_cost_per_scenario() -> None:
     fig = staffing_figure([res], ["a"])
     labels = [ln.get_label() for ln in fig.axes[0].get_lines()]
     assert labels == ["a: required (Erlang/backlog)", "a: rostered", "a: busy (simulated)"]
+
+
+@pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"{CHROMIUM} is absent")
+def test_compared_report_loads_in_a_headless_browser(pair: tuple[Any, Any], tmp_path: Path) -> None:
+    """The page comparing two scenarios five weeks apart loads in Chromium with every plot
+    decoded; the overlay itself is checked on the figures above."""
+    page = write_report(list(pair), ["tiny", "later"], tmp_path / "report.html")
+    assert page_problems(page) == []
+    html = page.read_text()
+    assert html.count('<img class="plot"') == 6
