@@ -153,11 +153,13 @@ def _run(
     for row in att.itertuples(index=False):
         table.add_row(*[str(v) for v in row])
     console.print(table)
-    summ = summary_table(results, labels)
+    # one column per scenario (a row per measure) so the totals fit a narrow terminal
+    summ = summary_table(results, labels).set_index("scenario")
     st = Table(title="Totals (mean per replication)")
-    for col in summ.columns:
-        st.add_column(str(col), justify="right")
-    for row in summ.itertuples(index=False):
-        st.add_row(*[str(v) for v in row])
+    st.add_column("", justify="left", no_wrap=True)
+    for label in summ.index:
+        st.add_column(str(label), justify="right", no_wrap=True)
+    for measure in summ.columns:
+        st.add_row(str(measure), *[str(v) for v in summ[measure]])
     console.print(st)
     console.print(f"report: {report}  records: {out}/<scenario>/")

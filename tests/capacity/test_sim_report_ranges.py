@@ -106,7 +106,9 @@ def test_required_agents_and_cost_per_scenario() -> None:
     assert (s["cost"] == s["agent_hours"] * 20.0).all()
     row = summary_table([res], ["a"]).iloc[0]
     assert row["cost"].endswith("GBP") and row["agent-hours"] != "–"
-    assert summary_table([simulate(_tiny(), 1, seed=1)], ["b"]).iloc[0]["cost"] == "–"
+    unpriced = simulate(_tiny(), 1, seed=1)
+    assert "cost" not in summary_table([unpriced], ["b"]).columns
+    assert summary_table([res, unpriced], ["a", "b"])["cost"].iloc[1] == "–"
     fig = staffing_figure([res], ["a"])
     labels = [ln.get_label() for ln in fig.axes[0].get_lines()]
     assert labels == ["a: required (Erlang/backlog)", "a: rostered", "a: busy (simulated)"]

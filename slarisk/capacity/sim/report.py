@@ -185,7 +185,9 @@ def attainment_table(results: list[SimResult], labels: list[str]) -> pd.DataFram
 
 
 def summary_table(results: list[SimResult], labels: list[str]) -> pd.DataFrame:
-    """Per-scenario totals (mean over replications) and expected credit with its interval."""
+    """Per-scenario totals (mean over replications), expected credit with its interval,
+    agent-hours present over the horizon and their cost (column only when a scenario has an
+    ``agent_hour_cost``)."""
     rows = []
     for r, label in zip(results, labels, strict=True):
         s = r.summary
@@ -214,7 +216,10 @@ def summary_table(results: list[SimResult], labels: list[str]) -> pd.DataFrame:
                 ),
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if (out["cost"] == "–").all():  # no scenario prices its agent-hours
+        out = out.drop(columns="cost")
+    return out
 
 
 def render_report(results: list[SimResult], labels: list[str], title: str = "Simulation") -> str:
