@@ -445,8 +445,9 @@ def _team_fits(
     pooled team) when the table has a single team or the tickets do not say who served them.
 
     A team named in the tickets' ``group`` serves the classes of those tickets (classes with
-    at least 1% of their tickets in that group); a team no ticket names serves every class
-    and is listed last (a generalist tier takes what the specialists leave).
+    at least 1% of their tickets in that group, else every class it has tickets of); a team
+    no ticket names serves every class and is listed last (a generalist tier takes what the
+    specialists leave).
     """
     names = list(dict.fromkeys(staffing["team"].astype(str)))
     if len(names) < 2 or "group" not in tickets:
@@ -458,7 +459,9 @@ def _team_fits(
     for team in names:
         if team in share.columns:
             col = share[team]
-            serves[team] = [by_key[k] for k in by_key if k in col.index and col[k] >= 0.01]
+            mine = [k for k in by_key if k in col.index and col[k] > 0]
+            # classes with at least 1% of their tickets here; all of its classes when none has
+            serves[team] = [by_key[k] for k in mine if col[k] >= 0.01] or [by_key[k] for k in mine]
         else:
             serves[team] = ["*"]
     served = {c for v in serves.values() for c in v}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -153,3 +154,20 @@ def test_fit_writes_paths_relative_to_the_output_file(
     assert bt["staffing"]["roster_file"] == "../staffing.parquet"
     assert bt["policy"] == "../policies/p.yaml" and bt["drain"] is False
     assert load_scenario(tmp_path / "deep" / "bt.yaml").arrivals.spikes
+
+
+def test_fit_keeps_the_teams_their_skills_and_staff() -> None:
+    sc = load_scenario(ROOT / "simulations" / "baseline.yaml")
+    hist = generate_history(sc, weeks=1, seed=2, imperfections=Imperfections(**STEADY))
+    fit = fit_tickets(hist.tickets, hist.events, hist.staffing, tz=sc.timezone)
+    assert fit.teams is not None
+    assert list(fit.teams) == ["voice", "email", "tier2"]  # the generalist last
+    serves = {t: set(v[0]) for t, v in fit.teams.items()}
+    assert serves["voice"] == {"P1-gold-phone", "P1-silver-phone", "P2-gold-chat", "P2-bronze-chat"}
+    assert serves["tier2"] == {"*"}
+    assert all(c.endswith(("email", "portal")) for c in serves["email"])
+    # the teams' weekly means add up to the pooled weekly mean
+    total = np.sum([v[1] for v in fit.teams.values()], axis=0)
+    assert total == pytest.approx(fit.weekly_agents)
+    spec = fit.scenario_dict()
+    assert [t["name"] for t in spec["staffing"]["teams"]] == ["voice", "email", "tier2"]
