@@ -16,7 +16,7 @@ venv: $(STAMP)
 
 DEMO := demo_out
 HIST := $(DEMO)/history
-SLA := COLUMNS=110 $(BIN)/slarisk
+SLA := $(BIN)/slarisk
 
 # The main job end to end on built-in synthetic data (no ../shared needed).
 demo: $(STAMP)
@@ -27,10 +27,11 @@ demo: $(STAMP)
 	@echo "== 3. SLA compliance report (Wilson intervals, credits, exclusions) and live status"
 	$(SLA) sla report --policy policies/default.yaml --tickets $(HIST)/tickets.parquet --events $(HIST)/events.parquet --by tier,month --format html --out $(DEMO)/sla_report.html
 	$(SLA) sla status --policy policies/default.yaml --tickets $(HIST)/open_tickets.parquet --events $(HIST)/events.parquet --now "$$($(BIN)/python -c 'import json;print(json.load(open("$(HIST)/manifest.json"))["now"])')" --top 8
-	@echo "== 4. Staffing: typical-week volumes, Erlang A for calls, backlog-aware for e-mail"
-	$(SLA) data volumes $(HIST)/tickets.parquet --week --out $(DEMO)/volumes_week.csv
-	$(SLA) capacity requirements $(DEMO)/volumes_week.csv --queue phone --queue chat --method erlang-a --patience 600 --target-sl 0.8 --within 60 --shrinkage 0.3 --max-occupancy 0.85 --out $(DEMO)/requirements_calls.csv
-	$(SLA) capacity requirements $(DEMO)/volumes_week.csv --queue email --queue portal --method backlog --target-hours 8 --shrinkage 0.3 --cyclic --out $(DEMO)/requirements_async.csv
+	@echo "== 4. Staffing from a two-week forecast (model chosen by backtest, 80/95% bands)"
+	$(SLA) forecast fit $(HIST)/tickets.parquet --by channel --policy policies/default.yaml --out $(DEMO)/forecast_model.json
+	$(SLA) forecast predict $(HIST)/tickets.parquet --by channel --policy policies/default.yaml --model $(DEMO)/forecast_model.json --horizon 14 --out $(DEMO)/volumes_forecast.csv
+	$(SLA) capacity requirements $(DEMO)/volumes_forecast.csv --queue phone --queue chat --method erlang-a --patience 600 --target-sl 0.8 --within 60 --shrinkage 0.3 --max-occupancy 0.85 --out $(DEMO)/requirements_calls.csv
+	$(SLA) capacity requirements $(DEMO)/volumes_forecast.csv --queue email --queue portal --method backlog --target-hours 8 --shrinkage 0.3 --out $(DEMO)/requirements_async.csv
 	@echo "== 5. Simulation: baseline vs holiday peak (common random numbers, 95% intervals)"
 	$(SLA) simulate simulations/baseline.yaml --compare simulations/holiday_peak.yaml --replications 4 --workers 2 --out $(DEMO)/simulation
 	@echo "== 6. Breach-risk model: landmarks, Optuna (small budget), MLflow registry, champion export"

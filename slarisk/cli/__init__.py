@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from slarisk.cli import capacity, data, risk, service, sla
+from slarisk.cli import capacity, data, forecast, risk, schedule, service, sla
 from slarisk.errors import SlariskError
 
 app = typer.Typer(
@@ -17,7 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (data, sla, capacity, risk, service):
+for _module in (data, sla, capacity, forecast, schedule, risk, service):
     _module.register(app)
 
 
