@@ -23,6 +23,7 @@ from slarisk.capacity.scenario import (
     scenario_from_dict,
 )
 from slarisk.errors import InputError
+from tests.capacity.test_scenario import SHIPPED
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "simulations" / "tiny.yaml"
@@ -122,7 +123,7 @@ def test_requirements_refuses_aht_option_and_column_together(tmp_path: Path) -> 
 
 
 def test_the_limits_leave_the_shipped_scenarios_valid() -> None:
-    for path in sorted((ROOT / "simulations").glob("*.yaml")):
+    for path in SHIPPED:
         sc = load_scenario(path)
         assert 0 <= sc.expected_arrivals() < MAX_TICKETS_PER_REPLICATION
 
