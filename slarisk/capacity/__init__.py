@@ -59,12 +59,14 @@ from slarisk.capacity.fit_validation import (
     validation_html,
     validation_plot_base64,
 )
+from slarisk.capacity.limits import REQUIREMENT_LIMITS, Range, check_range
 from slarisk.capacity.patience import (
     PatienceFit,
     censored_mle,
     fit_patience,
     kaplan_meier,
 )
+from slarisk.capacity.round_trip import compare_measures, simulated_measures, ticket_measures
 from slarisk.capacity.scenario import (
     UNIT_SECONDS,
     WEEKDAYS,
@@ -134,6 +136,7 @@ __all__ = [
     "MAX_AGENTS",
     "MIN_DURATION_SECONDS",
     "QUANTILES",
+    "REQUIREMENT_LIMITS",
     "STAFFING_METHODS",
     "UNIT_SECONDS",
     "WEEKDAYS",
@@ -159,6 +162,7 @@ __all__ = [
     "Lognormal",
     "PatienceFit",
     "QueueMetrics",
+    "Range",
     "ReplicationRecords",
     "RequirementMethod",
     "Scenario",
@@ -180,6 +184,8 @@ __all__ = [
     "call_priority",
     "calls_to_tickets",
     "censored_mle",
+    "check_range",
+    "compare_measures",
     "compile_scenario",
     "count_max",
     "daily_totals",
@@ -219,8 +225,10 @@ __all__ = [
     "scenario_from_dict",
     "simulate",
     "simulate_backlog",
+    "simulated_measures",
     "summary_table",
     "t_interval",
+    "ticket_measures",
     "time_shared",
     "unavailable_agent_seconds",
     "validate_call_fit",

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from slarisk.capacity.scenario import UNIT_SECONDS
+from slarisk.capacity.scenario import MAX_GAMMA_SHAPE, UNIT_SECONDS
 from slarisk.errors import InputError
 
 FAMILIES: tuple[str, ...] = ("exponential", "lognormal", "gamma")
@@ -38,7 +38,8 @@ def family_spec(family: str, params: Mapping[str, float], unit: str) -> dict[str
     if family == "lognormal":
         out["sd"] = round_sig(params["sd"] / f)
     elif family == "gamma":
-        out["shape"] = round_sig(params["shape"])
+        # a near-constant sample fits an enormous shape: cap it at the scenario's limit
+        out["shape"] = round_sig(min(params["shape"], MAX_GAMMA_SHAPE))
     out["unit"] = unit
     return out
 

@@ -19,6 +19,9 @@ Formulas:
   ``P(W<=t, served) = P(W=0) + pi_n x [T(y) - exp(y - w - (n mu + theta) t) T(w)]``,
   ``w = y exp(-theta t)``. The mean wait of served customers is the exact series
   ``sum_j pi_{n+j} x/(x+j+1) (psi(x+j+2) - psi(x+1)) / theta`` summed until negligible.
+
+(Over 600 lines: the formulas, the staffing searches built on them and the per-interval table
+that calls the searches are one unit.)
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
+
+from slarisk.capacity.limits import check_range
 
 FloatArray = NDArray[np.float64]
 
@@ -537,14 +542,33 @@ def requirements_frame(
     once; ``backlog`` (needs ``target_hours``) walks each queue's rows in time order as
     consecutive intervals of ``interval_seconds`` (see :mod:`slarisk.capacity.backlog`).
     Returns the input columns plus ``load`` (Erlangs), ``agents_raw``, ``agents`` and the
-    achieved measures (seconds for times, hours for backlog columns).
+    achieved measures (seconds for times, hours for backlog columns). Every input must be in
+    its plausible range (:data:`slarisk.capacity.limits.REQUIREMENT_LIMITS`), else a
+    ValueError naming it, before any search.
     """
+    for name, value in (
+        ("interval_seconds", interval_seconds),
+        ("aht", aht),
+        ("target_sl", target_sl),
+        ("within", within if target_sl is not None else None),
+        ("target_asa", target_asa),
+        ("max_abandon", max_abandon),
+        ("patience", patience),
+        ("shrinkage", shrinkage),
+        ("max_occupancy", max_occupancy),
+        ("target_hours", target_hours),
+    ):
+        check_range(name, value)
+    check_range("volume", volumes["volume"].to_numpy(float))
+    if "aht" in volumes.columns:
+        check_range("aht", volumes["aht"].to_numpy(float))
     df = volumes.sort_values(["queue", "interval_start"], kind="stable").reset_index(drop=True)
     h = df["aht"].to_numpy(float) if "aht" in df.columns else np.full(len(df), float(aht or 0))
     if np.any(~(h > 0)):
         raise ValueError("aht must be > 0 seconds (give --aht or an aht column)")
     vol = df["volume"].to_numpy(float)
     out = df.assign(aht=h, load=vol * h / interval_seconds)
+    check_range("load", out["load"].to_numpy(float), label="load (volume x aht / interval)")
     if method == "backlog":
         from slarisk.capacity.backlog import backlog_requirements
 

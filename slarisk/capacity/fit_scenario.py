@@ -95,6 +95,9 @@ class FitResult:
     staffing_method: str
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: per team (in dispatch order): the class names it serves (["*"] = every class) and its
+    #: mean agents per interval of the week; None = one team `agents` with `weekly_agents`.
+    teams: dict[str, tuple[list[str], list[float]]] | None = None
 
     def hourly_rates(self) -> list[float]:
         """168 mean arrivals/hour (Monday 00:00 local first)."""
@@ -110,11 +113,24 @@ class FitResult:
         start: pd.Timestamp | None = None,
         unit: str = "minutes",
         policy: str | None = None,
+        dispatch: str = "fifo",
     ) -> dict[str, Any]:
         """Scenario mapping in :mod:`slarisk.capacity.scenario` format."""
         st = start if start is not None else _next_monday(self.end, self.timezone)
         staffing: dict[str, Any] = {"teams": [{"name": "agents", "serves": ["*"]}]}
-        if self.weekly_agents is not None:
+        if self.teams is not None:
+            staffing = {
+                "teams": [{"name": t, "serves": serves} for t, (serves, _) in self.teams.items()],
+                "weekly": [
+                    {
+                        "team": t,
+                        "interval_minutes": self.interval_minutes,
+                        "agents": [round_sig(round(a, 2)) for a in agents],
+                    }
+                    for t, (_, agents) in self.teams.items()
+                ],
+            }
+        elif self.weekly_agents is not None:
             staffing["weekly"] = [
                 {
                     "team": "agents",
@@ -131,13 +147,69 @@ class FitResult:
             "start": pd.Timestamp(st).isoformat(),
             "timezone": self.timezone,
             "horizon_days": horizon_days,
-            "dispatch": "fifo",
+            "dispatch": dispatch,
             "classes": [c.spec(unit) for c in self.classes],
             "arrivals": {"hourly_rates": [round_sig(round(x, 4)) for x in self.hourly_rates()]},
             "staffing": staffing,
         }
         if policy:
             out["policy"] = policy
+        return out
+
+    def backtest_dict(
+        self,
+        roster_file: str,
+        *,
+        name: str = "backtest",
+        unit: str = "minutes",
+        policy: str | None = None,
+        dispatch: str = "fifo",
+    ) -> dict[str, Any]:
+        """A scenario over the history's own period (local dates of the first to the last
+        arrival): the fitted classes, profile and teams, each date's volume as observed (a
+        spike per date with multiplier = its arrivals / the profile's mean for its weekday)
+        and the staffing actually worked (``roster_file``, the staffing table as written in
+        the scenario). ``drain`` is off, like an export: what is open at the end stays open.
+        Simulating it checks the fitted behaviour against the history it came from."""
+        if self.staffing is None or not len(self.staffing):
+            raise InputError("a backtest needs the staffing table", field="staffing")
+        out = self.scenario_dict(name=name, unit=unit, policy=policy, dispatch=dispatch)
+        days = self.daily.copy()
+        first = pd.Timestamp(days["date"].min()).tz_localize(self.timezone)
+        n_days = int((pd.Timestamp(days["date"].max()) - pd.Timestamp(days["date"].min())).days) + 1
+        per_wd = np.bincount(
+            np.arange(168) // 24, weights=np.asarray(self.hourly_rates()), minlength=7
+        )
+        observed = dict(zip(pd.to_datetime(days["date"]), days["arrivals"], strict=True))
+        spikes = []
+        for k in range(n_days):
+            d0 = (pd.Timestamp(first.tz_localize(None)) + pd.Timedelta(days=k)).tz_localize(
+                self.timezone
+            )
+            d1 = (d0.tz_localize(None) + pd.Timedelta(days=1)).tz_localize(self.timezone)
+            expected = per_wd[d0.day_of_week]
+            n = float(observed.get(pd.Timestamp(d0.tz_localize(None)), 0))
+            mult = min(n / expected, 100.0) if expected > 0 else 1.0
+            spikes.append(
+                {
+                    "name": f"{d0:%Y-%m-%d}",
+                    "start": d0.tz_convert("UTC").isoformat(),
+                    "end": d1.tz_convert("UTC").isoformat(),
+                    "multiplier": round_sig(mult),
+                }
+            )
+        teams = out["staffing"]["teams"]
+        if self.teams is None:
+            names = list(dict.fromkeys(self.staffing["team"].astype(str)))
+            teams = [{"name": t, "serves": ["*"]} for t in names]
+        out.update(
+            start=first.tz_convert("UTC").isoformat(),
+            horizon_days=float(n_days),
+            drain=False,
+            staffing={"teams": teams, "roster_file": roster_file},
+        )
+        out["arrivals"]["spikes"] = spikes
+        out["description"] = "backtest of " + out["description"]
         return out
 
     def report(self) -> dict[str, Any]:
@@ -306,7 +378,7 @@ def fit_tickets(
         elif max(freq) > 1 and cw is None:
             notes.append(f"class {k}: several touches but no pause events; one touch assumed")
             freq = {1: 1.0}
-        name = "-".join(x for x in (pr, tier, ch) if x != "unknown") or "all"
+        name = _class_name(pr, tier, ch)
         classes.append(
             ClassFit(
                 name=name,
@@ -323,9 +395,11 @@ def fit_tickets(
         )
     created = pd.to_datetime(t["created_at"], utc=True)
     profile = arrival_profile(created, tz, interval_minutes)
+    teams = None
     if staffing is not None and len(staffing):
         weekly = weekly_mean(staffing, tz, interval_minutes)
         method = "given staffing (weekly mean)"
+        teams = _team_fits(t, key, classes, staffing, tz, interval_minutes, notes)
     else:
         work = sum(
             c.share * c.handle.mean * sum(k * p for k, p in (c.touches or {1: 1.0}).items())
@@ -350,4 +424,58 @@ def fit_tickets(
         staffing_method=method,
         notes=notes,
         extra={"pauses": len(pauses)},
+        teams=teams,
     )
+
+
+def _class_name(priority: str, tier: str, channel: str) -> str:
+    return "-".join(x for x in (priority, tier, channel) if x != "unknown") or "all"
+
+
+def _team_fits(
+    tickets: pd.DataFrame,
+    key: pd.Series,
+    classes: list[ClassFit],
+    staffing: pd.DataFrame,
+    tz: str,
+    interval_minutes: int,
+    notes: list[str],
+) -> dict[str, tuple[list[str], list[float]]] | None:
+    """Teams of the staffing table with their skills and weekly mean agents, or None (one
+    pooled team) when the table has a single team or the tickets do not say who served them.
+
+    A team named in the tickets' ``group`` serves the classes of those tickets (classes with
+    at least 1% of their tickets in that group, else every class it has tickets of); a team
+    no ticket names serves every class and is listed last (a generalist tier takes what the
+    specialists leave).
+    """
+    names = list(dict.fromkeys(staffing["team"].astype(str)))
+    if len(names) < 2 or "group" not in tickets:
+        return None
+    group = tickets["group"].astype(str)
+    by_key = {f"{c.priority}|{c.tier}|{c.channel}": c.name for c in classes}
+    share = pd.crosstab(key, group, normalize="index")
+    serves: dict[str, list[str]] = {}
+    for team in names:
+        if team in share.columns:
+            col = share[team]
+            mine = [k for k in by_key if k in col.index and col[k] > 0]
+            # classes with at least 1% of their tickets here; all of its classes when none has
+            serves[team] = [by_key[k] for k in mine if col[k] >= 0.01] or [by_key[k] for k in mine]
+        else:
+            serves[team] = ["*"]
+    served = {c for v in serves.values() for c in v}
+    unserved = [c.name for c in classes if c.name not in served]
+    if "*" not in served and unserved:
+        notes.append(f"classes {unserved} name no staffed team: one pooled team fitted")
+        return None
+    order = [t for t in names if serves[t] != ["*"] and serves[t]] + [
+        t for t in names if serves[t] == ["*"]
+    ]
+    dropped = [t for t in names if not serves[t]]
+    if dropped:
+        notes.append(f"teams {dropped} serve none of the fitted classes: left out")
+    team_col = staffing["team"].astype(str)
+    return {
+        t: (serves[t], weekly_mean(staffing[team_col == t], tz, interval_minutes)) for t in order
+    }

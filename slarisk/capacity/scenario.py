@@ -8,13 +8,20 @@ teams serving classes; the dispatch rule; the SLA policy path; an optional start
 Durations in the YAML carry their unit (``unit: minutes`` on a distribution, ``*_hours``
 fields); the compiled model (:mod:`slarisk.capacity.sim`) works in seconds.
 Relative paths (policy, backlog, replay, roster file) are resolved against the scenario file.
+
+Every number has a plausible range (the ``MAX_*`` constants, documented in docs/scenarios.md
+"Limits"): beyond it validation fails with one line naming the field and the limit, before
+any work starts (a billion agents or 1e15 tickets a week is a typo, not a plan).
+
+(Over 600 lines: one pydantic model tree, its validators and limits, and the loader whose
+messages name a field of that tree; split, the spec would be read in several places.)
 """
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -39,9 +46,57 @@ _WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]
 
+# --- plausible ranges (docs/scenarios.md, "Limits") -------------------------------------------
+#: agents of one team at one time (constant, a shift, a weekly roster value).
+MAX_TEAM_AGENTS = 10_000
+#: tickets per week of the base profile or of an added customer.
+MAX_TICKETS_PER_WEEK = 1_000_000
+#: tickets per hour of an `hourly_rates` value.
+MAX_HOURLY_RATE = 100_000
+#: arrival-rate multipliers (`arrivals.multiplier`, spikes).
+MAX_MULTIPLIER = 100
+#: arrival horizon (and longest drain): ten years (the expected-tickets cap below is what
+#: keeps a long horizon's memory in bounds).
+MAX_HORIZON_DAYS = 10 * 365.25
+MAX_HORIZON_HOURS = MAX_HORIZON_DAYS * 24
+#: any duration parameter (mean, sd, value) of a distribution, in seconds: 365 days.
+MAX_DURATION_SECONDS = 365 * 86400.0
+#: touches of one ticket (fixed value, geometric mean, empirical values).
+MAX_TOUCHES = 100
+#: expected tickets arriving in one replication (rate profile x horizon, spikes, customers).
+MAX_TICKETS_PER_REPLICATION = 2_000_000
+#: cost of one agent-hour (the policy's currency), for the report's cost per scenario.
+MAX_AGENT_HOUR_COST = 10_000
+#: values of an empirical distribution.
+MAX_EMPIRICAL_VALUES = 100_000
+
+#: relative weights (class shares, weekday and hour weights, added customers' shares).
+MAX_WEIGHT = 1_000_000
+#: shape of a gamma duration (larger: practically fixed).
+MAX_GAMMA_SHAPE = 1_000_000
+
+AgentCount = Annotated[int, Field(ge=0, le=MAX_TEAM_AGENTS)]
+Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
+Multiplier = Annotated[float, Field(ge=0, le=MAX_MULTIPLIER)]
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _check_duration(d: Any) -> None:
+    """Every duration parameter of `d` within MAX_DURATION_SECONDS (in its unit)."""
+    f = UNIT_SECONDS[d.unit]
+    for key in ("mean", "sd", "value", "values"):
+        v = getattr(d, key, None)
+        if v is None:
+            continue
+        top = max(v) if isinstance(v, list) else v
+        if top * f > MAX_DURATION_SECONDS:
+            raise ValueError(
+                f"{key} {top:g} {d.unit} is above the limit of"
+                f" {MAX_DURATION_SECONDS / UNIT_SECONDS[d.unit]:g} {d.unit} (365 days)"
+            )
 
 
 # --- distributions (durations) ------------------------------------------------------------
@@ -52,6 +107,11 @@ class Exponential(_Strict):
     mean: PosFloat
     unit: Unit = "minutes"
 
+    @model_validator(mode="after")
+    def _limit(self) -> Exponential:
+        _check_duration(self)
+        return self
+
 
 class Lognormal(_Strict):
     """Lognormal duration given by its mean and standard deviation (in `unit`)."""
@@ -61,22 +121,37 @@ class Lognormal(_Strict):
     sd: PosFloat
     unit: Unit = "minutes"
 
+    @model_validator(mode="after")
+    def _limit(self) -> Lognormal:
+        _check_duration(self)
+        return self
+
 
 class Gamma(_Strict):
     """Gamma duration given by its shape and mean (in `unit`)."""
 
     dist: Literal["gamma"]
-    shape: PosFloat
+    shape: float = Field(gt=0, le=MAX_GAMMA_SHAPE)
     mean: PosFloat
     unit: Unit = "minutes"
+
+    @model_validator(mode="after")
+    def _limit(self) -> Gamma:
+        _check_duration(self)
+        return self
 
 
 class Empirical(_Strict):
     """Durations resampled uniformly from observed values (in `unit`)."""
 
     dist: Literal["empirical"]
-    values: list[NonNegFloat] = Field(min_length=1)
+    values: list[NonNegFloat] = Field(min_length=1, max_length=MAX_EMPIRICAL_VALUES)
     unit: Unit = "minutes"
+
+    @model_validator(mode="after")
+    def _limit(self) -> Empirical:
+        _check_duration(self)
+        return self
 
 
 class Fixed(_Strict):
@@ -85,6 +160,11 @@ class Fixed(_Strict):
     dist: Literal["fixed"]
     value: NonNegFloat
     unit: Unit = "minutes"
+
+    @model_validator(mode="after")
+    def _limit(self) -> Fixed:
+        _check_duration(self)
+        return self
 
 
 Duration = Annotated[
@@ -124,21 +204,23 @@ class FixedCount(_Strict):
     """Always `value` touches."""
 
     dist: Literal["fixed"]
-    value: int = Field(ge=1)
+    value: int = Field(ge=1, le=MAX_TOUCHES)
 
 
 class GeometricCount(_Strict):
     """Touches >= 1, geometric with the given mean (mean 1 = one touch)."""
 
     dist: Literal["geometric"]
-    mean: float = Field(ge=1)
+    mean: float = Field(ge=1, le=MAX_TOUCHES)
 
 
 class EmpiricalCount(_Strict):
     """Touches resampled from observed counts."""
 
     dist: Literal["empirical"]
-    values: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
+    values: list[Annotated[int, Field(ge=1, le=MAX_TOUCHES)]] = Field(
+        min_length=1, max_length=MAX_EMPIRICAL_VALUES
+    )
 
 
 Count = Annotated[FixedCount | GeometricCount | EmpiricalCount, Field(discriminator="dist")]
@@ -177,7 +259,7 @@ class TicketClass(_Strict):
     priority: str = Field(min_length=1)
     tier: str = "unknown"
     channel: str = "unknown"
-    share: NonNegFloat
+    share: Weight
     mode: Literal["sync", "async"] = "sync"
     handle: Duration
     patience: Duration | None = None
@@ -210,7 +292,7 @@ class Spike(_Strict):
     name: str = "spike"
     start: datetime
     end: datetime
-    multiplier: NonNegFloat
+    multiplier: Multiplier
     classes: list[str] | None = None
 
     _utc_times = field_validator("start", "end")(_as_utc)
@@ -230,10 +312,10 @@ class AddedCustomer(_Strict):
     """
 
     name: str = Field(min_length=1)
-    tickets_per_week: NonNegFloat
+    tickets_per_week: float = Field(ge=0, le=MAX_TICKETS_PER_WEEK)
     start: datetime | None = None
     end: datetime | None = None
-    shares: dict[str, NonNegFloat] | None = None
+    shares: dict[str, Weight] | None = None
 
     _utc_times = field_validator("start", "end")(_as_utc)
 
@@ -246,11 +328,11 @@ class Arrivals(_Strict):
     ticket file whose created_at inside the horizon are replayed as they are).
     """
 
-    hourly_rates: list[NonNegFloat] | None = None
-    tickets_per_week: NonNegFloat | None = None
-    weekday_weights: list[NonNegFloat] = Field(default_factory=lambda: [1.0] * 7)
-    hour_weights: list[NonNegFloat] = Field(default_factory=lambda: [1.0] * 24)
-    multiplier: NonNegFloat = 1.0
+    hourly_rates: list[Annotated[float, Field(ge=0, le=MAX_HOURLY_RATE)]] | None = None
+    tickets_per_week: float | None = Field(None, ge=0, le=MAX_TICKETS_PER_WEEK)
+    weekday_weights: list[Weight] = Field(default_factory=lambda: [1.0] * 7)
+    hour_weights: list[Weight] = Field(default_factory=lambda: [1.0] * 24)
+    multiplier: Multiplier = 1.0
     spikes: list[Spike] = Field(default_factory=list)
     added_customers: list[AddedCustomer] = Field(default_factory=list)
     replay: str | None = None
@@ -318,8 +400,8 @@ class WeeklyRoster(_Strict):
     """Agents of `team` per interval of the week (local time, Monday 00:00 first)."""
 
     team: str
-    interval_minutes: int = Field(60, gt=0)
-    agents: list[NonNegFloat]
+    interval_minutes: int = Field(60, gt=0, le=10080)
+    agents: list[Annotated[float, Field(ge=0, le=MAX_TEAM_AGENTS)]]
 
     @model_validator(mode="after")
     def _length(self) -> WeeklyRoster:
@@ -339,7 +421,7 @@ class Shift(_Strict):
     """
 
     team: str
-    agents: int = Field(ge=0)
+    agents: AgentCount
     days: list[Weekday] = Field(default_factory=lambda: list(_WORKDAYS))
     start: str
     end: str
@@ -373,7 +455,7 @@ class Staffing(_Strict):
     """
 
     teams: list[Team] = Field(default_factory=lambda: [Team(name="agents")], min_length=1)
-    constant: dict[str, Annotated[int, Field(ge=0)]] | None = None
+    constant: dict[str, AgentCount] | None = None
     weekly: list[WeeklyRoster] | None = None
     shifts: list[Shift] | None = None
     roster_file: str | None = None
@@ -413,25 +495,26 @@ class Scenario(_Strict):
     until every ticket is done or `drain_limit_hours` passed; otherwise it stops at the
     horizon and open tickets stay open. `backlog` is a canonical ticket file whose tickets
     open at `start` join the queues at time zero. `service_level_seconds` is used for the
-    first-response service level when no `policy` is given.
+    first-response service level when no `policy` is given. `agent_hour_cost` (the policy's
+    currency) prices the agent-hours of the horizon in the report.
     """
 
     name: str = "scenario"
     description: str = ""
     start: datetime
     timezone: str = "UTC"
-    #: at most ten years (a longer horizon is refused with the limit named).
-    horizon_hours: Annotated[float, Field(gt=0, le=10 * 365.25 * 24)] | None = None
-    horizon_days: Annotated[float, Field(gt=0, le=10 * 365.25)] | None = None
+    horizon_hours: float | None = Field(None, gt=0, le=MAX_HORIZON_HOURS)
+    horizon_days: float | None = Field(None, gt=0, le=MAX_HORIZON_DAYS)
     warmup_hours: NonNegFloat = 0.0
     drain: bool = True
-    drain_limit_hours: PosFloat = 24.0 * 14
-    kpi_interval_minutes: int = Field(60, gt=0)
+    drain_limit_hours: float = Field(24.0 * 14, gt=0, le=MAX_HORIZON_HOURS)
+    kpi_interval_minutes: int = Field(60, gt=0, le=1440)
     dispatch: Literal["fifo", "priority", "edf"] = "fifo"
     priority_order: list[str] | None = None
     policy: str | None = None
     backlog: str | None = None
-    service_level_seconds: PosFloat | None = None
+    service_level_seconds: float | None = Field(None, gt=0, le=MAX_DURATION_SECONDS)
+    agent_hour_cost: float | None = Field(None, ge=0, le=MAX_AGENT_HOUR_COST)
     classes: list[TicketClass] = Field(min_length=1)
     arrivals: Arrivals
     staffing: Staffing = Field(default_factory=lambda: Staffing(constant={"agents": 1}))
@@ -487,7 +570,37 @@ class Scenario(_Strict):
                     raise ValueError(f"spike {spike.name!r}: unknown classes {bad}")
         if self.arrivals.replay_default_class and self.arrivals.replay_default_class not in known:
             raise ValueError("arrivals.replay_default_class is not a class name")
+        expected = self.expected_arrivals()
+        if expected > MAX_TICKETS_PER_REPLICATION:
+            # an InputError (not a ValueError) passes through pydantic, keeping the field
+            raise InputError(
+                f"about {expected:,.0f} tickets per replication (rate x horizon) is above the"
+                f" limit of {MAX_TICKETS_PER_REPLICATION:,}: shorten the horizon or lower the"
+                " volume",
+                field="arrivals",
+            )
         return self
+
+    def expected_arrivals(self) -> float:
+        """Expected tickets arriving over the horizon (profile mean x hours, plus spikes and
+        added customers over their windows); 0 for a replay (its file decides)."""
+        arr = self.arrivals
+        if arr.replay is not None:
+            return 0.0
+        hours = self.horizon_seconds / 3600.0
+        start = self.start
+        end = start + timedelta(seconds=self.horizon_seconds)
+        rate = float(arr.weekly_rates_per_hour().mean())  # tickets/hour
+        total = rate * hours
+        for sp in arr.spikes:
+            lo, hi = max(sp.start, start), min(sp.end, end)
+            if hi > lo and sp.multiplier > 1:
+                total += rate * (sp.multiplier - 1) * (hi - lo).total_seconds() / 3600.0
+        for cust in arr.added_customers:
+            lo, hi = max(cust.start or start, start), min(cust.end or end, end)
+            if hi > lo:
+                total += cust.tickets_per_week / 168.0 * (hi - lo).total_seconds() / 3600.0
+        return total
 
     @property
     def horizon_seconds(self) -> float:
@@ -545,6 +658,8 @@ def scenario_from_dict(data: Any, *, path: str = "<scenario>", base_dir: str = "
         raise InputError("the scenario must be a YAML mapping", path=path)
     try:
         return Scenario.model_validate({**data, "base_dir": base_dir})
+    except InputError as exc:
+        raise InputError(exc.detail, path=path, field=exc.field) from None
     except ValidationError as exc:
         unknown = unknown_field_error(
             exc, Scenario, path=path, format_loc=lambda loc: _field_path(loc, data)

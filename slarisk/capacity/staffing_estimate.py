@@ -252,12 +252,36 @@ def _even_spread(frac: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def weekly_mean(staffing: pd.DataFrame, tz: str, interval_minutes: int) -> list[float]:
-    """Mean agents per interval of the week (local), over the intervals present."""
-    loc = pd.to_datetime(staffing["interval_start"], utc=True).dt.tz_convert(tz)
-    slot = (
-        (loc.dt.day_of_week * 1440 + loc.dt.hour * 60 + loc.dt.minute) // interval_minutes
-    ).to_numpy()
+    """Mean agents on duty per interval of the week (local), every team together.
+
+    Rows are agent-time: a row of ``agents`` over its ``interval_minutes`` adds
+    ``agents x minutes / interval_minutes`` agents to each ``interval_minutes`` interval it
+    covers (rows of several teams, or shorter rows, of one interval add up). The mean of an
+    interval of the week is over the distinct dates on which the table covers it (an interval
+    present for one team and missing for another counts the other as 0 that day).
+    """
     n = WEEK_MINUTES // interval_minutes
-    tot = np.bincount(slot, weights=staffing["agents"].to_numpy(dtype=float), minlength=n)
+    if staffing.empty:
+        return [0.0] * n
+    rows = pd.to_datetime(staffing["interval_start"], utc=True)
+    minutes = (
+        staffing["interval_minutes"].to_numpy(dtype=np.int64)
+        if "interval_minutes" in staffing
+        else np.full(len(staffing), interval_minutes, dtype=np.int64)
+    )
+    step = int(np.gcd.reduce(np.append(minutes, interval_minutes)))
+    k = minutes // step  # pieces of `step` minutes per row
+    rep = np.repeat(np.arange(len(staffing)), k)
+    j = np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)
+    start_ns = epoch_ns(rows)[rep] + j * step * 60 * 10**9
+    weight = staffing["agents"].to_numpy(dtype=float)[rep] * step / interval_minutes
+    occurrence = start_ns // (interval_minutes * 60 * 10**9)  # one interval of one date
+    occ, inverse = np.unique(occurrence, return_inverse=True)
+    per_occ = np.bincount(inverse, weights=weight, minlength=len(occ))
+    loc = pd.to_datetime(occ * interval_minutes * 60 * 10**9, utc=True).tz_convert(tz)
+    slot = np.asarray(
+        (loc.day_of_week * 1440 + loc.hour * 60 + loc.minute) // interval_minutes, dtype=np.int64
+    )
+    tot = np.bincount(slot, weights=per_occ, minlength=n)
     cnt = np.bincount(slot, minlength=n)
     return [float(x) for x in np.where(cnt > 0, tot / np.maximum(cnt, 1), 0.0)]

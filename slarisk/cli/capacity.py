@@ -36,12 +36,14 @@ def load_volumes(path: Path, *, tz: str = "UTC") -> pd.DataFrame:
     """Read and validate a per-interval volume table (CSV/Parquet).
 
     Columns: ``interval_start`` (ISO timestamps; naive ones are read in ``tz``), ``volume``
-    (>= 0), optional ``queue`` or ``team`` (str) and ``aht`` (seconds, > 0). Raises InputError
-    naming the file, first bad row (1-based data row) and field.
+    (contacts, 0..1,000,000), optional ``queue`` or ``team`` (str) and ``aht`` (seconds,
+    (0, 86400]). Raises InputError naming the file, first bad row (1-based data row), field
+    and the plausible range (:data:`slarisk.capacity.limits.REQUIREMENT_LIMITS`).
     """
     import numpy as np
     import pandas as pd
 
+    from slarisk.capacity.limits import REQUIREMENT_LIMITS
     from slarisk.data.io import read_table
     from slarisk.data.validate import parse_timestamps
     from slarisk.errors import InputError
@@ -70,12 +72,15 @@ def load_volumes(path: Path, *, tz: str = "UTC") -> pd.DataFrame:
         if col not in df.columns:
             continue
         num = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(num) & ((num >= 0) if col == "volume" else (num > 0))
+        rng = REQUIREMENT_LIMITS[col]
+        ok = rng.contains(num)
         if not ok.all():
             row = int(np.flatnonzero(~ok)[0]) + 1
-            need = "a number >= 0" if col == "volume" else "a number > 0 (seconds)"
             raise InputError(
-                f"{df[col].iloc[row - 1]!r} is not {need}", path=str(path), row=row, field=col
+                f"{df[col].iloc[row - 1]!r} is outside the plausible range {rng.text()}",
+                path=str(path),
+                row=row,
+                field=col,
             )
         out[col] = num
     dup = out.duplicated(["queue", "interval_start"])
@@ -109,7 +114,8 @@ def requirements_cmd(
     volumes: Annotated[Path, typer.Argument(help="Per-interval volume table (CSV/Parquet).")],
     out: Annotated[Path, typer.Option("--out", help="Output table (CSV/Parquet).")],
     aht: Annotated[
-        float | None, typer.Option(help="Average handle time, seconds (else column aht).")
+        float | None,
+        typer.Option(help="Average handle time, seconds, for a table without an aht column."),
     ] = None,
     target_sl: Annotated[
         float | None, typer.Option("--target-sl", help="Service-level goal, e.g. 0.8.")
@@ -147,9 +153,27 @@ def requirements_cmd(
     from rich.table import Table
 
     from slarisk.capacity.erlang import requirements_frame
+    from slarisk.capacity.limits import check_range
     from slarisk.data.io import write_table
     from slarisk.errors import SlariskError
 
+    for name, option, value in (
+        ("aht", "--aht", aht),
+        ("target_sl", "--target-sl", target_sl),
+        ("within", "--within", within),
+        ("target_asa", "--asa", asa),
+        ("max_abandon", "--max-abandon", max_abandon),
+        ("patience", "--patience", patience),
+        ("shrinkage", "--shrinkage", shrinkage),
+        ("max_occupancy", "--max-occupancy", max_occupancy),
+        ("target_hours", "--target-hours", target_hours),
+    ):
+        try:
+            check_range(name, value, label=option)
+        except ValueError as exc:
+            _fail(str(exc))
+    if interval_minutes is not None and not 1 <= interval_minutes <= 1440:
+        _fail(f"--interval-minutes: {interval_minutes:g} is outside the plausible range [1, 1440]")
     if method not in ("erlang-c", "erlang-a", "backlog"):
         _fail(f"--method: unknown method {method!r} (erlang-c, erlang-a or backlog)")
     if method == "erlang-a" and patience is None:
@@ -167,6 +191,8 @@ def requirements_cmd(
             df = df.loc[df["queue"].isin(queue)].reset_index(drop=True)
         if aht is None and "aht" not in df.columns:
             _fail(f"{volumes}: no aht column; give --aht SECONDS")
+        if aht is not None and "aht" in df.columns:
+            _fail(f"--aht: {volumes} has an aht column; give one or the other, not both")
         step = interval_minutes * 60.0 if interval_minutes else _infer_interval_seconds(df)
         res = requirements_frame(
             df,

@@ -17,6 +17,18 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def relative_to_file(path: Path, out: Path) -> str:
+    """``path`` (relative to the working directory) as written into the file ``out``: relative
+    to ``out``'s folder (POSIX separators), absolute when no relative path exists."""
+    import os
+
+    target, base = path.resolve(), out.resolve().parent
+    try:
+        return Path(os.path.relpath(target, base)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return target.as_posix()
+
+
 def _split(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -65,11 +77,26 @@ def fit_cmd(
     ] = None,
     horizon_days: Annotated[float, typer.Option(help="Horizon of the written scenario.")] = 7.0,
     policy: Annotated[
-        str | None, typer.Option(help="Policy path to reference in the scenario.")
+        Path | None,
+        typer.Option(
+            help="Policy file (relative to the working directory); written into the scenario"
+            " relative to --out."
+        ),
     ] = None,
+    dispatch: Annotated[
+        str, typer.Option(help="Dispatch rule of the scenario: fifo, priority or edf.")
+    ] = "fifo",
     report: Annotated[
         Path | None, typer.Option(help="JSON report of every estimate (default: OUT.fit.json).")
     ] = None,
+    backtest: Annotated[
+        bool,
+        typer.Option(
+            "--backtest",
+            help="Write a scenario over the history's own period (daily volumes as observed,"
+            " the --staffing table as roster), to check the fit against the history.",
+        ),
+    ] = False,
 ) -> None:
     """Fit arrivals, handle times, touches, pauses, patience and staffing; write a scenario."""
     import json
@@ -84,6 +111,15 @@ def fit_cmd(
     try:
         if (calls is None) == (tickets is None):
             raise InputError("give exactly one of --calls or --tickets")
+        if dispatch not in ("fifo", "priority", "edf"):
+            raise InputError(
+                f"unknown rule {dispatch!r}; use fifo, priority or edf", field="--dispatch"
+            )
+        policy_ref = None
+        if policy is not None:
+            if not policy.is_file():
+                raise InputError("policy file not found", path=str(policy), field="--policy")
+            policy_ref = relative_to_file(policy, out)
         if calls is not None:
             zone = tz or "Asia/Jerusalem"
             if staffing_method not in STAFFING_METHODS:
@@ -125,7 +161,19 @@ def fit_cmd(
                 ),
                 source=str(tickets),
             )
-        mapping = result.scenario_dict(name=out.stem, horizon_days=horizon_days, policy=policy)
+        if backtest:
+            if staffing is None:
+                raise InputError("needs --tickets with --staffing", field="--backtest")
+            mapping = result.backtest_dict(
+                relative_to_file(staffing, out),
+                name=out.stem,
+                policy=policy_ref,
+                dispatch=dispatch,
+            )
+        else:
+            mapping = result.scenario_dict(
+                name=out.stem, horizon_days=horizon_days, policy=policy_ref, dispatch=dispatch
+            )
         write_scenario(mapping, out)
         rpath = report or out.with_name(out.stem + ".fit.json")
         rpath.write_text(json.dumps(result.report(), indent=2, default=str), encoding="utf-8")

@@ -37,8 +37,9 @@ def simulate_command(
 
     Writes DIR/report.html (plots), DIR/<scenario>/tickets.<fmt> (canonical tickets + class,
     wait, handle), events.<fmt> (customer-wait status events), kpis.csv, team_kpis.csv,
-    attainment.csv, summary.csv, credits.csv. A bad scenario prints one line naming the file
-    and field (exit code 2).
+    attainment.csv, summary.csv, credits.csv, required.csv (agents the expected demand
+    requires per interval). A bad scenario prints one line naming the file and field (exit
+    code 2).
     """
     from rich.console import Console
 
@@ -138,6 +139,7 @@ def _run(
         res.attainment.to_csv(folder / "attainment.csv", index=False)
         res.summary.to_csv(folder / "summary.csv", index=False)
         res.credits.to_csv(folder / "credits.csv", index=False)
+        res.required.to_csv(folder / "required.csv", index=False)
     title = " vs ".join(labels)
     report = write_report(results, labels, out / "report.html", title=f"Simulation: {title}")
     table = Table(title=f"SLA attainment (mean [95% interval], {replications} replications)")
@@ -151,11 +153,13 @@ def _run(
     for row in att.itertuples(index=False):
         table.add_row(*[str(v) for v in row])
     console.print(table)
-    summ = summary_table(results, labels)
+    # one column per scenario (a row per measure) so the totals fit a narrow terminal
+    summ = summary_table(results, labels).set_index("scenario")
     st = Table(title="Totals (mean per replication)")
-    for col in summ.columns:
-        st.add_column(str(col), justify="right")
-    for row in summ.itertuples(index=False):
-        st.add_row(*[str(v) for v in row])
+    st.add_column("", justify="left", no_wrap=True)
+    for label in summ.index:
+        st.add_column(str(label), justify="right", no_wrap=True)
+    for measure in summ.columns:
+        st.add_row(str(measure), *[str(v) for v in summ[measure]])
     console.print(st)
     console.print(f"report: {report}  records: {out}/<scenario>/")

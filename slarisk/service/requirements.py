@@ -24,6 +24,7 @@ _LIBRARY_FIELDS = {
     "erlang-a needs patience": "patience_seconds",
     "target_sl": "target_service_level",
     "max_abandon": "max_abandon",
+    "load": "intervals",
 }
 
 

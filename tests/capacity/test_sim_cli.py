@@ -36,7 +36,7 @@ def test_simulate_with_compare_writes_report_and_records(tmp_path: Path) -> None
     assert "SLA attainment" in result.output
     assert "p1_gold_phone" in result.output
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 5
+    assert page.count("data:image/png;base64,") == 6
     assert "tiny_2" in page
     for label in ("tiny", "tiny_2"):
         tickets = pd.read_csv(out / label / "tickets.csv")
@@ -55,6 +55,7 @@ def test_simulate_with_compare_writes_report_and_records(tmp_path: Path) -> None
         assert set(tickets["replication"]) == {0, 1}
         assert (out / label / "kpis.csv").exists()
         assert (out / label / "team_kpis.csv").exists()
+        assert (out / label / "required.csv").exists()
         att = pd.read_csv(out / label / "attainment.csv")
         assert {"class", "metric", "attainment", "lo", "hi", "breaches_mean"} <= set(att.columns)
     # same seed, same scenario: common random numbers give identical records

@@ -33,7 +33,7 @@ def test_report_escapes_labels_title_and_team_names() -> None:
     assert "<script>" not in page
     assert f"<title>{ESCAPED}</title>" in page
     assert f"<h1>{ESCAPED}</h1>" in page
-    assert page.count('<img class="plot"') == 5
+    assert page.count('<img class="plot"') == 6
     assert "<h2>Summary</h2>" in page and "<h2>Attainment</h2>" in page
     summary = page.split("<h2>Summary</h2>")[1].split("<h2>Attainment</h2>")[0]
     assert f">{ESCAPED}</td>" in summary  # the scenario label, escaped by table()

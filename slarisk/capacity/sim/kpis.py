@@ -1,6 +1,12 @@
-"""Per-interval KPIs of one replication (arrivals, queue, agents, busy, occupancy, answered,
-abandoned, service level; per team: agents, busy, occupancy), as time averages over
-``kpi_interval_minutes`` bins computed vectorised from the engine's records."""
+"""Per-interval KPIs of one replication (arrivals, queue, agents, present, busy, occupancy,
+answered, abandoned, service level; per team: agents, present, busy, occupancy), as time
+averages over ``kpi_interval_minutes`` bins computed vectorised from the engine's records.
+
+``agents`` are the rostered agents; ``present`` adds the agents whose shift or break began
+while they were busy and who finish the work in hand first (departures are non-preemptive).
+Occupancy is busy / present, so it never exceeds 1 (busy / rostered did: up to 1.56 in the
+interval after a shift end, when a team's leavers were still finishing their tickets).
+"""
 
 from __future__ import annotations
 
@@ -56,6 +62,29 @@ def total_staffing(model: CompiledScenario) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(times), np.asarray(totals)
 
 
+def present_agents(
+    model: CompiledScenario, out: EngineOutput, end: float, team: int, edges: np.ndarray
+) -> np.ndarray:
+    """Time-average agents of ``team`` present per bin: max(rostered, busy) at every instant.
+
+    An agent due to leave while busy stays until the touch ends and then leaves at once (a
+    team never has free agents while some are owed), so present = rostered + those still
+    finishing = max(rostered, busy)."""
+    m = out.seg_team == team
+    s = out.seg_start[m]
+    e = np.maximum(np.minimum(s + out.seg_dur[m], end), s)
+    ch = [(t, a) for t, k, a in model.staff_changes if k == team]
+    ch_t = np.array([c[0] for c in ch], dtype=float)
+    ch_a = np.array([c[1] for c in ch], dtype=float)
+    t = np.concatenate([s, e, ch_t])
+    step = np.concatenate([np.ones(s.size), -np.ones(e.size), np.zeros(ch_t.size)])
+    order = np.argsort(t, kind="stable")
+    t, busy = t[order], np.cumsum(step[order])
+    idx = np.searchsorted(ch_t, t, side="right") - 1
+    rostered = np.where(idx >= 0, ch_a[np.clip(idx, 0, None)], 0.0) if ch_t.size else 0.0 * t
+    return step_average(t, np.maximum(busy, rostered), edges)
+
+
 def team_kpis(
     model: CompiledScenario, out: EngineOutput, end: float, starts: pd.Series, rep: int
 ) -> pd.DataFrame:
@@ -70,8 +99,9 @@ def team_kpis(
         )
         ch = [(t, a) for t, k, a in model.staff_changes if k == ti]
         agents = step_average(np.array([c[0] for c in ch]), np.array([c[1] for c in ch]), edges)
+        present = present_agents(model, out, end, ti, edges)
         with np.errstate(invalid="ignore", divide="ignore"):
-            occ = np.where(agents > 0, busy / agents, np.nan)
+            occ = np.where(present > 0, np.minimum(busy / present, 1.0), np.nan)
         frames.append(
             pd.DataFrame(
                 {
@@ -79,6 +109,7 @@ def team_kpis(
                     "interval_start": starts.to_numpy(),
                     "team": team,
                     "agents": agents,
+                    "present": present,
                     "busy": busy,
                     "occupancy": occ,
                 }
@@ -142,8 +173,13 @@ def interval_kpis(
     busy = span_average(out.seg_start, np.minimum(out.seg_start + out.seg_dur, end), edges)
     ct, cl = total_staffing(model)
     agents = step_average(ct, cl, edges)
+    present = sum(
+        (present_agents(model, out, end, ti, edges) for ti in range(len(model.team_names))),
+        np.zeros(nb),
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        occ = np.where(agents > 0, busy / agents, np.nan)
+        # min(): float noise only (busy <= present at every instant)
+        occ = np.where(present > 0, np.minimum(busy / present, 1.0), np.nan)
     arr_bin = np.clip(np.searchsorted(edges, d.t, side="right") - 1, 0, nb - 1)
     arrivals = np.bincount(arr_bin, minlength=nb)[:nb]
     fs = out.first_start[np.isfinite(out.first_start)]
@@ -166,6 +202,7 @@ def interval_kpis(
             "arrivals": arrivals,
             "queue": queue,
             "agents": agents,
+            "present": present,
             "busy": busy,
             "occupancy": occ,
             "answered": answered,

@@ -2,6 +2,11 @@
 queue and occupancy over time, summary tables (template ``simulation.html`` of
 :mod:`slarisk.reports`). Plots are matplotlib (Agg) PNGs embedded as base64, so the page is a
 single self-contained file.
+
+Compared scenarios share one time axis, days since each scenario's start, so their curves
+overlay even when they start on different dates. Value axes start at 0; occupancy is busy /
+agents present (at most 1, see :mod:`slarisk.capacity.sim.kpis`); the expected credit's
+interval is a bootstrap interval (never below 0).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from slarisk.capacity.sim.results import SimResult, kpi_summary, t_interval
+from slarisk.capacity.sim.results import SimResult, bootstrap_interval, kpi_summary
 from slarisk.reports import figure, img, png_base64, render, table
 
 if TYPE_CHECKING:
@@ -54,10 +59,7 @@ def attainment_figure(results: list[SimResult], labels: list[str]) -> Figure:
                 )
         ax.set_yticks(y + (len(results) - 1) * width / 2, [f"{c} · {m}" for c, m in keys])
         ax.invert_yaxis()
-        floor = [1.0]
-        for r in results:
-            floor += [float(v) for v in r.attainment[["lo", "goal"]].to_numpy().ravel() if v == v]
-        ax.set_xlim(max(0.0, min(floor) - 0.02), 1.005)
+        ax.set_xlim(0.0, 1.005)
         ax.set_xlabel("attainment (mean over replications, 95% interval)")
         ax.grid(False)
         ax.grid(axis="x", alpha=0.3)
@@ -65,41 +67,89 @@ def attainment_figure(results: list[SimResult], labels: list[str]) -> Figure:
     return fig
 
 
+def days_since_start(starts: pd.Series) -> np.ndarray:
+    """Interval starts -> days since the first one (the scenario's start: KPI bins begin at
+    time zero), so scenarios starting on different dates share one axis."""
+    t = pd.to_datetime(starts, utc=True)
+    return np.asarray((t - t.min()).dt.total_seconds(), dtype=float) / 86400.0
+
+
 def timeline_figure(
     results: list[SimResult], labels: list[str], column: str, ylabel: str
 ) -> Figure:
-    """One KPI over time (mean across replications), one line per scenario."""
+    """One KPI over time (mean across replications), one line per scenario, on a common
+    axis of days since each scenario's start; the value axis starts at 0."""
     with figure(9, 3.2) as (fig, ax):
         for r, label in zip(results, labels, strict=True):
-            k = kpi_summary(r.kpis)
-            ax.plot(
-                k["interval_start"].dt.tz_convert("UTC").dt.tz_localize(None),
-                k[column],
-                lw=1,
-                label=label,
-            )
+            if column == "occupancy":
+                k = _occupancy(r.kpis, ["interval_start"])
+            else:
+                k = kpi_summary(r.kpis)
+            ax.plot(days_since_start(k["interval_start"]), k[column], lw=1, label=label)
         ax.set_ylabel(ylabel)
-        ax.set_xlabel("time (UTC)")
+        ax.set_xlabel("days since the scenario's start")
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+        if column == "occupancy":
+            ax.set_ylim(0, 1.05)
         ax.legend(fontsize=8)
-        fig.autofmt_xdate()
     return fig
 
 
+def _occupancy(kpis: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Mean busy and agents present per ``keys`` across replications, occupancy their ratio
+    (at most 1: busy <= present at every instant)."""
+    cols = ["busy", "present"] if "present" in kpis else ["busy", "agents"]
+    g = kpis.groupby(keys, as_index=False, sort=False)[cols].mean()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g["occupancy"] = np.where(g[cols[1]] > 0, np.minimum(g["busy"] / g[cols[1]], 1.0), np.nan)
+    return g
+
+
 def team_figure(result: SimResult, label: str) -> Figure:
-    """Occupancy per team over time (mean across replications) of one scenario."""
+    """Occupancy (busy / agents present) per team over time (mean across replications) of
+    one scenario."""
     with figure(9, 3.2) as (fig, ax):
         tk = result.team_kpis
         if len(tk):
-            g = tk.groupby(["team", "interval_start"], as_index=False)[["agents", "busy"]].mean()
+            g = _occupancy(tk, ["team", "interval_start"])
             for team, sub in g.groupby("team", sort=False):
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    occ = np.where(sub["agents"] > 0, sub["busy"] / sub["agents"], np.nan)
-                x = sub["interval_start"].dt.tz_convert("UTC").dt.tz_localize(None)
-                ax.plot(x, occ, lw=1, label=str(team))
+                ax.plot(days_since_start(sub["interval_start"]), sub["occupancy"], lw=1,
+                        label=str(team))  # fmt: skip
         ax.set_ylabel(f"occupancy ({label})")
-        ax.set_xlabel("time (UTC)")
+        ax.set_xlabel("days since the scenario's start")
+        ax.set_xlim(left=0)
+        ax.set_ylim(0, 1.05)
         ax.legend(fontsize=8)
-        fig.autofmt_xdate()
+    return fig
+
+
+def staffing_figure(results: list[SimResult], labels: list[str]) -> Figure:
+    """Per interval and scenario: agents required by the formulas for the expected demand
+    (Erlang C for sync classes + backlog for async, dashed), agents rostered (solid) and
+    agents the simulation kept busy (dotted), on days since each scenario's start."""
+    with figure(9, 3.6) as (fig, ax):
+        colours = [f"C{j}" for j in range(len(results))]
+        for r, label, c in zip(results, labels, colours, strict=True):
+            if len(r.required):
+                req = r.required
+                ax.plot(
+                    days_since_start(req["interval_start"]),
+                    req["required"],
+                    ls="--",
+                    lw=1,
+                    c=c,
+                    label=f"{label}: required (Erlang/backlog)",
+                )
+            k = kpi_summary(r.kpis)
+            x = days_since_start(k["interval_start"])
+            ax.plot(x, k["agents"], lw=1, c=c, label=f"{label}: rostered")
+            ax.plot(x, k["busy"], ls=":", lw=1.2, c=c, label=f"{label}: busy (simulated)")
+        ax.set_ylabel("agents")
+        ax.set_xlabel("days since the scenario's start")
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7, ncol=max(1, len(results)))
     return fig
 
 
@@ -135,11 +185,13 @@ def attainment_table(results: list[SimResult], labels: list[str]) -> pd.DataFram
 
 
 def summary_table(results: list[SimResult], labels: list[str]) -> pd.DataFrame:
-    """Per-scenario totals (mean over replications) and expected credit with its interval."""
+    """Per-scenario totals (mean over replications), expected credit with its interval,
+    agent-hours present over the horizon and their cost (column only when a scenario has an
+    ``agent_hour_cost``)."""
     rows = []
     for r, label in zip(results, labels, strict=True):
         s = r.summary
-        m, lo, hi = t_interval(s["credit"].to_numpy(dtype=float))
+        m, lo, hi = bootstrap_interval(s["credit"].to_numpy(dtype=float))
         rows.append(
             {
                 "scenario": label,
@@ -150,12 +202,24 @@ def summary_table(results: list[SimResult], labels: list[str]) -> pd.DataFrame:
                 "in system at end": f"{s['in_system'].mean():,.0f}",
                 "breaches": f"{s['breaches'].mean():,.1f}",
                 "expected credit": f"{m:,.0f} [{lo:,.0f}, {hi:,.0f}] {r.currency}".strip(),
+                "agent-hours": f"{s['agent_hours'].mean():,.0f}" if "agent_hours" in s else "–",
+                "cost": (
+                    f"{s['cost'].mean():,.0f} {r.currency}".strip()
+                    if "cost" in s and s["cost"].notna().all()
+                    else "–"
+                ),
                 "mean occupancy": _fmt(
-                    float(r.kpis["busy"].sum() / max(r.kpis["agents"].sum(), 1e-9))
+                    float(
+                        r.kpis["busy"].sum()
+                        / max(r.kpis["present" if "present" in r.kpis else "agents"].sum(), 1e-9)
+                    )
                 ),
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if (out["cost"] == "–").all():  # no scenario prices its agent-hours
+        out = out.drop(columns="cost")
+    return out
 
 
 def render_report(results: list[SimResult], labels: list[str], title: str = "Simulation") -> str:
@@ -171,10 +235,14 @@ def render_report(results: list[SimResult], labels: list[str], title: str = "Sim
             png(timeline_figure(results, labels, "queue", "queue (mean)")),
         ),
         (
-            "Occupancy over time (busy / rostered agents)",
+            "Occupancy over time (busy / agents present, rostered or finishing a ticket)",
             png(timeline_figure(results, labels, "occupancy", "occupancy")),
         ),
         ("Agents rostered over time", png(timeline_figure(results, labels, "agents", "agents"))),
+        (
+            "Agents required (Erlang C / backlog, expected demand) vs rostered vs busy",
+            png(staffing_figure(results, labels)),
+        ),
         (f"Occupancy by team ({labels[0]})", png(team_figure(results[0], labels[0]))),
     ]
     seeds = ", ".join(f"{lab}: seed {r.seed}" for r, lab in zip(results, labels, strict=True))

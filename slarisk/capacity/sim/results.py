@@ -12,6 +12,7 @@ import pandas as pd
 
 from slarisk.capacity.sim.compile import CompiledScenario
 from slarisk.capacity.sim.records import ReplicationRecords
+from slarisk.capacity.sim.required import required_by_interval
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,11 @@ class SimResult:
       (rostered), busy, occupancy; outcomes: per replication, class and metric counts;
     attainment: per class and metric, mean over replications with a 95% t-interval
       (class "ALL" = every ticket); credits: per replication, customer and month;
-    summary: per replication counts (arrived, served, abandoned, in_system, breaches, credit).
+    summary: per replication counts (arrived, served, abandoned, in_system, breaches, credit),
+      agent_hours (agents present over the horizon, drain excluded) and cost (agent_hours x
+      the scenario's agent_hour_cost; NaN without one);
+    required: per KPI interval of the horizon, the agents the expected demand requires by the
+      formulas (:mod:`slarisk.capacity.sim.required`).
     """
 
     scenario_name: str
@@ -43,14 +48,16 @@ class SimResult:
     summary: pd.DataFrame
     team_kpis: pd.DataFrame = field(default_factory=pd.DataFrame)
     currency: str = ""
+    required: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def breaches(self) -> pd.DataFrame:
         """Mean breaches per replication by class and metric (with the 95% interval)."""
         return self.attainment[["class", "metric", "breaches_mean", "breaches_lo", "breaches_hi"]]
 
     def expected_credit(self) -> tuple[float, float, float]:
-        """Expected service credit per run (mean, 95% lo, hi), in the policy's currency."""
-        return t_interval(self.summary["credit"].to_numpy(dtype=float))
+        """Expected service credit per run (mean, 95% lo, hi), in the policy's currency: a
+        bootstrap interval, so it stays within the credits' range (>= 0)."""
+        return bootstrap_interval(self.summary["credit"].to_numpy(dtype=float))
 
 
 def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -66,6 +73,26 @@ def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]
         return (m, m, m)
     h = float(stdtrit(x.size - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(x.size))
     return (m, m - h, m + h)
+
+
+def bootstrap_interval(
+    x: np.ndarray, level: float = 0.95, resamples: int = 4000, seed: int = 0
+) -> tuple[float, float, float]:
+    """(mean, lo, hi): percentile bootstrap interval of the mean over replication values
+    (NaN-free; fixed ``seed``, so the same values give the same interval). Unlike a
+    t-interval it never leaves the values' range (credits >= 0 stay >= 0); with few
+    replications it is narrower than the t-interval. 1 value: lo = hi = mean."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return (math.nan, math.nan, math.nan)
+    m = float(x.mean())
+    if x.size < 2 or np.all(x == x[0]):
+        return (m, m, m)
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return (m, float(lo), float(hi))
 
 
 # --- combining replications ---------------------------------------------------------------------
@@ -142,6 +169,7 @@ def combine(model: CompiledScenario, reps: list[ReplicationRecords], *, seed: in
     attainment = attainment.sort_values(
         ["class", "metric"], key=lambda col: col.map(order) if col.name == "class" else col
     ).reset_index(drop=True)
+    rate = model.scenario.agent_hour_cost
     summary = pd.DataFrame(
         [
             {
@@ -149,6 +177,8 @@ def combine(model: CompiledScenario, reps: list[ReplicationRecords], *, seed: in
                 **r.counts,
                 "breaches": int(r.outcomes["breached"].sum()) if len(r.outcomes) else 0,
                 "credit": float(r.credits["credit"].sum()) if len(r.credits) else 0.0,
+                "agent_hours": (hours := agent_hours(model, r.kpis)),
+                "cost": hours * rate if rate is not None else math.nan,
             }
             for r in reps
         ]
@@ -167,7 +197,20 @@ def combine(model: CompiledScenario, reps: list[ReplicationRecords], *, seed: in
         credits=credits,
         summary=summary,
         currency=pol.credits.currency if pol is not None and pol.credits is not None else "",
+        required=required_by_interval(model),
     )
+
+
+def agent_hours(model: CompiledScenario, kpis: pd.DataFrame) -> float:
+    """Agent-hours present over the horizon (drain excluded) of one replication's KPIs."""
+    if not len(kpis) or "present" not in kpis:
+        return 0.0
+    step = model.scenario.kpi_interval_minutes * 60.0
+    t = pd.to_datetime(kpis["interval_start"], utc=True)
+    rel = (t - t.min()).dt.total_seconds().to_numpy()
+    # the share of each interval inside [0, horizon)
+    inside = np.clip((model.horizon - rel) / step, 0.0, 1.0)
+    return float((kpis["present"].to_numpy(dtype=float) * inside).sum() * step / 3600.0)
 
 
 def _goal(model: CompiledScenario, cname: str, metric: str) -> float:
