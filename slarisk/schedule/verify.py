@@ -139,8 +139,9 @@ def _team_occupancy(
     for k, team in enumerate(teams):
         sel = (tk["team"] == team).to_numpy()
         busy = np.bincount(slot[sel], tk["busy"].to_numpy(float)[sel], minlength=slots)
-        agents = np.bincount(slot[sel], tk["agents"].to_numpy(float)[sel], minlength=slots)
-        out[k] = np.divide(busy, agents, out=np.zeros(slots), where=agents > 0)
+        # present = rostered + agents still finishing a ticket after their shift or break
+        present = np.bincount(slot[sel], tk["present"].to_numpy(float)[sel], minlength=slots)
+        out[k] = np.divide(busy, present, out=np.zeros(slots), where=present > 0)
     return out
 
 

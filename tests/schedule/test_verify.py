@@ -65,5 +65,7 @@ def test_verify_and_repair_reports_attainment_and_raises_requirement() -> None:
     assert (v.rounds[1].needed >= first.needed).all()
     assert v.rounds[1].needed.sum() > first.needed.sum()
     assert v.rounds[1].cost > first.cost
+    for r in v.rounds:  # busy / present agents: a fraction
+        assert r.occupancy.min() >= 0 and r.occupancy.max() <= 1 + 1e-9, r.occupancy.max()
     html = schedule_page(v.final.roster, title="tiny <desk>", verification=v)
     assert "tiny &lt;desk&gt;" in html and "<img" in html
