@@ -3,6 +3,7 @@ predicted table feeds `capacity requirements`; runs are tracked in MLflow (tmp s
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -58,7 +59,8 @@ def test_backtest_writes_page_tables_and_an_mlflow_run(volumes: Path, tmp_path: 
     assert set(metrics["model"]) == {"naive", "avg4", "ets", "lgbm", "selected"}
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<img" in html and "Worst days" in html
-    client = MlflowClient()  # the autouse fixture points MLFLOW_TRACKING_URI at tmp_path
+    # the autouse fixture points MLFLOW_TRACKING_URI at tmp_path
+    client = MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
     exp = client.get_experiment_by_name("slarisk-forecast")
     assert exp is not None
     runs = client.search_runs([exp.experiment_id])
@@ -105,7 +107,7 @@ def test_fit_predict_feed_capacity_and_reforecast(volumes: Path, tmp_path: Path)
     assert (table["aht"] == 180.0).all()
     paths = read_table(tmp_path / "forecast_paths.parquet")
     assert paths["path"].nunique() == 5
-    text = _run("capacity", "requirements", out, "--aht", 180, "--out", tmp_path / "req.csv")
+    text = _run("capacity", "requirements", out, "--out", tmp_path / "req.csv")
     assert "peak agents" in text
     arrivals = tmp_path / "today.csv"
     today = read_table(out)

@@ -219,11 +219,9 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
     assert not result.decision.promote
     assert "does not beat champion v1" in result.decision.reason
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    mlflow.set_tracking_uri(uri)
-    first = mlflow.search_runs(
+    first = client.search_runs(
         experiment_ids=[result.experiment_id],
         filter_string="tags.`slarisk.model_version` = '1'",
-        output_format="list",
     )
     assert len(first) == 1
     logged = {
@@ -237,10 +235,9 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
     assert result.metrics["roc_auc"] > result.baselines["elapsed_rule"]["roc_auc"]
 
     # tracking: one nested run per trial, params/metrics/plots/fingerprint on the parent
-    children = mlflow.search_runs(
+    children = client.search_runs(
         experiment_ids=[result.experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'",
-        output_format="list",
     )
     assert len(children) == result.n_trials == 3
     assert all("model.learning_rate" in c.data.params for c in children)
