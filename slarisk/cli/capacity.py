@@ -45,7 +45,7 @@ def load_volumes(path: Path, *, tz: str = "UTC") -> pd.DataFrame:
 
     from slarisk.capacity.limits import REQUIREMENT_LIMITS
     from slarisk.data.io import read_table
-    from slarisk.data.validate import parse_timestamps
+    from slarisk.data.timestamps import parse_timestamps
     from slarisk.errors import InputError
 
     df = read_table(path)

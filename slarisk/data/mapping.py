@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from slarisk.data import schema as s
 from slarisk.data import validate as v
+from slarisk.data.timestamps import clean_strings, parse_timestamps
 from slarisk.errors import InputError
 from slarisk.specs import read_yaml, unknown_field_error
 
@@ -233,7 +234,7 @@ def _fill_template(raw: pd.DataFrame, template: str, na: tuple[str, ...]) -> pd.
     out = pd.Series(pieces[0], index=raw.index, dtype="str")
     any_value = np.zeros(len(raw), dtype=bool)
     for i in range(1, len(pieces), 2):
-        part = v.clean_strings(raw[pieces[i]], na)
+        part = clean_strings(raw[pieces[i]], na)
         any_value |= part.notna().to_numpy()
         out = out + part.fillna("") + pieces[i + 1]
     return out.where(any_value)
@@ -311,7 +312,7 @@ def import_with_mapping(
         frame[col] = _fill_template(src, template, na)
     for col, fold in mapping.case.items():
         if col in frame.columns:
-            text = v.clean_strings(frame[col], na)
+            text = clean_strings(frame[col], na)
             frame[col] = text.str.lower() if fold == "lower" else text.str.upper()
     allowed: dict[str, list[str]] = {}
     for col, table in mapping.values.items():
@@ -323,7 +324,7 @@ def import_with_mapping(
             for k, val in table.items()
             if k != "*"
         }
-        text = v.clean_strings(frame[col], na)
+        text = clean_strings(frame[col], na)
         mapped = text.map(keys)
         unmapped = text.notna() & mapped.isna()
         if "*" in table:
@@ -338,7 +339,7 @@ def import_with_mapping(
     if mapping.events is not None:
         rule = mapping.events.response_rule()
         if rule.activity_column is not None:
-            extra["_activity"] = v.clean_strings(src[rule.activity_column], na)
+            extra["_activity"] = clean_strings(src[rule.activity_column], na)
         if rule.column is not None:
             extra["_response"] = src[rule.column]
     return _events_mode(raw, frame.assign(**extra), mapping, source, tz, na, dflt, allowed)
@@ -356,11 +357,11 @@ def _tickets_mode(
 ) -> v.ImportResult:
     problems: list[v.Problem] = []
     if mapping.offsets:
-        created = v.parse_timestamps(
+        created = parse_timestamps(
             frame[s.CREATED_AT], source_tz=tz, fmt=mapping.timestamp_format, na_values=na
         ).values
         for target, off in mapping.offsets.items():
-            text = v.clean_strings(raw[off.column], na)
+            text = clean_strings(raw[off.column], na)
             num = pd.to_numeric(text, errors="coerce")
             bad = (text.notna() & (num.isna() | (num < 0))).to_numpy(dtype=bool)
             problems.append((target, f"{off.column} not a duration >= 0 ({off.unit})", bad))
@@ -432,7 +433,7 @@ def _events_mode(
     hidden = ("_activity", "_response")
     attrs = [c for c in frame.columns if c not in (s.TICKET_ID, s.AT, s.STATUS, *hidden)]
     for col in attrs:
-        e[col] = v.clean_strings(e[col], na)
+        e[col] = clean_strings(e[col], na)
     g = e.groupby(s.TICKET_ID, sort=True)
     first = g.head(1).set_index(s.TICKET_ID)
     ids = first.index
@@ -441,7 +442,7 @@ def _events_mode(
     rule = rules.response_rule()
     notes: list[str] = [f"tickets rebuilt from events: {len(ids):,}"]
     if rule.column is not None:
-        parsed = v.parse_timestamps(
+        parsed = parse_timestamps(
             e["_response"], source_tz=tz, fmt=mapping.timestamp_format, na_values=na
         )
         bad = int(parsed.unparseable.sum())

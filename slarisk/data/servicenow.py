@@ -16,6 +16,7 @@ import pandas as pd
 
 from slarisk.data import schema as s
 from slarisk.data import validate as v
+from slarisk.data.timestamps import clean_strings, parse_timestamps
 from slarisk.errors import InputError
 
 TIMESTAMP_FORMAT: Final = "%d/%m/%Y %H:%M"
@@ -190,17 +191,17 @@ def import_servicenow(
     last = raw.iloc[last_ev["_row"].to_numpy() - 1].set_axis(ids)
 
     def first_text(col: str) -> pd.Series:
-        return v.clean_strings(first[col], NA_VALUES) if col in first.columns else _nan(ids)
+        return clean_strings(first[col], NA_VALUES) if col in first.columns else _nan(ids)
 
     def last_text(col: str) -> pd.Series:
-        return v.clean_strings(last[col], NA_VALUES) if col in last.columns else _nan(ids)
+        return clean_strings(last[col], NA_VALUES) if col in last.columns else _nan(ids)
 
     defaults = {"service_type": "incident", **(defaults or {})}
     active = e.loc[e[s.STATUS] == FIRST_RESPONSE_STATE]
     t = pd.DataFrame(index=ids)
     t[s.CREATED_AT] = first["opened_at"]
     first_active = active.groupby(s.TICKET_ID)[s.AT].min().reindex(ids)
-    opened = v.parse_timestamps(
+    opened = parse_timestamps(
         first["opened_at"], source_tz=source_tz, fmt=TIMESTAMP_FORMAT, na_values=NA_VALUES
     ).values
     # The log sometimes records the move to "Active" minutes before the (edited) opened_at:
@@ -236,7 +237,7 @@ def import_servicenow(
     t["priority_final"] = t["priority_final"].replace(PRIORITY_MAP)
     for name in _COUNTS:
         t[name] = pd.to_numeric(t[name], errors="coerce").astype("Int64")
-    t["closed_at"] = v.parse_timestamps(
+    t["closed_at"] = parse_timestamps(
         t["closed_at"], source_tz=source_tz, fmt=TIMESTAMP_FORMAT, na_values=NA_VALUES
     ).values
     t["n_events"] = g.size().reindex(ids).astype("int64")
@@ -270,7 +271,7 @@ def import_servicenow(
     n_from_closed = int(acc["resolved_from_closed"].sum())
     no_active = int(tickets.accepted[s.FIRST_RESPONSE_AT].isna().sum())
     notes = (
-        f"incidents in the log: {v.clean_strings(raw['number'], NA_VALUES).nunique():,}",
+        f"incidents in the log: {clean_strings(raw['number'], NA_VALUES).nunique():,}",
         f"tickets without an '{FIRST_RESPONSE_STATE}' event (first_response_at NaT): {no_active:,}",
         f"tickets whose '{FIRST_RESPONSE_STATE}' event precedes opened_at "
         f"(first response clamped to opening): {int(early.sum()):,}",
