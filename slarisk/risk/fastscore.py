@@ -1,5 +1,4 @@
-"""The fast scoring path: the same outputs as the general path of
-:func:`slarisk.risk.score.score_open_tickets`, computed on numpy arrays only.
+"""The scoring engine behind :func:`slarisk.risk.score.score_open_tickets`, on numpy arrays.
 
 At scoring time every observation is taken at the same instant ``now``, so most features are
 per-request scalars (calendar, arrivals, staffing, backlog) or per-key lookups (backlog by
@@ -9,19 +8,21 @@ Everything that does not depend on the request is prepared once per model
 contribution table, the calibrator as ``numpy.interp``/``expit``) and once per policy
 (:class:`PolicyTables`: targets, calendars and alert levels as lookup arrays).
 
-Clocks are computed in one compiled pass (numba) over the calendars' open-interval tables,
-kept per policy and widened when a request falls outside them (no pauses: a request with
-status events takes the general path); the arrival-window counts are one compiled pass too.
+Clocks come from the clock engine of :mod:`slarisk.sla.clock` (:func:`~slarisk.sla.clock.clocks_at`
+with status events as pauses) over the calendars' open-interval tables, kept per policy and
+widened when a request falls outside them; the arrival-window counts are one compiled pass.
 Only clocks not yet past due go through the model (a past-due clock has probability 1 and
 the reason "already past due" anyway).
 Leaves and their contribution rows come from one compiled pass over the trees
 (:mod:`slarisk.risk.treekernel`, numba) when available; otherwise ``predict(pred_leaf=True)``
 and a gather over the table.
-The general path stays the reference: ``tests/risk/test_score.py`` checks that both agree.
+``tests/risk/test_score.py`` checks the scores against a from-scratch computation (clocks by
+``compute_clocks``, features by the training builder ``build_features``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import threading
@@ -47,6 +48,7 @@ from slarisk.risk.feature_indexes import (
     STAFF_HORIZON_NS,
     WEEK_NS,
     WINDOW_NS,
+    HistoryIndex,
     StaffingIndex,
     _Steps,
 )
@@ -65,7 +67,8 @@ from slarisk.risk.outputs import (
     work_order_ranks,
 )
 from slarisk.risk.treekernel import compiled, raw_and_contributions
-from slarisk.sla.clock import _table_for
+from slarisk.sla.calendar import OpenIntervals
+from slarisk.sla.clock import calendar_tables, clocks_at, pause_intervals
 from slarisk.sla.policy import METRICS
 
 if TYPE_CHECKING:
@@ -74,6 +77,7 @@ if TYPE_CHECKING:
 
 NAT = np.iinfo(np.int64).min
 _ALL = slice(None)
+_NO_PAUSES = (np.empty(0, np.intp), np.empty(0, np.int64), np.empty(0, np.int64))
 _RECENT_NS = 29 * DAY_NS  # recent closed tickets kept for the arrival counts (as _workload)
 #: up to this many live clocks, distinct keys are found with a dict rather than a sort.
 _FEW_ROWS = 128
@@ -83,8 +87,10 @@ _DENSE_ROWS = 8
 _SPARSE_ROWS = 512
 
 
-class Fallback(Exception):
-    """The request needs the general path (unusual input, or an error it reports better)."""
+class NotScorable(Exception):
+    """Input the array path does not take as it is (text timestamps, unknown priorities or
+    tiers, duplicate ids, a model with features it does not build): callers report it
+    (:func:`slarisk.risk.score.score_open_tickets` raises an ``InputError`` naming the rows)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,6 +110,18 @@ class TicketArrays:
 
     def __len__(self) -> int:
         return len(self.created_ns)
+
+
+@dataclass(frozen=True)
+class EventArrays:
+    """Status events as columns: ticket ids, int64 UTC ns instants, statuses."""
+
+    ticket_id: Sequence[Any]
+    at_ns: np.ndarray
+    status: Sequence[Any]
+
+    def __len__(self) -> int:
+        return len(self.at_ns)
 
 
 @dataclass(frozen=True)
@@ -159,17 +177,17 @@ def _numbers(df: pd.DataFrame, name: str, dtype: type[np.generic]) -> np.ndarray
 
 
 def tickets_from_frame(tickets: pd.DataFrame) -> TicketArrays:
-    """Columns of a canonical open-ticket frame (raises :class:`Fallback` when unusual)."""
+    """Columns of a canonical open-ticket frame (raises :class:`NotScorable` when unusual)."""
     for col in (s.TICKET_ID, s.CREATED_AT, s.PRIORITY):
         if col not in tickets.columns:
-            raise Fallback(col)
+            raise NotScorable(col)
     n = len(tickets)
     times = []
     for col in (s.CREATED_AT, s.FIRST_RESPONSE_AT, s.RESOLVED_AT):
         if col in tickets.columns:
             ns = _ns_of(_column(tickets, col))
             if ns is None:
-                raise Fallback(col)  # strings etc.: the general path parses and reports
+                raise NotScorable(col)  # text etc.: score_open_tickets parses or reports
         else:
             ns = np.full(n, NAT, dtype=np.int64)
         times.append(ns)
@@ -186,10 +204,10 @@ def tickets_from_frame(tickets: pd.DataFrame) -> TicketArrays:
 
 
 def staffing_from_frame(staffing: pd.DataFrame) -> StaffingArrays:
-    """Columns of an interval-form staffing frame (raises :class:`Fallback` when unusual)."""
+    """Columns of an interval-form staffing frame (raises :class:`NotScorable` when unusual)."""
     ns = _ns_of(_column(staffing, s.INTERVAL_START))
     if ns is None:
-        raise Fallback(s.INTERVAL_START)
+        raise NotScorable(s.INTERVAL_START)
     codes, uniques = pd.factorize(_column(staffing, s.TEAM))
     names = [u if isinstance(u, str) else str(u) for u in uniques]
     if (codes < 0).any():
@@ -341,19 +359,12 @@ def policy_tables(policy: Policy) -> PolicyTables:
 
 @dataclass(frozen=True)
 class ClockTables:
-    """The open-interval tables of a policy's calendars (``PolicyTables.cal_names`` order),
-    concatenated: calendar ``c`` owns rows ``offsets[c]:offsets[c + 1]``. Valid for clocks
-    started at or after ``lo`` and running until ``hi`` at the latest (UTC ns), with room for
-    the longest target of each calendar after ``hi``."""
+    """:func:`slarisk.sla.clock.calendar_tables` of a policy, valid for clocks started at or
+    after ``lo`` and running until ``hi`` at the latest (UTC ns)."""
 
     lo: int
     hi: int
-    always_open: np.ndarray  # bool per calendar
-    offsets: np.ndarray  # int64 (calendars + 1)
-    starts: np.ndarray  # int64 UTC ns
-    ends: np.ndarray
-    cum_start: np.ndarray  # open ns before each interval
-    cum_end: np.ndarray
+    tables: dict[int, OpenIntervals]
 
 
 #: how far past the latest instant asked for a cached clock table reaches (so a service
@@ -362,7 +373,7 @@ _TABLE_AHEAD_NS = 31 * DAY_NS
 _CLOCK_TABLES: PerObjectCache[ClockTables] = PerObjectCache()
 
 
-def _clock_tables(policy: Policy, pt: PolicyTables, lo: int, hi: int) -> ClockTables:
+def _clock_tables(policy: Policy, lo: int, hi: int) -> ClockTables:
     """:class:`ClockTables` covering clocks started from ``lo`` and stopped by ``hi`` (cached
     per policy; built again only when a request falls outside the cached span)."""
     hit = _CLOCK_TABLES.get(policy)
@@ -371,79 +382,9 @@ def _clock_tables(policy: Policy, pt: PolicyTables, lo: int, hi: int) -> ClockTa
     if hit is not None:  # widen the cached span rather than narrow it
         lo, hi = min(lo, hit.lo), max(hi, hit.hi)
     hi += _TABLE_AHEAD_NS
-    parts = []
-    for c, name in enumerate(pt.cal_names):
-        longest = pt.tgt_ns[pt.cal_idx == c]
-        parts.append(_table_for(policy, name, lo, hi, int(longest.max()) if longest.size else 0))
-    sizes = [0 if tab.always_open else len(tab.starts) for tab in parts]
-
-    def cat(attr: str) -> np.ndarray:
-        arrays = [getattr(tab, attr) for tab in parts if not tab.always_open]
-        return np.concatenate(arrays).astype(np.int64) if arrays else np.zeros(0, np.int64)
-
-    tables = ClockTables(
-        lo=lo,
-        hi=hi,
-        always_open=np.asarray([tab.always_open for tab in parts], dtype=np.bool_),
-        offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
-        starts=cat("starts"),
-        ends=cat("ends"),
-        cum_start=cat("cum_start"),
-        cum_end=cat("cum_end"),
-    )
+    tables = ClockTables(lo=lo, hi=hi, tables=calendar_tables(policy, lo, hi))
     _CLOCK_TABLES.set(policy, tables)
     return tables
-
-
-def _open_before_py(
-    t: int, a: int, b: int, starts: np.ndarray, ends: np.ndarray, cum_start: np.ndarray
-) -> int:
-    """F(t): open ns of the table rows ``a:b`` before instant ``t``."""
-    j = a + np.searchsorted(starts[a:b], t, side="right")  # intervals started by t
-    if j == a:
-        return 0
-    return int(cum_start[j - 1] + min(t, ends[j - 1]) - starts[j - 1])
-
-
-_open_before = compiled(_open_before_py)
-
-
-def _clock_rows_py(
-    cal: np.ndarray,
-    created: np.ndarray,
-    end: np.ndarray,
-    budget: np.ndarray,
-    always_open: np.ndarray,
-    offsets: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    cum_start: np.ndarray,
-    cum_end: np.ndarray,
-    elapsed: np.ndarray,
-    due: np.ndarray,
-) -> None:
-    """Per clock i (calendar ``cal[i]``): business ns elapsed from ``created[i]`` to ``end[i]``
-    and the due instant (the first at which ``budget[i]`` ns of business time have passed,
-    never before ``created[i]``), from the calendar's open intervals: F(t) = open ns before t,
-    due = F^-1(F(created) + budget). As ``OpenIntervals.cumulative`` / ``inverse``, one pass
-    (compiled with numba)."""
-    for i in range(cal.shape[0]):
-        c = cal[i]
-        t0 = created[i]
-        if always_open[c]:
-            elapsed[i] = end[i] - t0
-            due[i] = max(t0, t0 + budget[i])
-            continue
-        a = offsets[c]
-        b = offsets[c + 1]
-        f0 = _open_before(t0, a, b, starts, ends, cum_start)
-        elapsed[i] = _open_before(end[i], a, b, starts, ends, cum_start) - f0
-        v = f0 + budget[i]
-        k = a + np.searchsorted(cum_end[a:b], v, side="left")  # first interval reaching v
-        due[i] = max(t0, v + starts[k] - cum_start[k])
-
-
-_clock_rows = compiled(_clock_rows_py)
 
 
 @dataclass
@@ -461,6 +402,8 @@ class FastModel:
     recent_group: np.ndarray  # code into recent_group_names, recent table's order
     recent_group_names: list[str]
     recent_rank: np.ndarray  # index in model.priorities (k: other)
+    history: HistoryIndex | None  # outcome aggregates for the hist_* features
+    history_clip: bool  # query them at min(now, history.known_until_ns)
     calibrator: Any  # raw score -> probability (None: clf.calibrate)
     leaf_offset: np.ndarray  # int32 first row of each tree in dense_table
     feature_names: list[str]  # columns of the model matrix
@@ -492,38 +435,61 @@ def fast_model(model: RiskModel) -> FastModel:
     return fm
 
 
-def _build_fast_model(model: RiskModel) -> FastModel:
-    prep = model.pipeline.named_steps["prep"]
-    clf = model.pipeline.named_steps["clf"]
-    if not hasattr(clf, "leaf_table_"):
-        raise Fallback("model without decision-path table")
-    cat_codes = {
-        c: {str(v): float(i) for i, v in enumerate(prep.categories_[c])} for c in prep.categorical_
-    }
-    r = model.recent_arrays
+def _recent_fields(r: dict[str, Any], priorities: Sequence[str]) -> dict[str, Any]:
+    """The ``recent_*`` fields of :class:`FastModel` from ``RiskModel.recent_arrays``."""
     if r:
         created = np.asarray(r["created"], dtype=np.int64)
         ids = {v: i for i, v in enumerate(r["ids"])}
         grp = np.where(pd.isna(r["group"]), s.UNKNOWN, r["group"])
         gcodes, gnames = _factor(list(grp))
         pri = np.where(pd.isna(r["priority"]), s.UNKNOWN, r["priority"])
-        rank_of = {p: i for i, p in enumerate(model.priorities)}
-        k = len(model.priorities)
+        rank_of = {p: i for i, p in enumerate(priorities)}
+        k = len(priorities)
         rank = np.asarray([rank_of.get(str(p), k) for p in pri], dtype=np.intp)
     else:
         created = np.zeros(0, np.int64)
         ids, gcodes, gnames, rank = {}, np.zeros(0, np.intp), [], np.zeros(0, np.intp)
+    return {
+        "recent_created": np.sort(created),
+        "recent_created_raw": created,
+        "recent_ids": ids,
+        "recent_group": gcodes,
+        "recent_group_names": gnames,
+        "recent_rank": rank,
+    }
+
+
+def with_history(model: RiskModel, history: pd.DataFrame, index: HistoryIndex | None) -> FastModel:
+    """The :class:`FastModel` of ``model`` with the recent arrivals of ``history`` (closed
+    tickets) and its outcome aggregates ``index`` (queried at ``now``, not clipped) in place
+    of those the model carries (built per call: the caches start empty)."""
+    recent = dataclasses.replace(model, recent_tickets=history).recent_arrays
+    return dataclasses.replace(
+        fast_model(model),
+        **_recent_fields(recent, model.priorities),
+        history=index,
+        history_clip=False,
+        hist_cache={},
+        group_cache={},
+    )
+
+
+def _build_fast_model(model: RiskModel) -> FastModel:
+    prep = model.pipeline.named_steps["prep"]
+    clf = model.pipeline.named_steps["clf"]
+    if not hasattr(clf, "leaf_table_"):
+        raise NotScorable("model without decision-path table")
+    cat_codes = {
+        c: {str(v): float(i) for i, v in enumerate(prep.categories_[c])} for c in prep.categorical_
+    }
     return FastModel(
         clf=clf,
         categorical=tuple(prep.categorical_),
         numeric=tuple(prep.numeric_),
         cat_codes=cat_codes,
-        recent_created=np.sort(created),
-        recent_created_raw=created,
-        recent_ids=ids,
-        recent_group=gcodes,
-        recent_group_names=gnames,
-        recent_rank=rank,
+        **_recent_fields(model.recent_arrays, model.priorities),
+        history=model.history,
+        history_clip=True,
         calibrator=_fast_calibrator(clf),
         leaf_offset=np.asarray(clf.leaf_offset_, dtype=np.int32),
         feature_names=model.feature_names,
@@ -721,37 +687,43 @@ def score_arrays(
     staffing: StaffingArrays | StaffingIndex | None = None,
     n_reasons: int = 3,
     joined_reasons: bool = True,
+    pauses: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    fm: FastModel | None = None,
 ) -> dict[str, np.ndarray]:
     """Scores of every running clock, as columns of :data:`slarisk.risk.outputs.SCORE_COLUMNS`
     (``due_at`` as int64 UTC ns), sorted by work order then due time. ``joined_reasons=False``
     leaves out the ``reasons`` column (``reason_1..3`` hold the same strings).
 
-    Raises :class:`Fallback` when the input needs the general path (which reports errors).
+    ``pauses``: (ticket index, start, end) of :func:`slarisk.sla.clock.pause_intervals`;
+    ``fm``: the model's tables (default :func:`fast_model`; :func:`with_history` for another
+    history). Raises :class:`NotScorable` for input it does not take.
     """
     pt = policy_tables(policy)
     if pt.metrics != ("first_response", "resolution"):  # the clock order assumed below
-        raise Fallback("metrics")
-    fm = fast_model(model)
+        raise NotScorable("metrics")
+    fm = fast_model(model) if fm is None else fm
     if not fm.supported:
-        raise Fallback("features the fast path does not build")
+        raise NotScorable("features the fast path does not build")
     n = len(tickets)
+    if n == 0:
+        return _no_scores()
     created = np.asarray(tickets.created_ns, dtype=np.int64)
-    if n == 0 or (created == NAT).any():
-        raise Fallback("empty or missing created_at")
+    if (created == NAT).any():
+        raise NotScorable("missing created_at")
     ids = tickets.ticket_id
     if len(set(ids)) != n:
-        raise Fallback("duplicate ids")
+        raise NotScorable("duplicate ids")
 
     # --- ticket attributes: codes per ticket ----------------------------------------------
     p_codes, p_names = _factor(tickets.priority)
     p_pol = np.asarray([pt.priorities.get(p, -1) for p in p_names], dtype=np.intp)
     if (p_pol < 0).any():
-        raise Fallback("unknown priority")
+        raise NotScorable("unknown priority")
     p_code = p_pol[p_codes]
     tier_vals = tickets.segments.get(s.TIER)
     if tier_vals is None:
         if pt.default_tier is None:
-            raise Fallback("no tier")
+            raise NotScorable("no tier")
         t_code = np.full(n, pt.default_tier, dtype=np.intp)
     else:
         tc, tn = _factor(tier_vals)
@@ -763,7 +735,7 @@ def score_arrays(
                 lut.append(pt.tiers.get(name, -1))
         t_lut = np.asarray(lut, dtype=np.intp)
         if (t_lut < 0).any():
-            raise Fallback("unknown tier")
+            raise NotScorable("unknown tier")
         t_code = t_lut[tc]
 
     # --- running clocks (ticket-major, first_response before resolution) --------------------
@@ -773,21 +745,42 @@ def score_arrays(
     open_mat = np.column_stack([stop_fr == NAT, res == NAT])
     flat = np.flatnonzero(open_mat.ravel())
     if flat.size == 0:
-        raise Fallback("nothing running")
+        return _no_scores()
     tix = flat // 2
     mk = flat % 2
     m = len(flat)
-    c_row = created[tix]
-    end = np.maximum(now_ns, c_row)
-    budget = pt.tgt_ns[t_code[tix], p_code[tix], mk]
-    cal = pt.cal_idx[t_code[tix], p_code[tix], mk]
-    elapsed = np.empty(m, dtype=np.int64)
-    due = np.empty(m, dtype=np.int64)
-    ct = _clock_tables(policy, pt, int(c_row.min()), int(end.max()))
-    _clock_rows(
-        cal, c_row, end, budget, ct.always_open, ct.offsets, ct.starts, ct.ends, ct.cum_start,
-        ct.cum_end, elapsed, due,
-    )  # fmt: skip
+    # the clocks of the running tickets, by the engine of slarisk.sla.clock (with pauses)
+    run_t = np.flatnonzero(open_mat.any(axis=1))
+    c_run = created[run_t]
+    end = np.broadcast_to(np.maximum(now_ns, c_run)[:, None], (len(run_t), 2))
+    combo_t, combo_p = t_code[run_t], p_code[run_t]
+    budget_mat = pt.tgt_ns[combo_t, combo_p]
+    cal_mat = pt.cal_idx[combo_t, combo_p]
+    ct = _clock_tables(policy, int(c_run.min()), int(end.max()))
+    if pauses is not None and len(pauses[0]):
+        pos = np.full(n, -1, dtype=np.intp)  # ticket index -> running-ticket index
+        pos[run_t] = np.arange(len(run_t))
+        keep = pos[pauses[0]] >= 0
+        run_pauses = (pos[pauses[0][keep]], pauses[1][keep], pauses[2][keep])
+    else:
+        run_pauses = _NO_PAUSES
+    one_cal = int(cal_mat.flat[0])
+    elapsed_mat, _, due_mat = clocks_at(
+        ct.tables,
+        one_cal if (cal_mat == one_cal).all() else cal_mat,
+        c_run,
+        end,
+        budget_mat,
+        run_pauses,
+    )
+    row = np.searchsorted(run_t, tix)  # running-ticket row of each running clock
+    elapsed = elapsed_mat[row, mk]
+    due = due_mat[row, mk]
+    nominal_due = due
+    if run_pauses[0].size:  # the due time without pauses (overdue backlog)
+        _, _, nominal_mat = clocks_at(ct.tables, cal_mat, c_run, end, budget_mat, _NO_PAUSES)
+        nominal_due = nominal_mat[row, mk]
+    budget = budget_mat[row, mk]
     target_s = budget / 1_000_000_000
     elapsed_s = elapsed / 1_000_000_000
     fraction = elapsed / budget
@@ -821,7 +814,7 @@ def score_arrays(
                 X[:, j] = lut_c[codes_t[lt]]
         num = _numeric_features(
             model, fm, pt, tickets, cat_vals, now_ns, created, tix, mk, live, target_s, elapsed_s,
-            due, budget, cal, staffing,
+            due, nominal_due, staffing,
         )  # fmt: skip
         k0 = len(fm.categorical)
         for j, name in enumerate(fm.numeric):
@@ -882,6 +875,29 @@ def score_arrays(
     for i in range(3):
         out[f"reason_{i + 1}"] = reasons[i] if i < len(reasons) else np.full(m, "", dtype=object)
     return {c: out[c][srt] for c in SCORE_COLUMNS if c in out}
+
+
+def _no_scores() -> dict[str, np.ndarray]:
+    """The columns of :func:`score_arrays` when no clock is running."""
+    out = {c: np.zeros(0, dtype=object) for c in SCORE_COLUMNS}
+    for c in ("work_order", "due_at", "alert_level"):
+        out[c] = np.zeros(0, dtype=np.int64)
+    for c in ("breach_probability", "expected_cost", "time_left_seconds", "elapsed_fraction"):
+        out[c] = np.zeros(0, dtype=np.float64)
+    return out
+
+
+def event_pauses(
+    tickets: TicketArrays, events: EventArrays, pause_statuses: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`slarisk.sla.clock.pause_intervals` of status events given as columns (events of
+    tickets not in ``tickets`` are ignored, as ``compute_clocks`` does)."""
+    index = {tid: i for i, tid in enumerate(tickets.ticket_id)}
+    n_ev = len(events.at_ns)
+    ev_tix = np.fromiter(map(index.get, events.ticket_id, itertools.repeat(-1)), np.intp, n_ev)
+    pausing = frozenset(pause_statuses)
+    is_pause = np.fromiter(map(pausing.__contains__, events.status), np.bool_, n_ev)
+    return pause_intervals(ev_tix, np.asarray(events.at_ns, dtype=np.int64), is_pause)
 
 
 #: (end offset before t, length) of the arrival windows, ns: the last hour, the last day, the
@@ -962,8 +978,7 @@ def _numeric_features(
     target_s: np.ndarray,
     elapsed_s: np.ndarray,
     due: np.ndarray,
-    budget: np.ndarray,
-    cal: np.ndarray,
+    nominal_due: np.ndarray,
     staffing: StaffingArrays | StaffingIndex | None,
 ) -> dict[str, Any]:
     """The numeric features of :func:`slarisk.risk.features.build_features` for the live
@@ -994,7 +1009,9 @@ def _numeric_features(
     for p in model.priorities:
         out[f"backlog_p_{p}"] = float(back[p_names.index(p)]) if p in p_names else 0.0
     res_rows = mk == 1
-    n_over = float(np.count_nonzero(due[res_rows] <= t))
+    # overdue backlog: nominal resolution due (created + target, pauses not counted; as the
+    # training rows' OverdueIndex, see slarisk.risk.landmarks.resolution_due)
+    n_over = float(np.count_nonzero(nominal_due[res_rows] <= t))
     out["backlog_overdue"] = n_over
     out["overdue_share"] = n_over / (total + 1.0)
 
@@ -1076,12 +1093,12 @@ def _numeric_features(
         "hist_log_resolution_hours_category",
         "hist_log_resolution_hours_group",
     )
-    h = model.history
+    h = fm.history
     if h is None:
         for name in hist_names:
             out[name] = np.nan
     else:
-        th = t if h.known_until_ns is None else min(t, h.known_until_ns)
+        th = min(t, h.known_until_ns) if fm.history_clip else t
         c_codes, c_names = cat_vals[s.CATEGORY]
         combo = (mk[live] * len(c_names) + c_codes[lt]) * len(g_names) + row_g
         if len(combo) <= _FEW_ROWS:  # a few rows: a dict is cheaper than sorting

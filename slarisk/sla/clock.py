@@ -25,7 +25,10 @@
   otherwise. Excluded tickets still get their clock; reports leave them out.
 
 All arithmetic is int64 nanoseconds over numpy arrays, grouped by calendar; see
-`slarisk.sla.calendar` for the calendar definition (DST-exact).
+`slarisk.sla.calendar` for the calendar definition (DST-exact). The same engine serves
+callers that hold arrays rather than frames (scoring): `pause_intervals`, `calendar_tables`
+and `clocks_at`. The module is a little over 600 lines because frame input checks, the
+engine and its array API belong together (one clock definition).
 """
 
 from __future__ import annotations
@@ -241,6 +244,21 @@ def _pauses(
         return empty
     at = _ns_column(events, "at", events["ticket_id"], required=True)
     is_pause = events["status"].isin(pause_statuses).to_numpy(dtype=bool)
+    return pause_intervals(ev_tix, at, is_pause)
+
+
+def pause_intervals(
+    ev_tix: np.ndarray, at: np.ndarray, is_pause: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pause intervals (ticket index, start ns, end ns) of status events given as arrays:
+    each event's ticket index (-1: unknown ticket, ignored), its int64 UTC ns instant and
+    whether its status pauses the clock. Grouped by ticket, by start within; the rule of
+    :func:`compute_clocks` (a pause runs until the ticket's next event, end = int64 max when
+    none; events at the same instant keep their given order)."""
+    empty = (np.empty(0, np.intp), np.empty(0, np.int64), np.empty(0, np.int64))
+    ev_tix = np.asarray(ev_tix, dtype=np.intp)
+    if ev_tix.size == 0 or not is_pause.any():
+        return empty
     # only the events of tickets with a pause matter
     pausing = np.zeros(int(ev_tix.max()) + 2, dtype=bool)
     pausing[ev_tix[is_pause]] = True
@@ -254,6 +272,21 @@ def _pauses(
     nxt = np.full(at.size, _INF, dtype=np.int64)
     nxt[:-1] = np.where(tix[1:] == tix[:-1], at[1:], _INF)
     return tix[is_pause], at[is_pause], nxt[is_pause]
+
+
+def status_pauses(
+    ticket_ids: pd.Series, events: pd.DataFrame | None, pause_statuses: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`pause_intervals` of a status-event frame (ticket_id, at, status) for the
+    tickets ``ticket_ids`` (ticket index = position there). Raises InputError like
+    :func:`compute_clocks` (missing columns, duplicate ticket ids, bad timestamps)."""
+    if events is None or len(events) == 0:
+        _ticket_index(ticket_ids, None)  # the duplicate-id check
+        return _pauses(None, np.empty(0, np.intp), pause_statuses)
+    for col in ("ticket_id", "at", "status"):
+        if col not in events.columns:
+            raise InputError("required column of status events is missing", field=col)
+    return _pauses(events, _ticket_index(ticket_ids, events["ticket_id"]), pause_statuses)
 
 
 def _exceptions(
@@ -287,6 +320,44 @@ def _table_for(policy: Policy, cal_name: str, lo: int, hi: int, budget: int) -> 
             raise InputError(f"calendar {cal_name!r} has (almost) no open time")
         tab = grown
     return tab
+
+
+def calendar_tables(policy: Policy, lo: int, hi: int) -> dict[int, OpenIntervals]:
+    """One open-interval table per calendar of ``policy`` (key: index in
+    ``sorted(policy.calendars)``), valid for clocks started from ``lo`` and ending by ``hi``
+    (UTC ns), with room after ``hi`` for the longest target on that calendar: the tables
+    :func:`clocks_at` reads."""
+    names = sorted(policy.calendars)
+    longest = dict.fromkeys(names, 0)
+    for tr in policy.tiers:
+        for pr in policy.priorities:
+            for metric in METRICS:
+                t = policy.target_for(tr, pr, metric)
+                ns = round(t.seconds * NS_PER_SECOND)
+                longest[t.calendar] = max(longest[t.calendar], ns)
+    return {c: _table_for(policy, name, lo, hi, longest[name]) for c, name in enumerate(names)}
+
+
+def clocks_at(
+    tables: dict[int, OpenIntervals],
+    cal: int | np.ndarray,
+    created: np.ndarray,
+    end: np.ndarray,
+    budget: np.ndarray,
+    pauses: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(elapsed, paused, due) int64 ns of clocks given as arrays shaped (tickets, metrics):
+    the clock engine of :func:`compute_clocks`, for callers that hold arrays (scoring).
+
+    ``tables``: :func:`calendar_tables` covering every clock; ``cal``: the calendar key of all
+    clocks or per clock; ``created`` per ticket; ``end`` (stop, or ``now`` for a running clock,
+    never before ``created``) and ``budget`` (target ns) per clock; ``pauses``: (ticket index,
+    start, end) of :func:`pause_intervals`.
+    """
+    if created.size == 0:
+        z = np.zeros(end.shape, dtype=np.int64)
+        return z, z.copy(), z.copy()
+    return _clocks(tables, cal, created, end, budget, pauses)
 
 
 def _clocks(
@@ -528,4 +599,13 @@ def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
 
 
-__all__ = ["ANY_TIER", "CLOCK_COLUMNS", "SCOPE_FIELDS", "compute_clocks"]
+__all__ = [
+    "ANY_TIER",
+    "CLOCK_COLUMNS",
+    "SCOPE_FIELDS",
+    "calendar_tables",
+    "clocks_at",
+    "compute_clocks",
+    "pause_intervals",
+    "status_pauses",
+]

@@ -15,6 +15,7 @@ from slarisk.risk.spec import parse_spec
 from slarisk.risk.tuning import model_params
 
 from .conftest import FAST_PARAMS, Trained
+from .score_reference import reference_scores
 from .test_score import _assert_same_scores
 
 MIN = {"name": "t", "data": {"source": "x"}, "policy": "p.yaml"}
@@ -173,15 +174,13 @@ def test_fast_path_reproduces_a_constrained_model(
     assert vec["agents_now"] == vec["business_left_hours"] == -1
     assert vec["age_hours"] == vec["priority"] == 0
     staffing = t.history.staffing
-    general = score_open_tickets(
-        model, t.open_tickets, t.now, t.history.policy, staffing, fast=False
-    )
+    general = reference_scores(model, t.open_tickets, t.now, t.history.policy, staffing)
     fast = score_open_tickets(model, t.open_tickets, t.now, t.history.policy, staffing)
     _assert_same_scores(general, fast)
     for i in range(3):  # single tickets too
         one = t.open_tickets.iloc[[i]]
         _assert_same_scores(
-            score_open_tickets(model, one, t.now, t.history.policy, staffing, fast=False),
+            reference_scores(model, one, t.now, t.history.policy, staffing),
             score_open_tickets(model, one, t.now, t.history.policy, staffing),
         )
 
