@@ -765,7 +765,7 @@ def score_arrays(
     else:
         run_pauses = _NO_PAUSES
     one_cal = int(cal_mat.flat[0])
-    elapsed_mat, _, due_mat = clocks_at(
+    elapsed_mat, _, due_mat, nominal_mat = clocks_at(
         ct.tables,
         one_cal if (cal_mat == one_cal).all() else cal_mat,
         c_run,
@@ -776,10 +776,7 @@ def score_arrays(
     row = np.searchsorted(run_t, tix)  # running-ticket row of each running clock
     elapsed = elapsed_mat[row, mk]
     due = due_mat[row, mk]
-    nominal_due = due
-    if run_pauses[0].size:  # the due time without pauses (overdue backlog)
-        _, _, nominal_mat = clocks_at(ct.tables, cal_mat, c_run, end, budget_mat, _NO_PAUSES)
-        nominal_due = nominal_mat[row, mk]
+    nominal_due = nominal_mat[row, mk]  # without pauses (overdue backlog)
     budget = budget_mat[row, mk]
     target_s = budget / 1_000_000_000
     elapsed_s = elapsed / 1_000_000_000

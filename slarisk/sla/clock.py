@@ -345,9 +345,10 @@ def clocks_at(
     end: np.ndarray,
     budget: np.ndarray,
     pauses: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(elapsed, paused, due) int64 ns of clocks given as arrays shaped (tickets, metrics):
-    the clock engine of :func:`compute_clocks`, for callers that hold arrays (scoring).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(elapsed, paused, due, nominal due) int64 ns of clocks given as arrays shaped (tickets,
+    metrics): the clock engine of :func:`compute_clocks`, for callers that hold arrays
+    (scoring). The nominal due time is the due time without pauses.
 
     ``tables``: :func:`calendar_tables` covering every clock; ``cal``: the calendar key of all
     clocks or per clock; ``created`` per ticket; ``end`` (stop, or ``now`` for a running clock,
@@ -356,8 +357,10 @@ def clocks_at(
     """
     if created.size == 0:
         z = np.zeros(end.shape, dtype=np.int64)
-        return z, z.copy(), z.copy()
-    return _clocks(tables, cal, created, end, budget, pauses)
+        return z, z.copy(), z.copy(), z.copy()
+    elapsed, paused, due, nominal = _clocks(tables, cal, created, end, budget, pauses, True)
+    assert nominal is not None
+    return elapsed, paused, due, nominal
 
 
 def _clocks(
@@ -367,8 +370,10 @@ def _clocks(
     end: np.ndarray,
     budget: np.ndarray,
     pauses: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(elapsed, paused, due) int64 ns, shaped (tickets, metrics) like `end`.
+    nominal: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(elapsed, paused, due, nominal due or None) int64 ns, shaped (tickets, metrics) like
+    `end`; the nominal due time (without pauses) only when `nominal` is true.
 
     `cal` is the calendar (a key of `tables`) of every clock, or per clock an array shaped
     like `end`; `budget` is each clock's target in ns; `pauses` are (ticket index, start,
@@ -411,6 +416,7 @@ def _clocks(
                 f_pe[prow] = np.where(pmr, tab.cumulative(pe[prow])[:, None], f_pe[prow])
 
     f_due = f_created + budget
+    f_nominal = f_due.copy() if nominal and n_p else None
     paused = np.zeros((n, m), dtype=np.int64)
     if n_p:
         lo_f, hi_f = f_created[pt], f_end[pt]
@@ -430,14 +436,24 @@ def _clocks(
             f_due[q] += np.where(a[rows] < f_due[q], amount[rows], 0)
     elapsed = f_end - f_created
     elapsed -= paused
-    due = np.empty((n, m), dtype=np.int64)
+    due = _inverse(parts, f_due, created)
+    if not nominal:
+        return elapsed, paused, due, None
+    return elapsed, paused, due, (due if f_nominal is None else _inverse(parts, f_nominal, created))
+
+
+def _inverse(
+    parts: list[tuple[OpenIntervals, np.ndarray | None]], f: np.ndarray, created: np.ndarray
+) -> np.ndarray:
+    """The instants where the open-time functions reach ``f`` (never before ``created``)."""
+    due = np.empty(f.shape, dtype=np.int64)
     for tab, mask in parts:
         if mask is None:
-            due = tab.inverse(f_due)
+            due = tab.inverse(f)
         else:
-            due[mask] = tab.inverse(f_due[mask])
+            due[mask] = tab.inverse(f[mask])
     np.maximum(due, created[:, None], out=due)
-    return elapsed, paused, due
+    return due
 
 
 def compute_clocks(
@@ -540,7 +556,7 @@ def compute_clocks(
         cb = combo[i0:i1]
         budget = tgt_ns[cb]
         p0, p1 = int(p_bounds[blk]), int(p_bounds[blk + 1])
-        elapsed, paused, due = _clocks(
+        elapsed, paused, due, _ = _clocks(
             tables,
             cal if cal is not None else cal_tab[cb],
             created[i0:i1],
