@@ -62,7 +62,8 @@ def _setup(quick: bool) -> dict[str, Any]:
 def _demo_desk(quick: bool) -> dict[str, Any]:
     """The demo desk (``make demo``: baseline scenario, seed 7), a model trained on it, a
     realistic 100-ticket request (the oldest open tickets with their status events, the
-    roster from an hour before ``now`` to five hours after) and 10,000 open tickets drawn
+    roster rows within six hours of ``now``: the generated roster ends at ``now``, so 3 teams x
+    12 half-hours) and 10,000 open tickets drawn
     from those 100, with their events (new ids)."""
     root = Path(__file__).resolve().parents[1]
     from slarisk.capacity.synthetic import generate_history
@@ -80,8 +81,8 @@ def _demo_desk(quick: bool) -> dict[str, Any]:
     ev = h.events[h.events["ticket_id"].isin(openq["ticket_id"])]
     st = h.staffing
     st = st[
-        (st["interval_start"] >= now - pd.Timedelta(hours=1))
-        & (st["interval_start"] < now + pd.Timedelta(hours=5))
+        (st["interval_start"] >= now - pd.Timedelta(hours=6))
+        & (st["interval_start"] < now + pd.Timedelta(hours=6))
     ]
     fields = ("ticket_id", "priority", "tier", "region", "service_type", "channel", "customer")
     fields += ("category", "group", "status")

@@ -55,8 +55,10 @@ from slarisk.risk.feature_indexes import (
 from slarisk.risk.features import (
     BASE_NUMERIC_FEATURES,
     CATEGORICAL_FEATURES,
-    STAFFING_FEATURES,
+    HISTORY_FEATURES,
+    Counts,
     calendar_features_at,
+    numeric_features,
 )
 from slarisk.risk.outputs import (
     BREACHED_BAND,
@@ -978,39 +980,21 @@ def _numeric_features(
     nominal_due: np.ndarray,
     staffing: StaffingArrays | StaffingIndex | None,
 ) -> dict[str, Any]:
-    """The numeric features of :func:`slarisk.risk.features.build_features` for the live
-    clocks, all observed at ``now`` (scalars where a feature is the same for every row)."""
+    """The numeric features of the live clocks, all observed at ``now``: the counts they are
+    computed from, for the one definition :func:`slarisk.risk.features.numeric_features`
+    (numbers where a count is the same for every row)."""
     lt = tix[live]
     t = now_ns
-    out: dict[str, Any] = {}
-    tgt = target_s[live]
-    ela = elapsed_s[live]
-    age = (t - created[lt]) / 1e9
-    out["age_hours"] = age / 3600.0
-    out["target_hours"] = tgt / 3600.0
-    out["elapsed_fraction"] = ela / tgt  # targets are > 0 (checked when the policy loads)
-    out["business_left_hours"] = (tgt - ela) / 3600.0
-    d = due[live]
-    out["wall_left_hours"] = np.where(d == NAT, np.nan, (d - t) / 3.6e12)
-    calf = calendar_features_at(t, model.calendar)
-    out.update(calf)
 
     # workload: the open queue (every input row) plus the model's recent closed tickets
     p_codes, p_names = cat_vals[s.PRIORITY]
     in_queue = created <= t
     back = np.bincount(p_codes[in_queue], minlength=len(p_names)).astype(np.float64)
-    total = float(back.sum())
-    out["backlog_total"] = total
     row_p = p_codes[lt]
-    out["backlog_same_priority"] = back[row_p]
-    for p in model.priorities:
-        out[f"backlog_p_{p}"] = float(back[p_names.index(p)]) if p in p_names else 0.0
     res_rows = mk == 1
     # overdue backlog: nominal resolution due (created + target, pauses not counted; as the
     # training rows' OverdueIndex, see slarisk.risk.landmarks.resolution_due)
     n_over = float(np.count_nonzero(nominal_due[res_rows] <= t))
-    out["backlog_overdue"] = n_over
-    out["overdue_share"] = n_over / (total + 1.0)
 
     found = np.fromiter(
         map(fm.recent_ids.get, tickets.ticket_id, itertools.repeat(-1)),
@@ -1026,16 +1010,10 @@ def _numeric_features(
     counts_w = np.zeros(len(_ARRIVAL_WINDOWS), dtype=np.int64)
     _arrival_counts(t, _ARRIVAL_WINDOWS, rc, created, ex_created, counts_w)
     cw = [float(x) for x in counts_w.tolist()]
-    a1, a24 = cw[0], cw[1]
-    prev = sum(cw[2:6]) / 4.0
-    a28 = cw[6] / 28.0
-    out["arrivals_1h"] = a1
-    out["arrivals_24h"] = a24
-    out["arrivals_1h_ratio"] = (a1 + 1.0) / (prev + 1.0)
-    out["arrivals_24h_ratio"] = (a24 + 1.0) / (a28 + 1.0)
 
     g_codes, g_names = cat_vals[s.GROUP]
     row_g = g_codes[lt]
+    agents = None
     if staffing is not None:
         st = staffing if isinstance(staffing, StaffingIndex) else staffing_index(staffing)
         now_ag, next_ag, per_team = _staffing_at(st, t)
@@ -1044,14 +1022,7 @@ def _numeric_features(
         for gi, name in enumerate(g_names):
             if name in per_team:
                 team_now[gi], team_next[gi] = per_team[name]
-        out["agents_now"] = now_ag
-        out["agents_next_4h"] = next_ag
-        out["agents_team_now"] = team_now[row_g]
-        out["agents_team_next_4h"] = team_next[row_g]
-        out["backlog_per_agent"] = total / (max(now_ag, next_ag) + 1.0)
-    else:
-        for name in STAFFING_FEATURES:
-            out[name] = np.nan
+        agents = (now_ag, next_ag, team_now[row_g], team_next[row_g])
 
     # group backlog: open tickets created strictly before now (to the second) per group and
     # priority rank, plus the recent closed tickets counted as in GroupBacklogIndex
@@ -1075,26 +1046,9 @@ def _numeric_features(
     sums = np.cumsum(flat_counts.reshape(len(g_names), k + 1), axis=1)
     gtot = sums[:, -1][row_g]
     ahead = sums[row_g, p_rank[row_p]]
-    out["backlog_group"] = gtot
-    out["backlog_group_ahead"] = ahead
-    # agents are >= 0 or NaN (no roster): no invalid operation, NaN propagates
-    out["ahead_per_team_agent"] = ahead / (
-        np.fmax(out["agents_team_now"], out["agents_team_next_4h"]) + 1.0
-    )
-
-    hist_names = (
-        "hist_breach_rate_metric",
-        "hist_breach_rate_category",
-        "hist_breach_rate_group",
-        "hist_n_category",
-        "hist_log_resolution_hours_category",
-        "hist_log_resolution_hours_group",
-    )
     h = fm.history
-    if h is None:
-        for name in hist_names:
-            out[name] = np.nan
-    else:
+    history = None
+    if h is not None:
         th = min(t, h.known_until_ns) if fm.history_clip else t
         c_codes, c_names = cat_vals[s.CATEGORY]
         combo = (mk[live] * len(c_names) + c_codes[lt]) * len(g_names) + row_g
@@ -1126,12 +1080,26 @@ def _numeric_features(
             if len(cache) > 50_000:
                 cache.clear()
             for j, i in enumerate(missing):
-                values[i] = cache[keys[i]] = tuple(float(feats[name][j]) for name in hist_names)
-        table = np.asarray(values, dtype=np.float64).reshape(-1, 6)
+                values[i] = cache[keys[i]] = tuple(
+                    float(feats[name][j]) for name in HISTORY_FEATURES
+                )
+        table = np.asarray(values, dtype=np.float64).reshape(-1, len(HISTORY_FEATURES))
         rows = table[inv.ravel()]
-        for j, name in enumerate(hist_names):
-            out[name] = rows[:, j]
-    return out
+        history = {name: rows[:, j] for j, name in enumerate(HISTORY_FEATURES)}
+    counts = Counts(
+        backlog={name: float(v) for name, v in zip(p_names, back.tolist(), strict=True)},
+        same_priority=back[row_p],
+        overdue=n_over,
+        arrivals=(cw[0], cw[1], sum(cw[2:6]), cw[6]),
+        staffing=agents,
+        group=(gtot, ahead),
+        history=history,
+    )
+    d = due[live]
+    return numeric_features(
+        t, created[lt], target_s[live], elapsed_s[live], d, calendar_features_at(t, model.calendar),
+        counts, model.priorities,
+    )  # fmt: skip
 
 
 def _recent_group_counts(
