@@ -112,11 +112,7 @@ def _demo_desk(quick: bool) -> dict[str, Any]:
                     for r in st.to_dict("records")
                 ],
                 "events": [
-                    {
-                        "ticket_id": str(r["ticket_id"]),
-                        "at": iso(r["at"]),
-                        "status": str(r["status"]),
-                    }
+                    {"ticket_id": r["ticket_id"], "at": iso(r["at"]), "status": r["status"]}
                     for r in ev.to_dict("records")
                 ]
                 if with_events

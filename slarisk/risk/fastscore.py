@@ -70,7 +70,7 @@ from slarisk.risk.outputs import (
 )
 from slarisk.risk.treekernel import compiled, raw_and_contributions
 from slarisk.sla.calendar import OpenIntervals
-from slarisk.sla.clock import calendar_tables, clocks_at, pause_intervals
+from slarisk.sla.clock import calendar_tables, clocks_at, pause_intervals, target_tables
 from slarisk.sla.policy import METRICS
 
 if TYPE_CHECKING:
@@ -330,15 +330,7 @@ def policy_tables(policy: Policy) -> PolicyTables:
         return hit
 
     cal_names = tuple(sorted(policy.calendars))
-    shape = (len(policy.tiers), len(policy.priorities), len(METRICS))
-    tgt = np.zeros(shape, dtype=np.int64)
-    cal = np.zeros(shape, dtype=np.intp)
-    for i, tr in enumerate(policy.tiers):
-        for j, pr in enumerate(policy.priorities):
-            for k, metric in enumerate(METRICS):
-                t = policy.target_for(tr, pr, metric)
-                tgt[i, j, k] = round(t.seconds * 1_000_000_000)
-                cal[i, j, k] = cal_names.index(t.calendar)
+    tgt, _, cal = target_tables(policy)
     w = priority_weights(policy.priorities)
     tables = PolicyTables(
         metrics=tuple(METRICS),

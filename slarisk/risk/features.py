@@ -381,11 +381,10 @@ def build_features(
                 team[m] = steps.at(t[m])
                 team_next[m] = steps.mean(t[m], STAFF_HORIZON_NS)
         staffing = (st.total.at(t), st.total.mean(t, STAFF_HORIZON_NS), team, team_next)
-    group = (
-        context.group_backlog.features(cats[s.GROUP], pri, t)
-        if context.group_backlog is not None
-        else None
-    )
+    group = None
+    if context.group_backlog is not None:
+        gtot, ahead = context.group_backlog.features(cats[s.GROUP], pri, t)
+        group = (gtot, ahead)
     history = None
     if context.history is not None:
         th = t if context.history_clip_ns is None else np.minimum(t, context.history_clip_ns)

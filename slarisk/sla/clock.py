@@ -327,15 +327,30 @@ def calendar_tables(policy: Policy, lo: int, hi: int) -> dict[int, OpenIntervals
     ``sorted(policy.calendars)``), valid for clocks started from ``lo`` and ending by ``hi``
     (UTC ns), with room after ``hi`` for the longest target on that calendar: the tables
     :func:`clocks_at` reads."""
-    names = sorted(policy.calendars)
-    longest = dict.fromkeys(names, 0)
-    for tr in policy.tiers:
-        for pr in policy.priorities:
-            for metric in METRICS:
+    tgt_ns, _, cal_tab = target_tables(policy)
+    out = {}
+    for c, name in enumerate(sorted(policy.calendars)):
+        on_c = tgt_ns[cal_tab == c]
+        out[c] = _table_for(policy, name, lo, hi, int(on_c.max()) if on_c.size else 0)
+    return out
+
+
+def target_tables(policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(target ns, goal, calendar index in ``sorted(policy.calendars)``) per (tier, priority,
+    metric), shaped (tiers, priorities, metrics) in the policy's orders and `METRICS`."""
+    cal_names = sorted(policy.calendars)
+    shape = (len(policy.tiers), len(policy.priorities), len(METRICS))
+    tgt_ns = np.zeros(shape, dtype=np.int64)
+    goal = np.zeros(shape)
+    cal = np.zeros(shape, dtype=np.intp)
+    for i, tr in enumerate(policy.tiers):
+        for j, pr in enumerate(policy.priorities):
+            for k, metric in enumerate(METRICS):
                 t = policy.target_for(tr, pr, metric)
-                ns = round(t.seconds * NS_PER_SECOND)
-                longest[t.calendar] = max(longest[t.calendar], ns)
-    return {c: _table_for(policy, name, lo, hi, longest[name]) for c, name in enumerate(names)}
+                tgt_ns[i, j, k] = round(t.seconds * NS_PER_SECOND)
+                goal[i, j, k] = t.goal
+                cal[i, j, k] = cal_names.index(t.calendar)
+    return tgt_ns, goal, cal
 
 
 def clocks_at(
@@ -503,16 +518,7 @@ def compute_clocks(
     m = len(METRICS)
     n_prio = len(policy.priorities)
     shape = (len(policy.tiers) * n_prio, m)  # row: tier * n_prio + priority
-    tgt_ns = np.zeros(shape, dtype=np.int64)
-    goal_tab = np.zeros(shape)
-    cal_tab = np.zeros(shape, dtype=np.intp)
-    for i, tr in enumerate(policy.tiers):
-        for j, pr in enumerate(policy.priorities):
-            for k, metric in enumerate(METRICS):
-                t = policy.target_for(tr, pr, metric)
-                tgt_ns[i * n_prio + j, k] = round(t.seconds * NS_PER_SECOND)
-                goal_tab[i * n_prio + j, k] = t.goal
-                cal_tab[i * n_prio + j, k] = cal_names.index(t.calendar)
+    tgt_ns, goal_tab, cal_tab = (a.reshape(shape[0], m) for a in target_tables(policy))
     combo = t_code * n_prio + p_code
     present = np.bincount(combo, minlength=shape[0]) > 0
     used_cals = np.unique(cal_tab[present])
@@ -624,4 +630,5 @@ __all__ = [
     "compute_clocks",
     "pause_intervals",
     "status_pauses",
+    "target_tables",
 ]

@@ -250,6 +250,22 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+def _prop_policy(sc: dict[str, Any]) -> Policy:
+    return policy_from_dict(
+        {
+            "name": "prop",
+            "timezone": sc["tz"],
+            "calendars": sc["specs"],
+            "priorities": ["P1", "P2"],
+            "tiers": ["t"],
+            "default_tier": "t",
+            "targets": sc["targets"],
+            "pause_statuses": PAUSE_STATUSES,
+            "warning_thresholds": sc["thresholds"],
+        }
+    )
+
+
 def _to_utc(seconds: list[int | None]) -> pd.Series:
     return pd.Series(
         pd.to_datetime([s * 10**9 if s is not None else None for s in seconds], utc=True)
@@ -263,19 +279,7 @@ def _to_utc(seconds: list[int | None]) -> pd.Series:
 )
 @given(sc=scenarios())
 def test_matches_reference(sc: dict[str, Any]) -> None:
-    pol = policy_from_dict(
-        {
-            "name": "prop",
-            "timezone": sc["tz"],
-            "calendars": sc["specs"],
-            "priorities": ["P1", "P2"],
-            "tiers": ["t"],
-            "default_tier": "t",
-            "targets": sc["targets"],
-            "pause_statuses": PAUSE_STATUSES,
-            "warning_thresholds": sc["thresholds"],
-        }
-    )
+    pol = _prop_policy(sc)
     rows = sc["rows"]
     df = pd.DataFrame(
         {
@@ -317,22 +321,6 @@ def test_matches_reference(sc: dict[str, Any]) -> None:
             assert got.breached == want["breached"], where
             assert got.time_left_seconds == want["time_left_seconds"], where
             assert got.alert_level == want["alert_level"], where
-
-
-def _prop_policy(sc: dict[str, Any]) -> Policy:
-    return policy_from_dict(
-        {
-            "name": "prop",
-            "timezone": sc["tz"],
-            "calendars": sc["specs"],
-            "priorities": ["P1", "P2"],
-            "tiers": ["t"],
-            "default_tier": "t",
-            "targets": sc["targets"],
-            "pause_statuses": PAUSE_STATUSES,
-            "warning_thresholds": sc["thresholds"],
-        }
-    )
 
 
 @settings(
