@@ -360,43 +360,24 @@ def clocks_at(
     end: np.ndarray,
     budget: np.ndarray,
     pauses: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(elapsed, paused, due, nominal due) int64 ns of clocks given as arrays shaped (tickets,
-    metrics): the clock engine of :func:`compute_clocks`, for callers that hold arrays
-    (scoring). The nominal due time is the due time without pauses.
+    nominal: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(elapsed, paused, due, nominal due or None) int64 ns of clocks shaped (tickets,
+    metrics) like `end`: the clock engine of :func:`compute_clocks`, also for callers that hold
+    arrays (scoring). The nominal due time (without pauses) only when `nominal` is true.
 
-    ``tables``: :func:`calendar_tables` covering every clock; ``cal``: the calendar key of all
-    clocks or per clock; ``created`` per ticket; ``end`` (stop, or ``now`` for a running clock,
-    never before ``created``) and ``budget`` (target ns) per clock; ``pauses``: (ticket index,
-    start, end) of :func:`pause_intervals`.
+    `tables`: :func:`calendar_tables` (or any tables covering every clock) by calendar key;
+    `cal`: the calendar key of every clock, or per clock an array shaped like `end`;
+    `created` per ticket; `end` (stop, or `now` for a running clock, never before `created`)
+    and `budget` (target ns) per clock; `pauses`: (ticket index, start, end) of
+    :func:`pause_intervals`, grouped by ticket, by start within. Each calendar's open-time
+    function F (`OpenIntervals.cumulative`) is evaluated once per instant: F(created) once per
+    ticket, F of pause bounds once per pause. F is monotone, so clipping a pause to
+    [created, end] is clipping its F values to [F(created), F(end)].
     """
     if created.size == 0:
         z = np.zeros(end.shape, dtype=np.int64)
-        return z, z.copy(), z.copy(), z.copy()
-    elapsed, paused, due, nominal = _clocks(tables, cal, created, end, budget, pauses, True)
-    assert nominal is not None
-    return elapsed, paused, due, nominal
-
-
-def _clocks(
-    tables: dict[int, OpenIntervals],
-    cal: int | np.ndarray,
-    created: np.ndarray,
-    end: np.ndarray,
-    budget: np.ndarray,
-    pauses: tuple[np.ndarray, np.ndarray, np.ndarray],
-    nominal: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """(elapsed, paused, due, nominal due or None) int64 ns, shaped (tickets, metrics) like
-    `end`; the nominal due time (without pauses) only when `nominal` is true.
-
-    `cal` is the calendar (a key of `tables`) of every clock, or per clock an array shaped
-    like `end`; `budget` is each clock's target in ns; `pauses` are (ticket index, start,
-    end) grouped by ticket, by start within. Each calendar's open-time function F
-    (`OpenIntervals.cumulative`) is evaluated once per instant: F(created) once per ticket,
-    F of pause bounds once per pause. F is monotone, so clipping a pause to [created, end]
-    is clipping its F values to [F(created), F(end)].
-    """
+        return z, z.copy(), z.copy(), (z.copy() if nominal else None)
     n, m = end.shape
     pt, ps, pe = pauses
     n_p = pt.size
@@ -562,7 +543,7 @@ def compute_clocks(
         cb = combo[i0:i1]
         budget = tgt_ns[cb]
         p0, p1 = int(p_bounds[blk]), int(p_bounds[blk + 1])
-        elapsed, paused, due, _ = _clocks(
+        elapsed, paused, due, _ = clocks_at(
             tables,
             cal if cal is not None else cal_tab[cb],
             created[i0:i1],

@@ -348,9 +348,15 @@ def test_array_clocks_at_now_match_reference(sc: dict[str, Any], before: int, af
     cal = np.asarray([[names.index(x.calendar) for x in tr] for tr in targets], np.intp)
     lo, hi = int(created.min()) - before * 10**9, int(end.max()) + after * 10**9
     tables = calendar_tables(pol, lo, hi)
-    elapsed, paused, due, nominal = clocks_at(tables, cal, created, end, budget, pauses)
+    elapsed, paused, due, nominal = clocks_at(tables, cal, created, end, budget, pauses, True)
     no_pause = clocks_at(
-        tables, cal, created, end, budget, pause_intervals(ev_tix, ev_at, np.zeros_like(is_pause))
+        tables,
+        cal,
+        created,
+        end,
+        budget,
+        pause_intervals(ev_tix, ev_at, np.zeros_like(is_pause)),
+        True,
     )
     np.testing.assert_array_equal(nominal, no_pause[2])
     np.testing.assert_array_equal(no_pause[2], no_pause[3])
