@@ -213,7 +213,7 @@ def run(quick: bool = False) -> dict[str, float]:
     from rich.console import Console
     from rich.table import Table
 
-    from slarisk.risk import fastscore
+    from slarisk.risk import score_tables
     from slarisk.risk.score import score_open_tickets
 
     s = _setup(quick)
@@ -221,7 +221,7 @@ def run(quick: bool = False) -> dict[str, float]:
 
     h, model, openq, now = s["h"], s["model"], s["open"], s["now"]
     t0 = time.perf_counter()
-    fastscore._build_fast_model(model)
+    score_tables._build_fast_model(model)
     setup_ms = (time.perf_counter() - t0) * 1000
     score_open_tickets(model, openq.head(100), now, h.policy, staffing=h.staffing)  # warm-up
 

@@ -24,10 +24,10 @@ import pandas as pd
 
 from slarisk.data import schema as s
 from slarisk.errors import SlariskError
-from slarisk.risk import fastscore
-from slarisk.risk.fastscore import EventArrays, StaffingArrays, TicketArrays
+from slarisk.risk import fastscore, score_inputs, score_tables
 from slarisk.risk.feature_indexes import HistoryIndex, StaffingIndex, outcomes_from_clocks
 from slarisk.risk.outputs import scores_frame
+from slarisk.risk.score_inputs import EventArrays, NotScorable, StaffingArrays, TicketArrays
 from slarisk.sla.clock import compute_clocks, status_pauses
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def score_open_tickets(
     :data:`~slarisk.risk.outputs.SCORE_COLUMNS`, sorted by work order).
 
     ``open_tickets``: canonical open tickets (a frame, or the same columns as
-    :class:`~slarisk.risk.fastscore.TicketArrays`); ``staffing``: interval-form roster covering
+    :class:`~slarisk.risk.score_inputs.TicketArrays`); ``staffing``: interval-form roster covering
     ``now`` and the next hours; ``history``: closed tickets (canonical) for arrival norms and
     rolling breach rates (default: the aggregates carried by the model, as of the end of its
     training data); ``events``: status events of the open tickets (pauses).
@@ -93,7 +93,7 @@ def score_columns(
             hist_clocks = compute_clocks(history, policy, now=pd.Timestamp(now_ns, tz="UTC"))
             outcomes = outcomes_from_clocks(hist_clocks, history)
             index = HistoryIndex.build(outcomes) if len(outcomes) else None
-            fm = fastscore.with_history(model, history, index)
+            fm = score_tables.with_history(model, history, index)
         return fastscore.score_arrays(
             model,
             tickets,
@@ -105,7 +105,7 @@ def score_columns(
             pauses=pauses,
             fm=fm,
         )
-    except fastscore.NotScorable as exc:
+    except NotScorable as exc:
         if frame is not None:  # the clock engine names the field and rows of bad input
             compute_clocks(frame, policy, events=ev_frame, now=pd.Timestamp(now_ns, tz="UTC"))
         raise SlariskError(f"cannot score these tickets: {exc}") from None
@@ -123,8 +123,8 @@ def _ticket_arrays(
     """The columns of a ticket frame; timestamps given as text are checked by the clock
     engine (an InputError naming the rows) and parsed."""
     try:
-        return fastscore.tickets_from_frame(frame)
-    except fastscore.NotScorable:
+        return score_inputs.tickets_from_frame(frame)
+    except NotScorable:
         pass
     compute_clocks(frame, policy, events=events, now=pd.Timestamp(now_ns, tz="UTC"))
     parsed = frame.assign(
@@ -134,7 +134,7 @@ def _ticket_arrays(
             if c in frame.columns
         }
     )
-    return fastscore.tickets_from_frame(parsed)
+    return score_inputs.tickets_from_frame(parsed)
 
 
 def _pauses(
@@ -147,7 +147,7 @@ def _pauses(
     if events is None or len(events) == 0 or not policy.pause_statuses:
         return None
     if isinstance(events, EventArrays):
-        return fastscore.event_pauses(tickets, events, policy.pause_statuses)
+        return score_inputs.event_pauses(tickets, events, policy.pause_statuses)
     ids = frame[s.TICKET_ID] if frame is not None else pd.Series(list(tickets.ticket_id))
     return status_pauses(ids, events, policy.pause_statuses)
 
@@ -160,6 +160,6 @@ def _staffing(
     if staffing is None or len(staffing) == 0:
         return None
     try:
-        return fastscore.staffing_index_of_frame(staffing)
-    except fastscore.NotScorable:  # text instants etc.: the frame builder parses them
+        return score_inputs.staffing_index_of_frame(staffing)
+    except NotScorable:  # text instants etc.: the frame builder parses them
         return StaffingIndex.build(staffing)

@@ -17,9 +17,9 @@ from fastapi import HTTPException
 from pydantic_core import TzInfo
 
 from slarisk.data.schema import SEGMENT_COLUMNS
-from slarisk.risk.fastscore import EventArrays, StaffingArrays, TicketArrays
 from slarisk.risk.registry import load_champion
 from slarisk.risk.score import score_columns
+from slarisk.risk.score_inputs import EventArrays, StaffingArrays, TicketArrays
 from slarisk.risk.treekernel import compiled
 from slarisk.service.champion import LoadedModel
 from slarisk.service.schemas import ScoreRequest

@@ -151,7 +151,7 @@ def test_fast_path_reproduces_a_constrained_model(
 ) -> None:
     """The shipped pipeline's configuration (temperature on a slice before the newest rows)
     among them: the fast path keeps its calibrator and gives the general path's scores."""
-    from slarisk.risk import fastscore
+    from slarisk.risk import score_tables
 
     t = trained
     model = fit_risk_model(
@@ -168,7 +168,7 @@ def test_fast_path_reproduces_a_constrained_model(
     if calibration == "temperature":
         sig = clf.calibrator_["sigmoid"]
         assert clf.calibrator_["isotonic"] is None and float(sig.intercept_[0]) == 0.0
-        assert fastscore._fast_calibrator(clf) is not None  # not the slow fallback
+        assert score_tables._fast_calibrator(clf) is not None  # not the slow fallback
     vec = dict(zip(model.feature_names, clf.booster_.params["monotone_constraints"], strict=True))
     assert vec["backlog_total"] == vec["backlog_per_agent"] == vec["elapsed_fraction"] == 1
     assert vec["agents_now"] == vec["business_left_hours"] == -1

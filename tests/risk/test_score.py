@@ -262,14 +262,14 @@ def test_scores_match_the_from_scratch_reference(trained: Trained, with_staffing
     fast = score_open_tickets(t.model, queue, t.now, t.history.policy, staffing)
     _assert_same_scores(general, fast)
     assert (fast["risk_band"] == BREACHED_BAND).any() and (fast["risk_band"] != BREACHED_BAND).any()
-    from slarisk.risk import fastscore
+    from slarisk.risk import fastscore, score_inputs
 
     cols = fastscore.score_arrays(  # the array engine itself gives the same reasons
         t.model,
-        fastscore.tickets_from_frame(queue),
+        score_inputs.tickets_from_frame(queue),
         pd.Timestamp(t.now).value,
         t.history.policy,
-        fastscore.staffing_from_frame(staffing) if staffing is not None else None,
+        score_inputs.staffing_from_frame(staffing) if staffing is not None else None,
     )
     assert list(cols["reasons"]) == list(fast["reasons"])
     for i in range(4):  # single tickets (dense contribution branch) too
@@ -308,9 +308,9 @@ def test_recent_group_counts_cached_across_instants_match_a_fresh_count(trained:
     after another on one cache, they equal a fresh count."""
     import dataclasses
 
-    from slarisk.risk import fastscore
+    from slarisk.risk import fastscore, score_tables
 
-    fm = fastscore.fast_model(trained.model)
+    fm = score_tables.fast_model(trained.model)
     rng = np.random.default_rng(4)  # recent tickets in three groups, one not in the request
     sec, day = 10**9, 86_400 * 10**9
     raw = fm.recent_created_raw.copy()
@@ -363,10 +363,10 @@ def test_bad_input_is_an_input_error_naming_the_field(trained: Trained):
 
 
 def test_path_contributions_sum_to_the_raw_score(trained: Trained):
-    from slarisk.risk import fastscore
+    from slarisk.risk import fastscore, score_tables
 
     t = trained
-    fm = fastscore.fast_model(t.model)
+    fm = score_tables.fast_model(t.model)
     clf = fm.clf
     rng = np.random.default_rng(3)
     X = t.model.matrix(t.data.X.iloc[rng.choice(len(t.data.X), 700, replace=False)])
@@ -381,12 +381,12 @@ def test_path_contributions_sum_to_the_raw_score(trained: Trained):
 
 
 def test_staffing_index_from_arrays_matches_the_frame_build(trained: Trained):
-    from slarisk.risk import fastscore
+    from slarisk.risk import score_inputs
     from slarisk.risk.feature_indexes import StaffingIndex
 
     st = trained.history.staffing
     ref = StaffingIndex.build(st)
-    got = fastscore.staffing_index(fastscore.staffing_from_frame(st))
+    got = score_inputs.staffing_index(score_inputs.staffing_from_frame(st))
     grid = np.linspace(
         st["interval_start"].min().value - 3_600 * 10**9,
         st["interval_start"].max().value + 7_200 * 10**9,
@@ -403,18 +403,18 @@ def test_staffing_index_from_arrays_matches_the_frame_build(trained: Trained):
 
 def test_staffing_index_of_a_frame_follows_its_content(trained: Trained):
     """The per-frame cache never serves a roster whose content changed (even in place)."""
-    from slarisk.risk import fastscore
+    from slarisk.risk import score_inputs
     from slarisk.risk.feature_indexes import StaffingIndex
 
     st = trained.history.staffing.copy()
-    first = fastscore.staffing_index_of_frame(st)
-    assert fastscore.staffing_index_of_frame(st.copy()) is first  # same content: read once
+    first = score_inputs.staffing_index_of_frame(st)
+    assert score_inputs.staffing_index_of_frame(st.copy()) is first  # same content: read once
     grid = np.linspace(
         st["interval_start"].min().value, st["interval_start"].max().value, 200
     ).astype(np.int64)
     for col, value in (("agents", 7.5), ("team", "night-shift"), ("interval_minutes", 45)):
         st.loc[st.index[3], col] = value  # in place, on the frame seen before
-        got = fastscore.staffing_index_of_frame(st)
+        got = score_inputs.staffing_index_of_frame(st)
         ref = StaffingIndex.build(st)
         assert got is not first
         np.testing.assert_array_equal(got.total.at(grid), ref.total.at(grid))
