@@ -82,7 +82,7 @@ _SPARSE_ROWS = 512
 
 
 # --------------------------------------------------------------------------------------------
-# The fast path
+# The engine
 # --------------------------------------------------------------------------------------------
 def score_arrays(
     model: RiskModel,
@@ -108,7 +108,7 @@ def score_arrays(
         raise NotScorable("metrics")
     fm = fast_model(model) if fm is None else fm
     if not fm.supported:
-        raise NotScorable("features the fast path does not build")
+        raise NotScorable("features the scoring engine does not build")
     n = len(tickets)
     if n == 0:
         return _no_scores()
@@ -334,7 +334,7 @@ def _predict(fm: FastModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(X)
     if fm.forest is not None:  # one compiled pass: leaves and their contribution rows
         _, contrib = raw_and_contributions(fm.forest, X)
-        raw = clf.bias_ + contrib.sum(axis=1)  # as the general path (path_contributions)
+        raw = clf.bias_ + contrib.sum(axis=1)  # as path_contributions
         proba = fm.calibrator(raw) if fm.calibrator is not None else clf.calibrate(raw)
         return np.asarray(proba, dtype=np.float64), contrib
     leaves = np.asarray(clf.booster_.predict(X, pred_leaf=True, num_threads=1)).reshape(n, -1)

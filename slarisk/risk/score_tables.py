@@ -155,7 +155,7 @@ def _clock_tables(policy: Policy, lo: int, hi: int) -> ClockTables:
 
 @dataclass
 class FastModel:
-    """What the fast path needs from a :class:`~slarisk.risk.model.RiskModel`, as arrays
+    """What scoring needs from a :class:`~slarisk.risk.model.RiskModel`, as arrays
     (holds no reference to the model itself, so the cache never keeps a model alive)."""
 
     clf: Any  # the fitted BreachClassifier
@@ -173,7 +173,7 @@ class FastModel:
     calibrator: Any  # raw score -> probability (None: clf.calibrate)
     leaf_offset: np.ndarray  # int32 first row of each tree in dense_table
     feature_names: list[str]  # columns of the model matrix
-    supported: bool  # every model feature is one the fast path builds
+    supported: bool  # every model feature is one scoring builds
     forest: Any = None  # treekernel.FlatForest (compiled one-pass scoring), None: numpy path
     hist_cache: dict[tuple[int, str, str, str], tuple[float, ...]] = field(default_factory=dict)
     reason_cache: dict[tuple[int, int], str] = field(default_factory=dict)

@@ -150,7 +150,7 @@ def test_fast_path_reproduces_a_constrained_model(
     trained: Trained, calibration: str, offset: float
 ) -> None:
     """The shipped pipeline's configuration (temperature on a slice before the newest rows)
-    among them: the fast path keeps its calibrator and gives the general path's scores."""
+    among them: scoring keeps its fast calibrator and gives the from-scratch reference's scores."""
     from slarisk.risk import score_tables
 
     t = trained

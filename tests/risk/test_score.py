@@ -529,7 +529,7 @@ def test_clock_tables_follow_a_moving_now(trained: Trained):
 )
 @settings(max_examples=80, deadline=None)
 def test_arrival_counts_match_a_direct_count(t, recent, created, n_excluded):
-    """The compiled window counts of the fast path = counting each window directly."""
+    """The compiled window counts of the scoring engine = counting each window directly."""
     from slarisk.risk import fastscore
 
     rc = np.sort(np.asarray(recent, dtype=np.int64) * 10**9)
@@ -550,7 +550,7 @@ def test_arrival_counts_match_a_direct_count(t, recent, created, n_excluded):
 )
 @settings(max_examples=80, deadline=None)
 def test_work_order_on_grouped_rows_matches_the_scatter_version(sizes, data):
-    """Rows grouped by ticket (the fast path) give the same work order through the run
+    """Rows grouped by ticket (the scoring engine) give the same work order through the run
     reductions as through the general scatter reductions."""
     from slarisk.risk.outputs import work_order_ranks
 
