@@ -1,7 +1,9 @@
 """Breach-risk model: features, training, registry and scoring of open tickets.
 
 Modules: :mod:`~slarisk.risk.score` (score an open queue; :mod:`~slarisk.risk.fastscore` is
-its array path, :mod:`~slarisk.risk.outputs` the bands, reasons and work order),
+its array engine, :mod:`~slarisk.risk.score_inputs` its input columns,
+:mod:`~slarisk.risk.score_tables` what it keeps per policy and model,
+:mod:`~slarisk.risk.outputs` the bands, reasons and work order),
 :mod:`~slarisk.risk.features` and :mod:`~slarisk.risk.feature_indexes` (point-in-time
 features), :mod:`~slarisk.risk.landmarks` (training set), :mod:`~slarisk.risk.model` and
 :mod:`~slarisk.risk.classifier` (the estimator), :mod:`~slarisk.risk.evaluate` (backtest),

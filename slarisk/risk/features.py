@@ -73,6 +73,15 @@ STAFFING_FEATURES: tuple[str, ...] = (
     "agents_team_next_4h",
     "backlog_per_agent",
 )
+#: features of the outcome history before t (NaN without one).
+HISTORY_FEATURES: tuple[str, ...] = (
+    "hist_breach_rate_metric",
+    "hist_breach_rate_category",
+    "hist_breach_rate_group",
+    "hist_n_category",
+    "hist_log_resolution_hours_category",
+    "hist_log_resolution_hours_group",
+)
 #: numeric features always produced by :func:`build_features` (per-priority backlogs follow).
 BASE_NUMERIC_FEATURES: tuple[str, ...] = (
     "age_hours",
@@ -95,12 +104,7 @@ BASE_NUMERIC_FEATURES: tuple[str, ...] = (
     "backlog_group",
     "backlog_group_ahead",
     "ahead_per_team_agent",
-    "hist_breach_rate_metric",
-    "hist_breach_rate_category",
-    "hist_breach_rate_group",
-    "hist_n_category",
-    "hist_log_resolution_hours_category",
-    "hist_log_resolution_hours_group",
+    *HISTORY_FEATURES,
 )
 
 
@@ -242,6 +246,96 @@ def _num(obs: pd.DataFrame, name: str, n: int) -> np.ndarray:
     return np.full(n, np.nan)
 
 
+@dataclass(frozen=True)
+class Counts:
+    """What the numeric features are computed from, at each observation's time ``t``: numbers
+    (one value for every row) or arrays aligned with the rows.
+
+    ``backlog``: open tickets per priority; ``same_priority``: those of the row's priority;
+    ``overdue``: open tickets past their nominal resolution due time (None: unknown);
+    ``arrivals``: tickets created in the last hour, the last day, the same hour 1..4 weeks
+    ago (the sum of the four) and the 28 days before the last day; ``staffing``: agents now,
+    mean agents over the next 4 h, the same for the row's team (None: no roster);
+    ``group``: the open tickets of the row's group and those of its group ahead in priority
+    order (None: unknown); ``history``: :data:`HISTORY_FEATURES` (None: no history).
+    """
+
+    backlog: dict[str, Any]
+    same_priority: Any
+    overdue: Any | None
+    arrivals: tuple[Any, Any, Any, Any]
+    staffing: tuple[Any, Any, Any, Any] | None
+    group: tuple[Any, Any] | None
+    history: dict[str, Any] | None
+
+
+def numeric_features(
+    t: Any,
+    created: np.ndarray,
+    target: np.ndarray,
+    elapsed: np.ndarray,
+    due: np.ndarray | None,
+    calendar: dict[str, Any],
+    counts: Counts,
+    priorities: Sequence[str],
+) -> dict[str, Any]:
+    """Every numeric feature (:data:`BASE_NUMERIC_FEATURES` and ``backlog_p_<priority>``) of
+    observations at ``t`` (ns; one instant or one per row): the one definition of the
+    features, for the training rows (:func:`build_features`) and for scoring
+    (:mod:`slarisk.risk.fastscore`, every row at ``now``). ``created``, ``due`` (None:
+    unknown) in ns, ``target`` and ``elapsed`` in business seconds, per row; ``calendar``:
+    the calendar features at ``t``. Values the rows share stay numbers."""
+    out: dict[str, Any] = {}
+    age = (t - created) / 1e9
+    out["age_hours"] = age / 3600.0
+    out["target_hours"] = target / 3600.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["elapsed_fraction"] = elapsed / target
+    out["business_left_hours"] = (target - elapsed) / 3600.0
+    if due is not None:
+        out["wall_left_hours"] = np.where(due == _NAT, np.nan, (due - t) / 3.6e12)
+    else:
+        out["wall_left_hours"] = np.nan
+    out.update(calendar)
+
+    total: Any = 0.0
+    for v in counts.backlog.values():
+        total = total + v
+    out["backlog_total"] = total
+    out["backlog_same_priority"] = counts.same_priority
+    out["backlog_overdue"] = counts.overdue if counts.overdue is not None else np.nan
+    out["overdue_share"] = out["backlog_overdue"] / (total + 1.0)
+    a1, a24, prev4, a28 = counts.arrivals
+    out["arrivals_1h"] = a1
+    out["arrivals_24h"] = a24
+    out["arrivals_1h_ratio"] = (a1 + 1.0) / (prev4 / 4.0 + 1.0)
+    out["arrivals_24h_ratio"] = (a24 + 1.0) / (a28 / 28.0 + 1.0)
+
+    if counts.staffing is not None:
+        now_ag, next_ag, team, team_next = counts.staffing
+        out["agents_now"] = now_ag
+        out["agents_next_4h"] = next_ag
+        out["agents_team_now"] = team
+        out["agents_team_next_4h"] = team_next
+        out["backlog_per_agent"] = total / (np.maximum(now_ag, next_ag) + 1.0)
+    else:
+        for name in STAFFING_FEATURES:
+            out[name] = np.nan
+    gtot, ahead = counts.group if counts.group is not None else (np.nan, np.nan)
+    out["backlog_group"] = gtot
+    out["backlog_group_ahead"] = ahead
+    with np.errstate(invalid="ignore"):  # agents are >= 0 or NaN (no roster)
+        out["ahead_per_team_agent"] = ahead / (
+            np.fmax(out["agents_team_now"], out["agents_team_next_4h"]) + 1.0
+        )
+    hist = counts.history
+    for name in HISTORY_FEATURES:
+        out[name] = hist[name] if hist is not None else np.nan
+    for p in priorities:
+        out[f"backlog_p_{p}"] = counts.backlog.get(p, 0.0)
+    return out
+
+
 def build_features(
     obs: pd.DataFrame,
     context: FeatureContext,
@@ -260,48 +354,24 @@ def build_features(
 
     target = _num(obs, "target_seconds", n)
     elapsed = _num(obs, "elapsed_seconds", n)
-    age = (t - created) / 1e9
-    out["age_hours"] = age / 3600.0
-    out["target_hours"] = target / 3600.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["elapsed_fraction"] = elapsed / target
-    out["business_left_hours"] = (target - elapsed) / 3600.0
-    if "due_at" in obs:
-        due = _ns(obs["due_at"])
-        out["wall_left_hours"] = np.where(due == _NAT, np.nan, (due - t) / 3.6e12)
-    else:
-        out["wall_left_hours"] = np.full(n, np.nan)
-    out.update(_calendar_features(t, context.calendar))
+    due = _ns(obs["due_at"]) if "due_at" in obs else None
 
     wl = context.workload
     back = wl.backlog(t)
     pri = cats[s.PRIORITY]
-    total = np.zeros(n)
     same = np.zeros(n)
     for p, v in back.items():
-        total += v
         same += np.where(_is(pri, p), v, 0.0)
-    out["backlog_total"] = total
-    out["backlog_same_priority"] = same
-    if context.overdue is not None:
-        out["backlog_overdue"] = context.overdue.count(t)
-        out["overdue_share"] = out["backlog_overdue"] / (total + 1.0)
-    else:
-        out["backlog_overdue"] = np.full(n, np.nan)
-        out["overdue_share"] = np.full(n, np.nan)
-    a1 = wl.arrivals(t, HOUR_NS)
-    a24 = wl.arrivals(t, DAY_NS)
-    prev = sum(wl.arrivals(t - k * WEEK_NS, HOUR_NS) for k in range(1, 5)) / 4.0
-    a28 = wl.arrivals(t - DAY_NS, WINDOW_NS) / 28.0
-    out["arrivals_1h"] = a1
-    out["arrivals_24h"] = a24
-    out["arrivals_1h_ratio"] = (a1 + 1.0) / (prev + 1.0)
-    out["arrivals_24h_ratio"] = (a24 + 1.0) / (a28 + 1.0)
-
+    prev4 = sum(wl.arrivals(t - k * WEEK_NS, HOUR_NS) for k in range(1, 5))
+    arrivals = (
+        wl.arrivals(t, HOUR_NS),
+        wl.arrivals(t, DAY_NS),
+        prev4,
+        wl.arrivals(t - DAY_NS, WINDOW_NS),
+    )
+    staffing = None
     if context.staffing is not None:
         st = context.staffing
-        now_ag = st.total.at(t)
-        next_ag = st.total.mean(t, STAFF_HORIZON_NS)
         team = np.full(n, np.nan)
         team_next = np.full(n, np.nan)
         grp = cats[s.GROUP]
@@ -310,36 +380,31 @@ def build_features(
             if m.any():
                 team[m] = steps.at(t[m])
                 team_next[m] = steps.mean(t[m], STAFF_HORIZON_NS)
-        out["agents_now"] = now_ag
-        out["agents_next_4h"] = next_ag
-        out["agents_team_now"] = team
-        out["agents_team_next_4h"] = team_next
-        out["backlog_per_agent"] = total / (np.maximum(now_ag, next_ag) + 1.0)
-    else:
-        for name in STAFFING_FEATURES:
-            out[name] = np.full(n, np.nan)
+        staffing = (st.total.at(t), st.total.mean(t, STAFF_HORIZON_NS), team, team_next)
+    group = None
     if context.group_backlog is not None:
         gtot, ahead = context.group_backlog.features(cats[s.GROUP], pri, t)
-    else:
-        gtot, ahead = np.full(n, np.nan), np.full(n, np.nan)
-    out["backlog_group"] = gtot
-    out["backlog_group_ahead"] = ahead
-    with np.errstate(invalid="ignore"):
-        out["ahead_per_team_agent"] = ahead / (
-            np.fmax(out["agents_team_now"], out["agents_team_next_4h"]) + 1.0
-        )
-
+        group = (gtot, ahead)
+    history = None
     if context.history is not None:
         th = t if context.history_clip_ns is None else np.minimum(t, context.history_clip_ns)
-        out.update(context.history.features(cats[METRIC], cats[s.CATEGORY], cats[s.GROUP], th))
-    else:
-        for name in BASE_NUMERIC_FEATURES:
-            if name.startswith("hist_"):
-                out[name] = np.full(n, np.nan)
-
+        history = context.history.features(cats[METRIC], cats[s.CATEGORY], cats[s.GROUP], th)
+    counts = Counts(
+        backlog=back,
+        same_priority=same,
+        overdue=context.overdue.count(t) if context.overdue is not None else None,
+        arrivals=arrivals,
+        staffing=staffing,
+        group=group,
+        history=history,
+    )
     prios = list(priorities) if priorities is not None else list(wl.priorities)
-    for p in prios:
-        out[f"backlog_p_{p}"] = back.get(p, np.zeros(n))
+    out.update(
+        numeric_features(
+            t, created, target, elapsed, due, _calendar_features(t, context.calendar), counts,
+            prios,
+        )
+    )  # fmt: skip
     return pd.DataFrame({c: out[c] for c in feature_names(prios)}, index=obs.index)
 
 

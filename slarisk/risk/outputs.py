@@ -1,5 +1,5 @@
-"""What a score table holds and how its parts are derived, shared by the general path
-(:mod:`slarisk.risk.score`) and the array path (:mod:`slarisk.risk.fastscore`).
+"""What a score table holds and how its parts are derived (bands, reasons, work order), for
+the one scoring path (:mod:`slarisk.risk.score` over the arrays of :mod:`slarisk.risk.fastscore`).
 
 Rules (documented, deterministic):
 
@@ -359,20 +359,6 @@ def _typed_columns(cols: dict[str, Any]) -> dict[str, Any] | None:
             at += len(values)
             out[name] = ArrowStringArray(part, dtype=_STR_DTYPE)  # type: ignore[call-arg]
     return out
-
-
-def frame_work_order(out: pd.DataFrame, weight: np.ndarray, overdue: np.ndarray) -> np.ndarray:
-    """:func:`work_order_ranks` of the rows of a score table (``ticket_id``, ``expected_cost``,
-    ``due_at`` columns): the 1-based rank of each row's ticket."""
-    codes, uniq = pd.factorize(np.asarray(out[s.TICKET_ID], dtype=object))
-    return work_order_ranks(
-        codes,
-        len(uniq),
-        out["expected_cost"].to_numpy(np.float64),
-        weight,
-        pd.DatetimeIndex(out["due_at"]).as_unit("ns").asi8,
-        overdue,
-    )
 
 
 def work_order_ranks(

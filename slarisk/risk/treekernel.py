@@ -1,11 +1,10 @@
 """One compiled pass over a LightGBM forest: raw score and decision-path contributions.
 
-:func:`flatten` turns a fitted booster (``model_to_string`` for the splits, ``dump_model`` for
-the node values) into flat arrays, once per model; :func:`raw_and_contributions` walks every
-tree for every row in a numba kernel, adding the leaf value to the row's raw score (log-odds)
-and, at each split passed, the change of the node value to the split feature's contribution
-(Saabas attribution: per leaf, the same sums as ``BreachClassifier.leaf_table_``, added split
-by split while the node is in cache instead of gathered from the per-leaf table afterwards).
+:func:`flatten` turns a fitted booster (``model_to_string`` for the splits) and its per-leaf
+contribution table (``BreachClassifier.leaf_table_``, Saabas attribution) into flat arrays,
+once per model; :func:`raw_and_contributions` walks every tree for every row in a numba kernel,
+adding the leaf value to the row's raw score (log-odds) and the leaf's row of the table to the
+row's contributions, in tree order (the same doubles as ``path_contributions``).
 It replaces ``booster.predict(pred_leaf=True)`` followed by a gather over the per-leaf table.
 Splits follow LightGBM's own rules (``tree.h``): numerical splits with
 missing type None (NaN -> 0.0), Zero or NaN and ``default_left``; categorical splits (NaN,
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 try:  # optional: the numpy path of slarisk.risk.fastscore works without it
     from numba import njit
@@ -56,8 +56,9 @@ class FlatForest:
     cat_row: np.ndarray  # int32 per node: row of cat_left (-1: numerical split)
     cat_left: np.ndarray  # bool (categorical splits, max code + 1): code goes left
     leaf_value: np.ndarray  # float64 per leaf
-    delta_left: np.ndarray  # float64 per node: value(left child) - value(node)
-    delta_right: np.ndarray  # float64 per node: value(right child) - value(node)
+    table_indptr: np.ndarray  # int64: the contribution table (leaves x features) as CSR
+    table_indices: np.ndarray  # int32 feature of each entry
+    table_data: np.ndarray  # float64 contribution of each entry
     n_features: int
 
 
@@ -88,19 +89,16 @@ def _floats(text: str) -> np.ndarray:
 
 def flatten(booster: Any, leaf_table: Any, leaf_offset: np.ndarray) -> FlatForest:
     """The :class:`FlatForest` of a LightGBM ``booster`` (binary, one tree per iteration; splits
-    read from ``model_to_string``, whose numbers are exact; node values from ``dump_model``,
-    the source of the per-leaf contribution table). ``leaf_table`` (scipy sparse, total leaves
-    x features) and ``leaf_offset`` (its first row per tree) fix the leaf numbering and the
-    number of features. Raises ValueError for a model it cannot represent."""
+    read from ``model_to_string``, whose numbers are exact). ``leaf_table`` (scipy sparse,
+    total leaves x features: each leaf's contributions) and ``leaf_offset`` (its first row per
+    tree) fix the leaf numbering and the number of features. Raises ValueError for a model it
+    cannot represent."""
     trees = _trees(booster.model_to_string())
-    dumped = booster.dump_model()["tree_info"]
-    if len(dumped) != len(trees):
-        raise ValueError("dump_model and model_to_string disagree")
     offsets = np.asarray(leaf_offset, dtype=np.int64)
     if len(offsets) != len(trees):
         raise ValueError("leaf_offset does not match the booster's trees")
     parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("feature", "threshold", "dtype", "left", "right", "cat_row", "dl", "dr")
+        k: [] for k in ("feature", "threshold", "dtype", "left", "right", "cat_row")
     }
     cat_sets: list[list[int]] = []
     n_leaves = [int(kv["num_leaves"]) for kv in trees]
@@ -141,9 +139,6 @@ def flatten(booster: Any, leaf_table: Any, leaf_offset: np.ndarray) -> FlatFores
         parts["threshold"].append(thr)
         parts["dtype"].append(dt)
         parts["cat_row"].append(cat_row)
-        dl, dr = _node_deltas(dumped[ti]["tree_structure"], len(dt))
-        parts["dl"].append(dl)
-        parts["dr"].append(dr)
         n_nodes += len(dt)
 
     def cat(key: str, dtype: Any) -> np.ndarray:
@@ -157,6 +152,8 @@ def flatten(booster: Any, leaf_table: Any, leaf_offset: np.ndarray) -> FlatFores
         cat_left[i, cats] = True
     if leaf_table.shape[0] != len(leaf_value):
         raise ValueError("the contribution table does not match the booster's leaves")
+    table = sparse.csr_matrix(leaf_table)
+    table.sort_indices()
     return FlatForest(
         roots=roots,
         feature=cat("feature", np.int32),
@@ -169,32 +166,11 @@ def flatten(booster: Any, leaf_table: Any, leaf_offset: np.ndarray) -> FlatFores
         cat_row=cat("cat_row", np.int32),
         cat_left=cat_left,
         leaf_value=leaf_value,
-        delta_left=cat("dl", np.float64),
-        delta_right=cat("dr", np.float64),
+        table_indptr=np.asarray(table.indptr, dtype=np.int64),
+        table_indices=np.asarray(table.indices, dtype=np.int32),
+        table_data=np.asarray(table.data, dtype=np.float64),
         n_features=int(leaf_table.shape[1]),
     )
-
-
-def _node_deltas(root: dict[str, Any], n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per node of one dumped tree (``split_index`` order): value(left child) - value(node)
-    and value(right child) - value(node), computed as ``BreachClassifier._build_path_table``
-    does (the same doubles, so the same differences)."""
-    dl = np.full(n_nodes, np.nan)
-    dr = np.full(n_nodes, np.nan)
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        v0 = float(node["internal_value"])
-        for side, out in (("left_child", dl), ("right_child", dr)):
-            child = node[side]
-            out[int(node["split_index"])] = (
-                float(child.get("leaf_value", child.get("internal_value", 0.0))) - v0
-            )
-            if "split_index" in child:
-                stack.append(child)
-    if np.isnan(dl).any() or np.isnan(dr).any():
-        raise ValueError("dump_model does not cover every node")
-    return dl, dr
 
 
 def _walk_py(
@@ -210,14 +186,16 @@ def _walk_py(
     cat_row: np.ndarray,
     cat_left: np.ndarray,
     leaf_value: np.ndarray,
-    delta_left: np.ndarray,
-    delta_right: np.ndarray,
+    table_indptr: np.ndarray,
+    table_indices: np.ndarray,
+    table_data: np.ndarray,
     raw: np.ndarray,
     contrib: np.ndarray,
 ) -> None:
     """Walk every tree for every row: raw[i] = 0.0 + the leaf values in tree order (LightGBM's
-    order, so the sum is bit-identical), contrib[i, feature] += the change of the node value at
-    each split passed.
+    order, so the sum is bit-identical), contrib[i] += the leaf's row of the contribution table
+    in tree order (the additions of the sparse product one-hot leaves @ table, so the same
+    doubles as ``BreachClassifier.path_contributions``).
 
     Blocks of rows, trees outer within a block (one tree's nodes stay hot in cache and the
     branch history is shared across rows). Compiled with numba when available.
@@ -249,13 +227,11 @@ def _walk_py(
                             go_left = default_left[node]
                         else:
                             go_left = v <= threshold[node]
-                    if go_left:
-                        contrib[i, f] += delta_left[node]
-                        node = left[node]
-                    else:
-                        contrib[i, f] += delta_right[node]
-                        node = right[node]
-                raw[i] += leaf_value[~node]
+                    node = left[node] if go_left else right[node]
+                leaf = ~node
+                raw[i] += leaf_value[leaf]
+                for k in range(table_indptr[leaf], table_indptr[leaf + 1]):
+                    contrib[i, table_indices[k]] += table_data[k]
 
 
 def compiled(fn: Any) -> Any:
@@ -321,7 +297,7 @@ def raw_and_contributions(
     f = forest
     tables = (
         f.roots, f.feature, f.threshold, f.kind, f.missing, f.default_left, f.left, f.right,
-        f.cat_row, f.cat_left, f.leaf_value, f.delta_left, f.delta_right,
+        f.cat_row, f.cat_left, f.leaf_value, f.table_indptr, f.table_indices, f.table_data,
     )  # fmt: skip
 
     def walk(a: int, b: int) -> None:

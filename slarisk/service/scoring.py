@@ -1,5 +1,5 @@
-"""Risk scoring for the API: the champion loader, request -> canonical frames, and the
-library's scored frame -> response rows. The scoring itself is
+"""Risk scoring for the API: the champion loader, request -> columns (or canonical frames),
+and the library's scores -> response rows. The scoring itself is
 :func:`slarisk.risk.score.score_open_tickets` (the same function as `slarisk score`)."""
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from fastapi import HTTPException
 from pydantic_core import TzInfo
 
 from slarisk.data.schema import SEGMENT_COLUMNS
-from slarisk.risk import fastscore
-from slarisk.risk.fastscore import StaffingArrays, TicketArrays
 from slarisk.risk.registry import load_champion
-from slarisk.risk.score import score_open_tickets
+from slarisk.risk.score import score_columns
+from slarisk.risk.score_inputs import EventArrays, StaffingArrays, TicketArrays
 from slarisk.risk.treekernel import compiled
 from slarisk.service.champion import LoadedModel
 from slarisk.service.schemas import ScoreRequest
@@ -188,14 +187,14 @@ def score_items(scored: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*cols.values(), strict=True)]
 
 
-#: The ticket fields the fast path reads, in one ``attrgetter`` (one C call per ticket).
+#: The ticket fields scoring reads, in one ``attrgetter`` (one C call per ticket).
 _TICKET_FIELDS = attrgetter(
     "ticket_id", "created_at", "first_response_at", "priority", *SEGMENT_COLUMNS
 )
 
 
 def request_arrays(body: ScoreRequest) -> tuple[Any, Any]:
-    """Open tickets and staffing of a request as the fast path's columns (no DataFrames)."""
+    """Open tickets and staffing of a request as the scoring columns (no DataFrames)."""
     tk = body.tickets
     columns = list(zip(*map(_TICKET_FIELDS, tk), strict=True)) or [()] * (4 + len(SEGMENT_COLUMNS))
     ids, created, first_response, priority, *segments = columns
@@ -288,7 +287,7 @@ def _reason_lists(r1: list[str], r2: list[str], r3: list[str]) -> list[list[str]
 
 
 def array_items(cols: dict[str, np.ndarray]) -> list[dict[str, Any]]:
-    """Columns of :func:`slarisk.risk.fastscore.score_arrays` -> response items."""
+    """Columns of :func:`slarisk.risk.score.score_columns` -> response items."""
     reasons = _reason_lists(*(cols[f"reason_{k}"].tolist() for k in (1, 2, 3)))
     return [
         {
@@ -328,22 +327,21 @@ def array_items(cols: dict[str, np.ndarray]) -> list[dict[str, Any]]:
 def score_request(
     model: Any, body: ScoreRequest, policy: Any, now: datetime
 ) -> list[dict[str, Any]]:
-    """Score a request: the fast array path of :mod:`slarisk.risk.fastscore` when it applies
-    (no status events), else :func:`slarisk.risk.score.score_open_tickets` on frames; both give
-    the same results. Returns the response items."""
-    if not body.events:
-        tickets, staffing = request_arrays(body)
-        now_ns = int(((now - _EPOCH) // _MICROSECOND) * 1000)
-        try:
-            cols = fastscore.score_arrays(
-                model, tickets, now_ns, policy, staffing=staffing, joined_reasons=False
-            )
-        except fastscore.Fallback:
-            pass
-        else:
-            return array_items(cols)
-    tickets_df, staffing_df, events = request_frames(body)
-    scored = score_open_tickets(
-        model, tickets_df, pd.Timestamp(now), policy, staffing=staffing_df, events=events
-    )
-    return score_items(scored)
+    """Score a request with :func:`slarisk.risk.score.score_open_tickets` (in its column form,
+    :func:`~slarisk.risk.score.score_columns`: no frame is built); returns the response items.
+    """
+    tickets, staffing = request_arrays(body)
+    events = None
+    if body.events:
+        ev = body.events
+        events = EventArrays(
+            ticket_id=[e.ticket_id for e in ev],
+            at_ns=_ns_list([e.at for e in ev]),
+            status=[e.status for e in ev],
+        )
+    now_ns = int(((now - _EPOCH) // _MICROSECOND) * 1000)
+    cols = score_columns(
+        model, tickets, pd.Timestamp(now_ns, tz="UTC"), policy, staffing=staffing, events=events,
+        joined_reasons=False,
+    )  # fmt: skip
+    return array_items(cols)

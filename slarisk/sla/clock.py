@@ -25,7 +25,10 @@
   otherwise. Excluded tickets still get their clock; reports leave them out.
 
 All arithmetic is int64 nanoseconds over numpy arrays, grouped by calendar; see
-`slarisk.sla.calendar` for the calendar definition (DST-exact).
+`slarisk.sla.calendar` for the calendar definition (DST-exact). The same engine serves
+callers that hold arrays rather than frames (scoring): `pause_intervals`, `calendar_tables`
+and `clocks_at`. The module is a little over 600 lines because frame input checks, the
+engine and its array API belong together (one clock definition).
 """
 
 from __future__ import annotations
@@ -241,6 +244,21 @@ def _pauses(
         return empty
     at = _ns_column(events, "at", events["ticket_id"], required=True)
     is_pause = events["status"].isin(pause_statuses).to_numpy(dtype=bool)
+    return pause_intervals(ev_tix, at, is_pause)
+
+
+def pause_intervals(
+    ev_tix: np.ndarray, at: np.ndarray, is_pause: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pause intervals (ticket index, start ns, end ns) of status events given as arrays:
+    each event's ticket index (-1: unknown ticket, ignored), its int64 UTC ns instant and
+    whether its status pauses the clock. Grouped by ticket, by start within; the rule of
+    :func:`compute_clocks` (a pause runs until the ticket's next event, end = int64 max when
+    none; events at the same instant keep their given order)."""
+    empty = (np.empty(0, np.intp), np.empty(0, np.int64), np.empty(0, np.int64))
+    ev_tix = np.asarray(ev_tix, dtype=np.intp)
+    if ev_tix.size == 0 or not is_pause.any():
+        return empty
     # only the events of tickets with a pause matter
     pausing = np.zeros(int(ev_tix.max()) + 2, dtype=bool)
     pausing[ev_tix[is_pause]] = True
@@ -254,6 +272,21 @@ def _pauses(
     nxt = np.full(at.size, _INF, dtype=np.int64)
     nxt[:-1] = np.where(tix[1:] == tix[:-1], at[1:], _INF)
     return tix[is_pause], at[is_pause], nxt[is_pause]
+
+
+def status_pauses(
+    ticket_ids: pd.Series, events: pd.DataFrame | None, pause_statuses: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`pause_intervals` of a status-event frame (ticket_id, at, status) for the
+    tickets ``ticket_ids`` (ticket index = position there). Raises InputError like
+    :func:`compute_clocks` (missing columns, duplicate ticket ids, bad timestamps)."""
+    if events is None or len(events) == 0:
+        _ticket_index(ticket_ids, None)  # the duplicate-id check
+        return _pauses(None, np.empty(0, np.intp), pause_statuses)
+    for col in ("ticket_id", "at", "status"):
+        if col not in events.columns:
+            raise InputError("required column of status events is missing", field=col)
+    return _pauses(events, _ticket_index(ticket_ids, events["ticket_id"]), pause_statuses)
 
 
 def _exceptions(
@@ -289,23 +322,62 @@ def _table_for(policy: Policy, cal_name: str, lo: int, hi: int, budget: int) -> 
     return tab
 
 
-def _clocks(
+def calendar_tables(policy: Policy, lo: int, hi: int) -> dict[int, OpenIntervals]:
+    """One open-interval table per calendar of ``policy`` (key: index in
+    ``sorted(policy.calendars)``), valid for clocks started from ``lo`` and ending by ``hi``
+    (UTC ns), with room after ``hi`` for the longest target on that calendar: the tables
+    :func:`clocks_at` reads."""
+    tgt_ns, _, cal_tab = target_tables(policy)
+    out = {}
+    for c, name in enumerate(sorted(policy.calendars)):
+        on_c = tgt_ns[cal_tab == c]
+        out[c] = _table_for(policy, name, lo, hi, int(on_c.max()) if on_c.size else 0)
+    return out
+
+
+def target_tables(policy: Policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(target ns, goal, calendar index in ``sorted(policy.calendars)``) per (tier, priority,
+    metric), shaped (tiers, priorities, metrics) in the policy's orders and `METRICS`."""
+    cal_names = sorted(policy.calendars)
+    shape = (len(policy.tiers), len(policy.priorities), len(METRICS))
+    tgt_ns = np.zeros(shape, dtype=np.int64)
+    goal = np.zeros(shape)
+    cal = np.zeros(shape, dtype=np.intp)
+    for i, tr in enumerate(policy.tiers):
+        for j, pr in enumerate(policy.priorities):
+            for k, metric in enumerate(METRICS):
+                t = policy.target_for(tr, pr, metric)
+                tgt_ns[i, j, k] = round(t.seconds * NS_PER_SECOND)
+                goal[i, j, k] = t.goal
+                cal[i, j, k] = cal_names.index(t.calendar)
+    return tgt_ns, goal, cal
+
+
+def clocks_at(
     tables: dict[int, OpenIntervals],
     cal: int | np.ndarray,
     created: np.ndarray,
     end: np.ndarray,
     budget: np.ndarray,
     pauses: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(elapsed, paused, due) int64 ns, shaped (tickets, metrics) like `end`.
+    nominal: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(elapsed, paused, due, nominal due or None) int64 ns of clocks shaped (tickets,
+    metrics) like `end`: the clock engine of :func:`compute_clocks`, also for callers that hold
+    arrays (scoring). The nominal due time (without pauses) only when `nominal` is true.
 
-    `cal` is the calendar (a key of `tables`) of every clock, or per clock an array shaped
-    like `end`; `budget` is each clock's target in ns; `pauses` are (ticket index, start,
-    end) grouped by ticket, by start within. Each calendar's open-time function F
-    (`OpenIntervals.cumulative`) is evaluated once per instant: F(created) once per ticket,
-    F of pause bounds once per pause. F is monotone, so clipping a pause to [created, end]
-    is clipping its F values to [F(created), F(end)].
+    `tables`: :func:`calendar_tables` (or any tables covering every clock) by calendar key;
+    `cal`: the calendar key of every clock, or per clock an array shaped like `end`;
+    `created` per ticket; `end` (stop, or `now` for a running clock, never before `created`)
+    and `budget` (target ns) per clock; `pauses`: (ticket index, start, end) of
+    :func:`pause_intervals`, grouped by ticket, by start within. Each calendar's open-time
+    function F (`OpenIntervals.cumulative`) is evaluated once per instant: F(created) once per
+    ticket, F of pause bounds once per pause. F is monotone, so clipping a pause to
+    [created, end] is clipping its F values to [F(created), F(end)].
     """
+    if created.size == 0:
+        z = np.zeros(end.shape, dtype=np.int64)
+        return z, z.copy(), z.copy(), (z.copy() if nominal else None)
     n, m = end.shape
     pt, ps, pe = pauses
     n_p = pt.size
@@ -340,6 +412,7 @@ def _clocks(
                 f_pe[prow] = np.where(pmr, tab.cumulative(pe[prow])[:, None], f_pe[prow])
 
     f_due = f_created + budget
+    f_nominal = f_due.copy() if nominal and n_p else None
     paused = np.zeros((n, m), dtype=np.int64)
     if n_p:
         lo_f, hi_f = f_created[pt], f_end[pt]
@@ -359,14 +432,24 @@ def _clocks(
             f_due[q] += np.where(a[rows] < f_due[q], amount[rows], 0)
     elapsed = f_end - f_created
     elapsed -= paused
-    due = np.empty((n, m), dtype=np.int64)
+    due = _inverse(parts, f_due, created)
+    if not nominal:
+        return elapsed, paused, due, None
+    return elapsed, paused, due, (due if f_nominal is None else _inverse(parts, f_nominal, created))
+
+
+def _inverse(
+    parts: list[tuple[OpenIntervals, np.ndarray | None]], f: np.ndarray, created: np.ndarray
+) -> np.ndarray:
+    """The instants where the open-time functions reach ``f`` (never before ``created``)."""
+    due = np.empty(f.shape, dtype=np.int64)
     for tab, mask in parts:
         if mask is None:
-            due = tab.inverse(f_due)
+            due = tab.inverse(f)
         else:
-            due[mask] = tab.inverse(f_due[mask])
+            due[mask] = tab.inverse(f[mask])
     np.maximum(due, created[:, None], out=due)
-    return elapsed, paused, due
+    return due
 
 
 def compute_clocks(
@@ -416,16 +499,7 @@ def compute_clocks(
     m = len(METRICS)
     n_prio = len(policy.priorities)
     shape = (len(policy.tiers) * n_prio, m)  # row: tier * n_prio + priority
-    tgt_ns = np.zeros(shape, dtype=np.int64)
-    goal_tab = np.zeros(shape)
-    cal_tab = np.zeros(shape, dtype=np.intp)
-    for i, tr in enumerate(policy.tiers):
-        for j, pr in enumerate(policy.priorities):
-            for k, metric in enumerate(METRICS):
-                t = policy.target_for(tr, pr, metric)
-                tgt_ns[i * n_prio + j, k] = round(t.seconds * NS_PER_SECOND)
-                goal_tab[i * n_prio + j, k] = t.goal
-                cal_tab[i * n_prio + j, k] = cal_names.index(t.calendar)
+    tgt_ns, goal_tab, cal_tab = (a.reshape(shape[0], m) for a in target_tables(policy))
     combo = t_code * n_prio + p_code
     present = np.bincount(combo, minlength=shape[0]) > 0
     used_cals = np.unique(cal_tab[present])
@@ -469,7 +543,7 @@ def compute_clocks(
         cb = combo[i0:i1]
         budget = tgt_ns[cb]
         p0, p1 = int(p_bounds[blk]), int(p_bounds[blk + 1])
-        elapsed, paused, due = _clocks(
+        elapsed, paused, due, _ = clocks_at(
             tables,
             cal if cal is not None else cal_tab[cb],
             created[i0:i1],
@@ -528,4 +602,14 @@ def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
 
 
-__all__ = ["ANY_TIER", "CLOCK_COLUMNS", "SCOPE_FIELDS", "compute_clocks"]
+__all__ = [
+    "ANY_TIER",
+    "CLOCK_COLUMNS",
+    "SCOPE_FIELDS",
+    "calendar_tables",
+    "clocks_at",
+    "compute_clocks",
+    "pause_intervals",
+    "status_pauses",
+    "target_tables",
+]

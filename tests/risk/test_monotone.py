@@ -15,6 +15,7 @@ from slarisk.risk.spec import parse_spec
 from slarisk.risk.tuning import model_params
 
 from .conftest import FAST_PARAMS, Trained
+from .score_reference import reference_scores
 from .test_score import _assert_same_scores
 
 MIN = {"name": "t", "data": {"source": "x"}, "policy": "p.yaml"}
@@ -149,8 +150,8 @@ def test_fast_path_reproduces_a_constrained_model(
     trained: Trained, calibration: str, offset: float
 ) -> None:
     """The shipped pipeline's configuration (temperature on a slice before the newest rows)
-    among them: the fast path keeps its calibrator and gives the general path's scores."""
-    from slarisk.risk import fastscore
+    among them: scoring keeps its fast calibrator and gives the from-scratch reference's scores."""
+    from slarisk.risk import score_tables
 
     t = trained
     model = fit_risk_model(
@@ -167,21 +168,19 @@ def test_fast_path_reproduces_a_constrained_model(
     if calibration == "temperature":
         sig = clf.calibrator_["sigmoid"]
         assert clf.calibrator_["isotonic"] is None and float(sig.intercept_[0]) == 0.0
-        assert fastscore._fast_calibrator(clf) is not None  # not the slow fallback
+        assert score_tables._fast_calibrator(clf) is not None  # not the slow fallback
     vec = dict(zip(model.feature_names, clf.booster_.params["monotone_constraints"], strict=True))
     assert vec["backlog_total"] == vec["backlog_per_agent"] == vec["elapsed_fraction"] == 1
     assert vec["agents_now"] == vec["business_left_hours"] == -1
     assert vec["age_hours"] == vec["priority"] == 0
     staffing = t.history.staffing
-    general = score_open_tickets(
-        model, t.open_tickets, t.now, t.history.policy, staffing, fast=False
-    )
+    general = reference_scores(model, t.open_tickets, t.now, t.history.policy, staffing)
     fast = score_open_tickets(model, t.open_tickets, t.now, t.history.policy, staffing)
     _assert_same_scores(general, fast)
     for i in range(3):  # single tickets too
         one = t.open_tickets.iloc[[i]]
         _assert_same_scores(
-            score_open_tickets(model, one, t.now, t.history.policy, staffing, fast=False),
+            reference_scores(model, one, t.now, t.history.policy, staffing),
             score_open_tickets(model, one, t.now, t.history.policy, staffing),
         )
 

@@ -24,6 +24,7 @@ from slarisk.risk.score import score_open_tickets
 from slarisk.sla.clock import compute_clocks
 
 from .conftest import POLICY, Trained
+from .score_reference import reference_scores
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +113,58 @@ def test_scoring_with_a_history_and_without_staffing(trained: Trained):
         t.model, t.open_tickets.head(10), t.now, t.history.policy, history=t.closed
     )
     assert len(out) >= 10 and out["breach_probability"].between(0, 1).all()
+    ref = reference_scores(
+        t.model, t.open_tickets.head(10), t.now, t.history.policy, history=t.closed
+    )
+    _assert_same_scores(ref, out)
+    whole = score_open_tickets(t.model, t.open_tickets, t.now, t.history.policy, history=t.closed)
+    _assert_same_scores(
+        reference_scores(t.model, t.open_tickets, t.now, t.history.policy, history=t.closed), whole
+    )
+
+
+def _status_events(queue: pd.DataFrame, now: pd.Timestamp, seed: int) -> pd.DataFrame:
+    """About 8 status events per ticket between creation and ``now``: pauses that ended,
+    pauses still running at ``now``, events at the same instant, before creation and after
+    ``now``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for tid, created in zip(queue["ticket_id"], queue["created_at"], strict=True):
+        span = max((now - created).total_seconds(), 1.0)
+        k = int(rng.integers(0, 16))
+        at = created + pd.to_timedelta(np.sort(rng.uniform(-0.05, 1.05, k)) * span, unit="s")
+        status = rng.choice(["pending", "open", "in_progress", "pending"], k)
+        rows += [(tid, a, st) for a, st in zip(at, status, strict=True)]
+        if k and rng.random() < 0.2:  # two events at one instant: their given order counts
+            rows.append((tid, at[-1], "open" if status[-1] == "pending" else "pending"))
+    return pd.DataFrame(rows, columns=["ticket_id", "at", "status"])
+
+
+@pytest.mark.parametrize("with_staffing", [True, False])
+def test_scores_with_status_events_match_the_reference(trained: Trained, with_staffing: bool):
+    """Pauses are scored on the same path: clocks, features, probabilities, reasons and work
+    order equal the from-scratch reference (clocks by compute_clocks, features by the training
+    builder), for the queue, single tickets and events given in any order."""
+    t = trained
+    staffing = t.history.staffing if with_staffing else None
+    ev = _status_events(t.open_tickets, t.now, seed=3)
+    assert len(ev) > 5 * len(t.open_tickets)
+    scored = score_open_tickets(
+        t.model, t.open_tickets, t.now, t.history.policy, staffing, events=ev
+    )
+    _assert_same_scores(
+        reference_scores(t.model, t.open_tickets, t.now, t.history.policy, staffing, events=ev),
+        scored,
+    )
+    plain = score_open_tickets(t.model, t.open_tickets, t.now, t.history.policy, staffing)
+    assert not plain["due_at"].equals(scored["due_at"])  # the pauses moved due times
+    shuffled = ev.sample(frac=1.0, random_state=1)
+    shuffled = shuffled.drop_duplicates(["ticket_id", "at"], keep=False)  # ties keep order
+    for q in (t.open_tickets, t.open_tickets.iloc[[0]], t.open_tickets.iloc[[3, 4]]):
+        _assert_same_scores(
+            reference_scores(t.model, q, t.now, t.history.policy, staffing, events=shuffled),
+            score_open_tickets(t.model, q, t.now, t.history.policy, staffing, events=shuffled),
+        )
 
 
 def test_empty_queue_gives_an_empty_table(trained: Trained):
@@ -181,7 +234,7 @@ def test_score_cli_bad_model_path_is_one_line_error(trained: Trained, tmp_path):
     assert "Traceback" not in res.output
 
 
-# --- the fast array path (slarisk.risk.fastscore) against the general path -------------------
+# --- the one scoring path against a from-scratch computation (tests/risk/score_reference.py) --
 def _assert_same_scores(general: pd.DataFrame, fast: pd.DataFrame) -> None:
     assert list(fast.columns) == list(general.columns) == list(SCORE_COLUMNS)
     assert len(fast) == len(general)
@@ -195,7 +248,7 @@ def _assert_same_scores(general: pd.DataFrame, fast: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("with_staffing", [True, False])
-def test_fast_path_matches_general_path(trained: Trained, with_staffing: bool):
+def test_scores_match_the_from_scratch_reference(trained: Trained, with_staffing: bool):
     t = trained
     staffing = t.history.staffing if with_staffing else None
     queue = t.open_tickets.copy()
@@ -205,34 +258,34 @@ def test_fast_path_matches_general_path(trained: Trained, with_staffing: bool):
     queue["resolved_at"] = pd.to_datetime(queue["resolved_at"], utc=True)
     queue.loc[queue.index[7:9], "resolved_at"] = t.now - pd.Timedelta(minutes=5)  # no clock
     queue.loc[queue.index[9:11], "created_at"] = t.now + pd.Timedelta(hours=1)  # not yet
-    general = score_open_tickets(t.model, queue, t.now, t.history.policy, staffing, fast=False)
+    general = reference_scores(t.model, queue, t.now, t.history.policy, staffing)
     fast = score_open_tickets(t.model, queue, t.now, t.history.policy, staffing)
     _assert_same_scores(general, fast)
     assert (fast["risk_band"] == BREACHED_BAND).any() and (fast["risk_band"] != BREACHED_BAND).any()
-    from slarisk.risk import fastscore
+    from slarisk.risk import fastscore, score_inputs
 
-    cols = fastscore.score_arrays(  # the fast path really ran (no silent fallback)
+    cols = fastscore.score_arrays(  # the array engine itself gives the same reasons
         t.model,
-        fastscore.tickets_from_frame(queue),
+        score_inputs.tickets_from_frame(queue),
         pd.Timestamp(t.now).value,
         t.history.policy,
-        fastscore.staffing_from_frame(staffing) if staffing is not None else None,
+        score_inputs.staffing_from_frame(staffing) if staffing is not None else None,
     )
     assert list(cols["reasons"]) == list(fast["reasons"])
     for i in range(4):  # single tickets (dense contribution branch) too
         one = queue.iloc[[i]]
         _assert_same_scores(
-            score_open_tickets(t.model, one, t.now, t.history.policy, staffing, fast=False),
+            reference_scores(t.model, one, t.now, t.history.policy, staffing),
             score_open_tickets(t.model, one, t.now, t.history.policy, staffing),
         )
 
 
 @pytest.mark.parametrize("with_staffing", [True, False])
-def test_fast_path_matches_general_path_for_tickets_the_model_has_seen(
+def test_scores_match_the_reference_for_tickets_the_model_has_seen(
     trained: Trained, with_staffing: bool
 ):
     """A queue of tickets that are also in the model's recent closed tickets (scored at a time
-    inside its training window): both paths count them once, as open."""
+    inside its training window): scoring and the reference count them once, as open."""
     from .conftest import open_snapshot
 
     t = trained
@@ -243,7 +296,7 @@ def test_fast_path_matches_general_path_for_tickets_the_model_has_seen(
     staffing = t.history.staffing if with_staffing else None
     for q in (queue, queue.iloc[[0]], queue.iloc[[1, 2]]):
         _assert_same_scores(
-            score_open_tickets(t.model, q, now, t.history.policy, staffing, fast=False),
+            reference_scores(t.model, q, now, t.history.policy, staffing),
             score_open_tickets(t.model, q, now, t.history.policy, staffing),
         )
 
@@ -255,9 +308,9 @@ def test_recent_group_counts_cached_across_instants_match_a_fresh_count(trained:
     after another on one cache, they equal a fresh count."""
     import dataclasses
 
-    from slarisk.risk import fastscore
+    from slarisk.risk import fastscore, score_tables
 
-    fm = fastscore.fast_model(trained.model)
+    fm = score_tables.fast_model(trained.model)
     rng = np.random.default_rng(4)  # recent tickets in three groups, one not in the request
     sec, day = 10**9, 86_400 * 10**9
     raw = fm.recent_created_raw.copy()
@@ -285,12 +338,12 @@ def test_recent_group_counts_cached_across_instants_match_a_fresh_count(trained:
     assert 20 < len(fm.group_cache) < 2 * 17 * 15  # shared between instants
 
 
-def test_fast_path_at_a_fractional_now_and_without_tiers(trained: Trained):
+def test_scores_at_a_fractional_now_and_without_tiers(trained: Trained):
     """Sub-second `now` (group backlog counts whole seconds) and a queue without a tier column
-    (the policy has no default tier: both paths refuse it the same way)."""
+    (the policy has no default tier: an InputError)."""
     t = trained
     now = t.now + pd.Timedelta(milliseconds=250)
-    general = score_open_tickets(t.model, t.open_tickets, now, t.history.policy, fast=False)
+    general = reference_scores(t.model, t.open_tickets, now, t.history.policy)
     _assert_same_scores(general, score_open_tickets(t.model, t.open_tickets, now, t.history.policy))
     from slarisk.errors import InputError
 
@@ -299,7 +352,7 @@ def test_fast_path_at_a_fractional_now_and_without_tiers(trained: Trained):
         score_open_tickets(t.model, no_tier, now, t.history.policy)
 
 
-def test_fast_path_rejects_bad_input_like_the_general_path(trained: Trained):
+def test_bad_input_is_an_input_error_naming_the_field(trained: Trained):
     from slarisk.errors import InputError
 
     t = trained
@@ -310,10 +363,10 @@ def test_fast_path_rejects_bad_input_like_the_general_path(trained: Trained):
 
 
 def test_path_contributions_sum_to_the_raw_score(trained: Trained):
-    from slarisk.risk import fastscore
+    from slarisk.risk import fastscore, score_tables
 
     t = trained
-    fm = fastscore.fast_model(t.model)
+    fm = score_tables.fast_model(t.model)
     clf = fm.clf
     rng = np.random.default_rng(3)
     X = t.model.matrix(t.data.X.iloc[rng.choice(len(t.data.X), 700, replace=False)])
@@ -328,12 +381,12 @@ def test_path_contributions_sum_to_the_raw_score(trained: Trained):
 
 
 def test_staffing_index_from_arrays_matches_the_frame_build(trained: Trained):
-    from slarisk.risk import fastscore
+    from slarisk.risk import score_inputs
     from slarisk.risk.feature_indexes import StaffingIndex
 
     st = trained.history.staffing
     ref = StaffingIndex.build(st)
-    got = fastscore.staffing_index(fastscore.staffing_from_frame(st))
+    got = score_inputs.staffing_index(score_inputs.staffing_from_frame(st))
     grid = np.linspace(
         st["interval_start"].min().value - 3_600 * 10**9,
         st["interval_start"].max().value + 7_200 * 10**9,
@@ -350,18 +403,18 @@ def test_staffing_index_from_arrays_matches_the_frame_build(trained: Trained):
 
 def test_staffing_index_of_a_frame_follows_its_content(trained: Trained):
     """The per-frame cache never serves a roster whose content changed (even in place)."""
-    from slarisk.risk import fastscore
+    from slarisk.risk import score_inputs
     from slarisk.risk.feature_indexes import StaffingIndex
 
     st = trained.history.staffing.copy()
-    first = fastscore.staffing_index_of_frame(st)
-    assert fastscore.staffing_index_of_frame(st.copy()) is first  # same content: read once
+    first = score_inputs.staffing_index_of_frame(st)
+    assert score_inputs.staffing_index_of_frame(st.copy()) is first  # same content: read once
     grid = np.linspace(
         st["interval_start"].min().value, st["interval_start"].max().value, 200
     ).astype(np.int64)
     for col, value in (("agents", 7.5), ("team", "night-shift"), ("interval_minutes", 45)):
         st.loc[st.index[3], col] = value  # in place, on the frame seen before
-        got = fastscore.staffing_index_of_frame(st)
+        got = score_inputs.staffing_index_of_frame(st)
         ref = StaffingIndex.build(st)
         assert got is not first
         np.testing.assert_array_equal(got.total.at(grid), ref.total.at(grid))
@@ -454,16 +507,16 @@ def test_top_reasons_branches_agree(trained: Trained):
     assert (big[0] != "").all()
 
 
-def test_fast_path_clock_tables_follow_a_moving_now(trained: Trained):
-    """The fast path keeps one table of open intervals per policy and widens it when a request
-    falls outside; scoring at instants months apart, forwards and back, matches the general
-    path every time."""
+def test_clock_tables_follow_a_moving_now(trained: Trained):
+    """Scoring keeps one table of open intervals per policy and widens it when a request
+    falls outside; scoring at instants months apart, forwards and back, matches the
+    from-scratch reference every time."""
     t = trained
     queue = t.open_tickets
     for shift_days in (0, 45, 400, -3, 1):
         now = t.now + pd.Timedelta(days=shift_days)
         _assert_same_scores(
-            score_open_tickets(t.model, queue, now, t.history.policy, fast=False),
+            reference_scores(t.model, queue, now, t.history.policy),
             score_open_tickets(t.model, queue, now, t.history.policy),
         )
 
@@ -476,7 +529,7 @@ def test_fast_path_clock_tables_follow_a_moving_now(trained: Trained):
 )
 @settings(max_examples=80, deadline=None)
 def test_arrival_counts_match_a_direct_count(t, recent, created, n_excluded):
-    """The compiled window counts of the fast path = counting each window directly."""
+    """The compiled window counts of the scoring engine = counting each window directly."""
     from slarisk.risk import fastscore
 
     rc = np.sort(np.asarray(recent, dtype=np.int64) * 10**9)
@@ -497,7 +550,7 @@ def test_arrival_counts_match_a_direct_count(t, recent, created, n_excluded):
 )
 @settings(max_examples=80, deadline=None)
 def test_work_order_on_grouped_rows_matches_the_scatter_version(sizes, data):
-    """Rows grouped by ticket (the fast path) give the same work order through the run
+    """Rows grouped by ticket (the scoring engine) give the same work order through the run
     reductions as through the general scatter reductions."""
     from slarisk.risk.outputs import work_order_ranks
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from slarisk.risk import fastscore, treekernel
+from slarisk.risk import fastscore, score_inputs, score_tables, treekernel
 
 from .conftest import Trained
 
@@ -156,7 +156,7 @@ def test_kernel_matches_lightgbm_on_any_rows(synthetic, rows: np.ndarray):
 @needs_numba
 def test_fast_path_predict_is_the_same_with_and_without_the_kernel(trained: Trained):
     t = trained
-    fm = fastscore.fast_model(t.model)
+    fm = score_tables.fast_model(t.model)
     assert fm.forest is not None  # the kernel reproduced LightGBM on the probe
     numpy_fm = dataclasses.replace(fm, forest=None)
     X = t.model.matrix(t.data.X.iloc[:700])
@@ -171,14 +171,14 @@ def test_fast_path_predict_is_the_same_with_and_without_the_kernel(trained: Trai
 def test_without_numba_the_fast_path_keeps_the_numpy_gather(trained: Trained, monkeypatch):
     clf = trained.model.pipeline.named_steps["clf"]
     monkeypatch.setattr(treekernel, "AVAILABLE", False)
-    assert fastscore._flat_forest(clf) is None
+    assert score_tables._flat_forest(clf) is None
 
 
 def test_input_columns_are_read_as_the_series_would_give_them(trained: Trained):
     from slarisk.data import schema as s
 
     q = trained.open_tickets
-    got = fastscore.tickets_from_frame(q)
+    got = score_inputs.tickets_from_frame(q)
     assert got.ticket_id == q[s.TICKET_ID].tolist()
     assert got.priority == q[s.PRIORITY].tolist()
     for c in s.SEGMENT_COLUMNS:
@@ -186,7 +186,7 @@ def test_input_columns_are_read_as_the_series_would_give_them(trained: Trained):
             assert got.segments[c] == q[c].tolist(), c
     np.testing.assert_array_equal(got.created_ns, q[s.CREATED_AT].array.as_unit("ns").asi8)
     st = trained.history.staffing
-    arrays = fastscore.staffing_from_frame(st)
+    arrays = score_inputs.staffing_from_frame(st)
     np.testing.assert_array_equal(arrays.team, st[s.TEAM].to_numpy(object))
 
 

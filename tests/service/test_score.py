@@ -261,14 +261,16 @@ def test_now_defaults_to_server_clock(scoring: Service) -> None:
     assert abs((datetime.now(UTC) - scored_at).total_seconds()) < 60
 
 
-def test_array_path_matches_the_frame_path() -> None:
-    """The service's fast path (request -> arrays, no DataFrames) gives the same items as the
-    library's general path on the request's frames."""
+def test_request_scores_match_the_from_scratch_reference() -> None:
+    """The service's request (as columns, no DataFrames, with status events) gives the same
+    items as the from-scratch reference (compute_clocks and the training feature builder) on
+    the request's frames, and as score_open_tickets on those frames."""
     import random
 
     from slarisk.risk.score import score_open_tickets
     from slarisk.service.schemas import ScoreRequest
     from slarisk.service.scoring import request_frames, score_items, score_request
+    from tests.risk.score_reference import reference_scores
     from tests.service.model_fixture import test_policy
 
     rng = random.Random(5)
@@ -284,21 +286,43 @@ def test_array_path_matches_the_frame_path() -> None:
         }
         for i in range(60)
     ]
-    body = ScoreRequest.model_validate(
-        {"now": NOW, "tickets": tickets, "staffing": BODY["staffing"] * 1}
-    )
-    model, policy = tiny_loaded_model().model, test_policy()
-    assert body.now is not None
-    fast = score_request(model, body, policy, body.now)
-    frames = request_frames(body)
-    general = score_items(
-        score_open_tickets(model, frames[0], body.now, policy, staffing=frames[1], fast=False)
-    )
-    assert [(i["ticket_id"], i["metric"], i["work_order"]) for i in fast] == [
-        (i["ticket_id"], i["metric"], i["work_order"]) for i in general
+    events = [
+        {
+            "ticket_id": t["ticket_id"],
+            "at": f"2026-10-{rng.randint(20, 26)}T{rng.randint(0, 11):02d}:"
+            f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}Z",
+            "status": rng.choice(["pending", "open", "in_progress"]),
+        }
+        for t in tickets
+        for _ in range(rng.randint(0, 8))
     ]
-    for a, b in zip(fast, general, strict=True):
-        assert a["reasons"] == b["reasons"] and a["due_at"] == b["due_at"]
-        assert a["alert_level"] == b["alert_level"] and a["risk_band"] == b["risk_band"]
-        assert a["breach_probability"] == pytest.approx(b["breach_probability"], abs=1e-12)
-        assert a["time_left_seconds"] == pytest.approx(b["time_left_seconds"], abs=1e-9)
+    policy = test_policy()
+    assert policy.pause_statuses and any(e["status"] in policy.pause_statuses for e in events)
+    model = tiny_loaded_model().model
+    due: dict[bool, list[Any]] = {}
+    for with_events in (False, True):
+        body = ScoreRequest.model_validate(
+            {
+                "now": NOW,
+                "tickets": tickets,
+                "staffing": BODY["staffing"] * 1,
+                "events": events if with_events else None,
+            }
+        )
+        assert body.now is not None
+        got = score_request(model, body, policy, body.now)
+        due[with_events] = sorted((i["ticket_id"], i["metric"], i["due_at"]) for i in got)
+        tk, staffing, ev = request_frames(body)
+        for want in (
+            score_items(reference_scores(model, tk, body.now, policy, staffing, events=ev)),
+            score_items(score_open_tickets(model, tk, body.now, policy, staffing, events=ev)),
+        ):
+            assert [(i["ticket_id"], i["metric"], i["work_order"]) for i in got] == [
+                (i["ticket_id"], i["metric"], i["work_order"]) for i in want
+            ]
+            for a, b in zip(got, want, strict=True):
+                assert a["reasons"] == b["reasons"] and a["due_at"] == b["due_at"]
+                assert a["alert_level"] == b["alert_level"] and a["risk_band"] == b["risk_band"]
+                assert a["breach_probability"] == pytest.approx(b["breach_probability"], abs=1e-12)
+                assert a["time_left_seconds"] == pytest.approx(b["time_left_seconds"], abs=1e-9)
+    assert due[True] != due[False]  # the pauses moved due times

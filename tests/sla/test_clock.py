@@ -13,8 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slarisk.errors import InputError
-from slarisk.sla.clock import CLOCK_COLUMNS, compute_clocks
-from slarisk.sla.policy import Policy, load_policy, policy_from_dict
+from slarisk.sla.clock import (
+    CLOCK_COLUMNS,
+    calendar_tables,
+    clocks_at,
+    compute_clocks,
+    pause_intervals,
+)
+from slarisk.sla.policy import METRICS, Policy, load_policy, policy_from_dict
 from tests.sla import reference as ref
 from tests.sla.strategies import (
     PAUSE_STATUSES,
@@ -244,6 +250,22 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+def _prop_policy(sc: dict[str, Any]) -> Policy:
+    return policy_from_dict(
+        {
+            "name": "prop",
+            "timezone": sc["tz"],
+            "calendars": sc["specs"],
+            "priorities": ["P1", "P2"],
+            "tiers": ["t"],
+            "default_tier": "t",
+            "targets": sc["targets"],
+            "pause_statuses": PAUSE_STATUSES,
+            "warning_thresholds": sc["thresholds"],
+        }
+    )
+
+
 def _to_utc(seconds: list[int | None]) -> pd.Series:
     return pd.Series(
         pd.to_datetime([s * 10**9 if s is not None else None for s in seconds], utc=True)
@@ -257,19 +279,7 @@ def _to_utc(seconds: list[int | None]) -> pd.Series:
 )
 @given(sc=scenarios())
 def test_matches_reference(sc: dict[str, Any]) -> None:
-    pol = policy_from_dict(
-        {
-            "name": "prop",
-            "timezone": sc["tz"],
-            "calendars": sc["specs"],
-            "priorities": ["P1", "P2"],
-            "tiers": ["t"],
-            "default_tier": "t",
-            "targets": sc["targets"],
-            "pause_statuses": PAUSE_STATUSES,
-            "warning_thresholds": sc["thresholds"],
-        }
-    )
+    pol = _prop_policy(sc)
     rows = sc["rows"]
     df = pd.DataFrame(
         {
@@ -311,6 +321,59 @@ def test_matches_reference(sc: dict[str, Any]) -> None:
             assert got.breached == want["breached"], where
             assert got.time_left_seconds == want["time_left_seconds"], where
             assert got.alert_level == want["alert_level"], where
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(sc=scenarios(), before=st.integers(0, 400 * 86400), after=st.integers(0, 400 * 86400))
+def test_array_clocks_at_now_match_reference(sc: dict[str, Any], before: int, after: int) -> None:
+    """The array API scoring uses (pause_intervals, calendar_tables, clocks_at) on the
+    running clocks at ``now``, with tables reaching further either side than needed (as
+    scoring's cached tables do), equals the per-minute reference."""
+    pol = _prop_policy(sc)
+    rows, now = sc["rows"], sc["now"]
+    index = {r["ticket_id"]: i for i, r in enumerate(rows)}
+    ev_tix = np.asarray([index[tid] for tid, _, _ in sc["events"]], dtype=np.intp)
+    ev_at = np.asarray([at * 10**9 for _, at, _ in sc["events"]], dtype=np.int64)
+    is_pause = np.asarray([st in PAUSE_STATUSES for _, _, st in sc["events"]], dtype=bool)
+    pauses = pause_intervals(ev_tix, ev_at, is_pause)
+    created = np.asarray([r["created_at"] * 10**9 for r in rows], dtype=np.int64)
+    end = np.broadcast_to(np.maximum(now * 10**9, created)[:, None], (len(rows), 2))
+    names = sorted(pol.calendars)
+    targets = [[pol.target_for("t", r["priority"], m) for m in METRICS] for r in rows]
+    budget = np.asarray([[round(x.seconds * 10**9) for x in tr] for tr in targets], np.int64)
+    cal = np.asarray([[names.index(x.calendar) for x in tr] for tr in targets], np.intp)
+    lo, hi = int(created.min()) - before * 10**9, int(end.max()) + after * 10**9
+    tables = calendar_tables(pol, lo, hi)
+    elapsed, paused, due, nominal = clocks_at(tables, cal, created, end, budget, pauses, True)
+    no_pause = clocks_at(
+        tables,
+        cal,
+        created,
+        end,
+        budget,
+        pause_intervals(ev_tix, ev_at, np.zeros_like(is_pause)),
+        True,
+    )
+    np.testing.assert_array_equal(nominal, no_pause[2])
+    np.testing.assert_array_equal(no_pause[2], no_pause[3])
+
+    cals = {name: ref_calendar(spec, sc["tz"]) for name, spec in sc["specs"].items()}
+    for i, r in enumerate(rows):
+        evs = [(at, status) for tid, at, status in sc["events"] if tid == r["ticket_id"]]
+        ref_pauses = ref.pause_intervals(evs, set(PAUSE_STATUSES))
+        for k, x in enumerate(targets[i]):
+            want = ref.reference_clock(
+                cals[x.calendar], round(x.seconds), r["created_at"], None, now, ref_pauses,
+                sc["thresholds"],
+            )  # fmt: skip
+            where = f"{r['ticket_id']} {METRICS[k]}: {want} in {sc}"
+            assert elapsed[i, k] == want["elapsed_seconds"] * 10**9, where
+            assert paused[i, k] == want["paused_seconds"] * 10**9, where
+            assert due[i, k] == round(want["due_at"] * 10**9), where
 
 
 def test_bad_now_and_missing_tier_column(policy: Policy) -> None:
