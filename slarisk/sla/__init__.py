@@ -4,7 +4,15 @@ Public names are re-exported here; the modules hold the details.
 """
 
 from slarisk.sla.calendar import BusinessCalendar, OpenIntervals
-from slarisk.sla.clock import CLOCK_COLUMNS, compute_clocks
+from slarisk.sla.clock import (
+    CLOCK_COLUMNS,
+    calendar_tables,
+    clocks_at,
+    compute_clocks,
+    pause_intervals,
+    status_pauses,
+    target_tables,
+)
 from slarisk.sla.policy import METRICS, Policy, Target, load_policy, policy_from_dict
 from slarisk.sla.report import (
     SEGMENTS,
@@ -38,14 +46,19 @@ __all__ = [
     "agreement_table",
     "alert_counts",
     "build_report",
+    "calendar_tables",
+    "clocks_at",
     "compare_with_source",
     "compute_clocks",
     "largest_disagreements",
     "load_policy",
     "parse_segments",
+    "pause_intervals",
     "policy_from_dict",
     "render_html",
+    "status_pauses",
     "status_table",
+    "target_tables",
     "wilson_interval",
     "write_report",
 ]
