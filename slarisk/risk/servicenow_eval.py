@@ -22,7 +22,7 @@ Baseline: a *tuned* one-hot logistic regression on plain attributes (contact typ
 category, subcategory, symptom, impact, urgency, priority, assignment group, opened by;
 hour, weekday and open WIP standardised), its C chosen among :data:`LR_C_GRID` by the mean
 ROC AUC over expanding-window time folds of the training part
-(:func:`slarisk.risk.tuning.time_folds`, purged like the split).
+(:func:`slarisk.risk.evaluate.tune_logistic`, purged like the split).
 
 In flight: every incident still unresolved at age a (a = 1, 4, 24, 72 hours after opening) is
 observed again at that instant with the workload and history of that instant and its age;
@@ -46,11 +46,10 @@ import pandas as pd
 from slarisk.data import schema as s
 from slarisk.data.io import read_table
 from slarisk.data.servicenow import import_servicenow
-from slarisk.risk.evaluate import classification_metrics, time_split
+from slarisk.risk.evaluate import LogisticChoice, classification_metrics, time_split, tune_logistic
 from slarisk.risk.feature_indexes import METRIC
 from slarisk.risk.features import CATEGORICAL_FEATURES, CalendarInfo, build_context, build_features
 from slarisk.risk.model import as_strings, make_logistic_baseline, make_pipeline
-from slarisk.risk.tuning import time_folds
 
 DEFAULT_PATH = Path("../shared/data/servicenow_incidents/incident_event_log.csv.gz")
 #: attributes known at opening (importer column names), used as categorical features.
@@ -277,53 +276,10 @@ class ServiceNowReport:
         return self.gain(split, "roc_auc")
 
 
-@dataclass(frozen=True)
-class LogisticChoice:
-    """The tuned baseline's C and the mean time-fold ROC AUC of every C tried."""
-
-    C: float
-    cv_auc: dict[float, float]
-
-
 def _plain(X: pd.DataFrame, extra_categorical: Sequence[str] = ()) -> pd.DataFrame:
+    """The baseline's columns, categoricals as strings."""
     cats = [*PLAIN_LR_CATEGORICAL, *extra_categorical]
     return as_strings(X[[*cats, *PLAIN_LR_NUMERIC]], cats)
-
-
-def tune_logistic(
-    Xs: pd.DataFrame,
-    y: np.ndarray,
-    meta: pd.DataFrame,
-    train: np.ndarray,
-    *,
-    purge: bool,
-    categorical: Sequence[str] = PLAIN_LR_CATEGORICAL,
-    grid: Sequence[float] = LR_C_GRID,
-    folds: int = 3,
-    fold_fraction: float = 0.15,
-) -> LogisticChoice:
-    """C of the baseline with the best mean ROC AUC over expanding-window time folds of the
-    training rows (``meta`` has ``ticket_id``, ``created_at``, ``outcome_known_at``); the
-    smaller C wins a tie."""
-    from sklearn.metrics import roc_auc_score  # sklearn: only when evaluating
-
-    pairs = [
-        (fit, val)
-        for fit, val in time_folds(meta, train, folds, fold_fraction, purge)
-        if len(np.unique(y[fit])) == 2 and len(np.unique(y[val])) == 2
-    ]
-    if not pairs:
-        raise ValueError("no time fold with both outcomes in the training rows")
-    cv: dict[float, float] = {}
-    for C in grid:  # a handful of values
-        aucs = []
-        for fit, val in pairs:
-            lr = make_logistic_baseline(categorical=categorical, numeric=PLAIN_LR_NUMERIC, C=C)
-            lr.fit(Xs.iloc[np.flatnonzero(fit)], y[fit])
-            aucs.append(roc_auc_score(y[val], lr.predict_proba(Xs.iloc[np.flatnonzero(val)])[:, 1]))
-        cv[float(C)] = float(np.mean(aucs))
-    best = max(cv.items(), key=lambda kv: (kv[1], -kv[0]))[0]
-    return LogisticChoice(best, cv)
 
 
 def _model_columns(X: pd.DataFrame, ages: bool) -> tuple[list[str], list[str]]:
@@ -400,7 +356,16 @@ def evaluate_servicenow(
     choices: dict[str, LogisticChoice] = {}
     for split, purge in SPLITS:
         tr, te, cutoff = time_split(obs0, test_fraction, purge=purge)
-        choice = tune_logistic(Xs0, y0, obs0, tr, purge=purge)
+        choice = tune_logistic(
+            Xs0,
+            y0,
+            obs0,
+            tr,
+            purge=purge,
+            categorical=PLAIN_LR_CATEGORICAL,
+            numeric=PLAIN_LR_NUMERIC,
+            grid=LR_C_GRID,
+        )
         choices[split] = choice
         preds = {
             "model": _fit_model(X0, y0, tr, te, cat0, num0, params, seed),

@@ -397,8 +397,12 @@ def train(
             purge=spec.split.purge,
             random_state=model_seed,
             tickets=history.tickets,
+            folds=spec.split.folds,
+            fold_fraction=spec.split.fold_fraction,
             **feature_opts,
         )
+        if "logistic_C" in report.info:
+            run.log_params({"baseline.logistic_C": report.info["logistic_C"]})
         model = report.model
         assert model is not None
         model.metadata.update(
