@@ -9,7 +9,8 @@
 - Baselines: :class:`ElapsedFractionRule` (the help-desk timer rule, calibrated per metric) and
   :func:`make_logistic_baseline` (one-hot logistic regression).
 - :class:`RiskModel` is the served object: the fitted Pipeline plus the precomputed history
-  aggregates needed to build features at scoring time.
+  aggregates needed to build features at scoring time, and the range of workload its
+  training saw (:func:`workload_range`; :meth:`RiskModel.out_of_range` flags rows beyond it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -218,6 +220,59 @@ def as_strings(X: pd.DataFrame, categorical: Sequence[str]) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
+# Workload range seen in training
+# --------------------------------------------------------------------------------------------
+#: workload features (``fnmatch`` patterns) whose training range the model records.
+WORKLOAD_PATTERNS: tuple[str, ...] = (
+    "backlog_*",
+    "overdue_share",
+    "ahead_per_team_agent",
+    "arrivals_*",
+    "agents_*",
+)
+
+
+def workload_columns(columns: Sequence[str]) -> list[str]:
+    """The columns matching :data:`WORKLOAD_PATTERNS`, in frame order."""
+    return [str(c) for c in columns if any(fnmatchcase(str(c), p) for p in WORKLOAD_PATTERNS)]
+
+
+def workload_range(X: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per numeric workload column of a training frame: ``min``, ``p50``, ``p99``, ``max``
+    over its finite values (columns with none are left out)."""
+    out: dict[str, dict[str, float]] = {}
+    for col in workload_columns(list(X.columns)):
+        if not pd.api.types.is_numeric_dtype(X[col]):
+            continue
+        v = X[col].to_numpy(np.float64)
+        v = v[np.isfinite(v)]
+        if not len(v):
+            continue
+        q50, q99 = np.quantile(v, [0.5, 0.99])
+        out[col] = {
+            "min": float(v.min()),
+            "p50": float(q50),
+            "p99": float(q99),
+            "max": float(v.max()),
+        }
+    return out
+
+
+def out_of_range(features: pd.DataFrame, ranges: Mapping[str, Mapping[str, float]]) -> pd.Series:
+    """Per row, the workload features outside their training ``[min, max]`` (``;``-joined,
+    ``name>max`` or ``name<min``; empty string when all are inside or missing)."""
+    flags = np.full(len(features), "", dtype=object)
+    for col, r in ranges.items():
+        if col not in features:
+            continue
+        v = features[col].to_numpy(np.float64)
+        for mask, text in ((v > r["max"], f"{col}>max"), (v < r["min"], f"{col}<min")):
+            if mask.any():
+                flags[mask] = [f"{f};{text}" if f else text for f in flags[mask]]
+    return pd.Series(flags, index=features.index, name="out_of_range")
+
+
+# --------------------------------------------------------------------------------------------
 # The served object
 # --------------------------------------------------------------------------------------------
 @dataclass
@@ -260,6 +315,18 @@ class RiskModel:
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """Preprocessed float matrix of a feature frame."""
         return np.asarray(self.pipeline.named_steps["prep"].transform(features))
+
+    @property
+    def workload_range(self) -> dict[str, dict[str, float]]:
+        """The training range of the workload features (empty for models trained before it
+        was recorded)."""
+        return dict(self.metadata.get("workload_range", {}))
+
+    def out_of_range(self, features: pd.DataFrame) -> pd.Series:
+        """Per row, the workload features beyond what training saw (:func:`out_of_range`).
+        The trees are flat beyond their last split: there the risk no longer follows the
+        load, so a scorer should say so (or lean on the elapsed-fraction rule)."""
+        return out_of_range(features, self.workload_range)
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated breach probability per row of a feature frame."""
@@ -350,7 +417,11 @@ def fit_risk_model(
         calendar=data.calendar,
         history=data.context.history,
         recent_tickets=recent,
-        metadata={"train_rows": len(data.y), "train_base_rate": float(np.mean(data.y))},
+        metadata={
+            "train_rows": len(data.y),
+            "train_base_rate": float(np.mean(data.y)),
+            "workload_range": workload_range(data.X),
+        },
     )
 
 

@@ -232,6 +232,25 @@ def test_model_card_has_the_required_sections() -> None:
     ):
         assert needle in text, needle
     assert "| logistic | 0.7500 | n/a |" in text  # missing metrics are shown, not invented
+    assert "## Workload range seen in training" not in text  # none recorded: no section
+
+
+def test_model_card_states_the_training_workload_range() -> None:
+    rng = {"min": 0.0, "p50": 40.0, "p99": 300.0, "max": 630.0}
+    card = _card().__class__(
+        **{
+            **_card().__dict__,
+            "workload_range": {
+                "backlog_total": {**rng, "backtest_max": 747.0, "backtest_share_above": 0.14},
+                "arrivals_1h": {**rng, "backtest_max": math.nan, "backtest_share_above": math.nan},
+            },
+        }
+    )
+    text = render_model_card(card)
+    assert "## Workload range seen in training" in text
+    assert "| backlog_total | 0 | 40 | 300 | 630 | 747.0000 | 14.0% |" in text
+    assert "| arrivals_1h | 0 | 40 | 300 | 630 | n/a | n/a |" in text
+    assert "extrapolates flat" in text and "out_of_range" in text
 
 
 def test_export_then_fallback_load_without_registry(tmp_path: Path, tiny_model) -> None:  # type: ignore[no-untyped-def]
