@@ -290,6 +290,8 @@ class RiskModel:
     history: HistoryIndex | None = None
     recent_tickets: pd.DataFrame | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: the elapsed-fraction rule fitted on the same training rows (the guard's fallback).
+    rule: ElapsedFractionRule | None = None
 
     @cached_property
     def recent_arrays(self) -> dict[str, Any]:
@@ -331,6 +333,22 @@ class RiskModel:
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated breach probability per row of a feature frame."""
         return np.asarray(self.pipeline.predict_proba(features)[:, 1])
+
+    def predict_guarded(self, features: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+        """(probability, out-of-range flags): on rows whose workload lies outside the training
+        range (:meth:`out_of_range`; the flags say which features, for the reasons) the risk
+        is widened towards the elapsed-fraction rule, ``max(model, rule)``: the trees cannot
+        see load they never saw, the rule's timer still runs. Replacing the model by the rule
+        there instead cost AUC on desks where the model was right about the overload (W=6,
+        S=5: 0.997 -> 0.816). Without a fitted rule (older models) the probabilities are the
+        model's."""
+        p = self.predict_proba(features)
+        flags = self.out_of_range(features)
+        outside = flags.ne("").to_numpy()
+        if self.rule is not None and outside.any():
+            p = p.copy()
+            p[outside] = np.maximum(p[outside], self.rule.predict_proba(features[outside])[:, 1])
+        return p, flags
 
     def predict_with_contributions(
         self, features: pd.DataFrame, X: np.ndarray | None = None, method: str = "path"
@@ -411,6 +429,9 @@ def fit_risk_model(
         recent = base[base[s.CREATED_AT] > end - pd.Timedelta(days=29)].reset_index(drop=True)
     else:
         recent = base
+    rule = None
+    if "elapsed_fraction" in data.X and "metric" in data.X:
+        rule = ElapsedFractionRule().fit(data.X, data.y)
     return RiskModel(
         pipeline=pipe,
         priorities=tuple(data.priorities),
@@ -422,6 +443,7 @@ def fit_risk_model(
             "train_base_rate": float(np.mean(data.y)),
             "workload_range": workload_range(data.X),
         },
+        rule=rule,
     )
 
 

@@ -137,6 +137,22 @@ def test_the_model_records_its_training_workload_range(trained: Trained):
     assert flags.iloc[2] == ""  # missing is not out of range
 
 
+def test_the_guard_falls_back_on_the_rule_outside_the_training_range(trained: Trained):
+    model = trained.model
+    assert model.rule is not None
+    X = trained.data.X.head(4).copy()
+    inside, flags = model.predict_guarded(X)
+    assert flags.eq("").all() and np.array_equal(inside, model.predict_proba(X))
+    X.loc[X.index[[1, 3]], "backlog_total"] = 10.0 * model.workload_range["backlog_total"]["max"]
+    p, flags = model.predict_guarded(X)
+    rule = model.rule.predict_proba(X)[:, 1]
+    plain = model.predict_proba(X)
+    assert list(flags.ne("")) == [False, True, False, True]
+    # outside: widened towards the rule (never below either); inside: the model's
+    assert np.array_equal(p[[1, 3]], np.maximum(plain, rule)[[1, 3]])
+    assert np.array_equal(p[[0, 2]], plain[[0, 2]])
+
+
 def test_workload_range_and_out_of_range_on_a_small_frame():
     X = pd.DataFrame({"backlog_total": [1.0, 5.0, np.nan], "priority": ["P1", "P2", "P3"]})
     X["arrivals_1h"] = [0.0, 2.0, 4.0]
