@@ -337,17 +337,22 @@ class RiskModel:
     def predict_guarded(self, features: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
         """(probability, out-of-range flags): on rows whose workload lies outside the training
         range (:meth:`out_of_range`; the flags say which features, for the reasons) the risk
-        is widened towards the elapsed-fraction rule, ``max(model, rule)``: the trees cannot
-        see load they never saw, the rule's timer still runs. Replacing the model by the rule
-        there instead cost AUC on desks where the model was right about the overload (W=6,
-        S=5: 0.997 -> 0.816). Without a fitted rule (older models) the probabilities are the
-        model's."""
+        is widened towards the elapsed-fraction rule: ``max(model, rule - rule at 0)``, the
+        rule's risk above that of a fresh ticket of the same metric. The trees cannot see
+        load they never saw; the rule's timer still runs. Taking the rule itself (or
+        ``max(model, rule)``) destroys the ranking where the rule has no signal (ServiceNow at
+        opening, elapsed 0 everywhere: AUC 0.783 -> 0.578) or where the model was right
+        about the overload (desk W=6, S=5: 0.997 -> 0.816). Without a fitted rule (older
+        models) the probabilities are the model's."""
         p = self.predict_proba(features)
         flags = self.out_of_range(features)
         outside = flags.ne("").to_numpy()
         if self.rule is not None and outside.any():
+            rows = features[outside]
+            fresh = rows.assign(elapsed_fraction=0.0)
+            lift = self.rule.predict_proba(rows)[:, 1] - self.rule.predict_proba(fresh)[:, 1]
             p = p.copy()
-            p[outside] = np.maximum(p[outside], self.rule.predict_proba(features[outside])[:, 1])
+            p[outside] = np.maximum(p[outside], lift)
         return p, flags
 
     def predict_with_contributions(

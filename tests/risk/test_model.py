@@ -146,11 +146,16 @@ def test_the_guard_falls_back_on_the_rule_outside_the_training_range(trained: Tr
     X.loc[X.index[[1, 3]], "backlog_total"] = 10.0 * model.workload_range["backlog_total"]["max"]
     p, flags = model.predict_guarded(X)
     rule = model.rule.predict_proba(X)[:, 1]
+    fresh = model.rule.predict_proba(X.assign(elapsed_fraction=0.0))[:, 1]
     plain = model.predict_proba(X)
     assert list(flags.ne("")) == [False, True, False, True]
-    # outside: widened towards the rule (never below either); inside: the model's
-    assert np.array_equal(p[[1, 3]], np.maximum(plain, rule)[[1, 3]])
+    # outside: widened by the rule's risk above a fresh ticket's; inside: the model's
+    assert np.array_equal(p[[1, 3]], np.maximum(plain, rule - fresh)[[1, 3]])
     assert np.array_equal(p[[0, 2]], plain[[0, 2]])
+    late = X.assign(elapsed_fraction=5.0)  # long overdue: the rule's timer lifts the risk
+    p_late, _ = model.predict_guarded(late)
+    lift = model.rule.predict_proba(late)[:, 1] - fresh
+    assert np.all(p_late[[1, 3]] >= lift[[1, 3]] - 1e-12)
 
 
 def test_workload_range_and_out_of_range_on_a_small_frame():
