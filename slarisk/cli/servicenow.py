@@ -11,6 +11,7 @@ from slarisk.errors import InputError
 from slarisk.risk.servicenow_eval import (
     DEFAULT_AGES_TEXT,
     DEFAULT_PATH,
+    SPLITS,
     evaluate_servicenow,
     load_servicenow,
     report_markdown,
@@ -32,9 +33,10 @@ def evaluate_servicenow_command(
         Path | None, typer.Option(help="Also write the report (Markdown) to this file.")
     ] = None,
 ) -> None:
-    """Breach-risk model vs one-hot logistic regression on the ServiceNow incident log
-    (made_sla false as the label, last 30% by opening time as test): ROC AUC, PR AUC, Brier,
-    ECE at opening and AUC in flight at several ages."""
+    """Breach-risk model vs a tuned one-hot logistic regression (C by time-fold CV on the
+    training rows) on the ServiceNow incident log (made_sla false as the label, last 30% by
+    opening time as test, training rows resolved after the cutoff purged or not: both splits
+    reported): ROC AUC, PR AUC, Brier, ECE at opening and AUC in flight at several ages."""
     from rich.console import Console
 
     console = Console(highlight=False)
@@ -47,9 +49,14 @@ def evaluate_servicenow_command(
     with console.status(f"evaluating {len(tickets):,} incidents"):
         rep = evaluate_servicenow(tickets, ages_hours=age_list, max_tickets=max_tickets, seed=seed)
     text = report_markdown(rep)
-    gain = rep.auc_gain()
-    verdict = "met" if gain >= 0.02 else "NOT met"
-    text += f"\n\nAUC gain over one-hot LR at opening: {gain:+.3f} (goal +0.02: {verdict})\n"
+    for split, _purge in SPLITS:
+        gain, ap = rep.gain(split, "roc_auc"), rep.gain(split, "pr_auc")
+        verdict = "met" if gain >= 0.02 and ap >= 0.0 else "NOT met"
+        text += (
+            f"\n{split}: AUC gain over the tuned LR at opening {gain:+.3f}, average precision "
+            f"{ap:+.3f} (goal +0.02 AUC, AP not worse: {verdict})"
+        )
+    text += "\n"
     console.print(text)
     console.print(f"info: {rep.info}")
     if out is not None:

@@ -148,6 +148,10 @@ def print_result(result: TrainResult, console: Console) -> None:
     for label, vals in rows.items():
         table.add_row(label, *(_fmt(vals.get(c)) for c in _COLUMNS))
     console.print(table)
+    info = result.report.info if result.report is not None else {}
+    if "logistic_C" in info:
+        cv = ", ".join(f"C={c:g}: {v:.4f}" for c, v in info["logistic_cv_auc"].items())
+        console.print(f"logistic: C={info['logistic_C']:g} chosen by time-fold CV AUC ({cv})")
     if len(result.by_age):
         wide = result.by_age.pivot_table(
             index="landmark", columns="model", values=["roc_auc", "brier"]

@@ -4,7 +4,8 @@ Metrics (:func:`classification_metrics`): ROC AUC, PR AUC (average precision), B
 log loss, expected calibration error (10 equal-width bins, weighted by count), and precision /
 recall among the top 10% of rows by predicted risk. :func:`backtest` trains on the past and
 tests on the future (split by ticket creation time, so all landmarks of a ticket fall on one
-side) and compares the model with the elapsed-fraction rule and a one-hot logistic regression,
+side) and compares the model with the elapsed-fraction rule and a one-hot logistic regression
+(its C tuned on time folds of the training rows, :func:`tune_logistic`),
 overall, per landmark age and per segment, with a reliability plot.
 """
 
@@ -180,6 +181,86 @@ def time_split(
     return train, test, pd.Timestamp(cutoff)
 
 
+def time_folds(
+    meta: pd.DataFrame, train_mask: np.ndarray, folds: int, fold_fraction: float, purge: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Expanding-window folds inside the training rows: (fit mask, validation mask) pairs.
+
+    The last ``folds x fold_fraction`` of training tickets (by creation time) are cut into
+    ``folds`` consecutive validation windows; each fold fits on the tickets created before its
+    window (purged of outcomes not known at the window start).
+    """
+    created = meta["created_at"]
+    tick = meta.loc[train_mask, ["ticket_id", "created_at"]].drop_duplicates("ticket_id")
+    times = tick["created_at"].sort_values(kind="stable").to_numpy()
+    n = len(times)
+    out = []
+    for k in range(folds):
+        lo = int(np.floor((1.0 - (folds - k) * fold_fraction) * n))
+        hi = int(np.floor((1.0 - (folds - k - 1) * fold_fraction) * n))
+        if lo <= 0 or hi <= lo:
+            continue
+        start = times[lo]
+        val = train_mask & (created >= start).to_numpy()
+        if hi < n:
+            val &= (created < times[hi]).to_numpy()
+        fit = train_mask & (created < start).to_numpy()
+        if purge:
+            known = meta["outcome_known_at"]
+            fit &= (known.isna() | (known < start)).to_numpy()
+        out.append((fit, val))
+    return out
+
+
+#: inverse regularisation strengths tried for the backtest's logistic regression.
+LOGISTIC_C_GRID: tuple[float, ...] = (0.03, 0.3, 3.0)
+
+
+@dataclass(frozen=True)
+class LogisticChoice:
+    """A tuned logistic baseline's C and the mean time-fold ROC AUC of every C tried."""
+
+    C: float
+    cv_auc: dict[float, float]
+
+
+def tune_logistic(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    meta: pd.DataFrame,
+    train: np.ndarray,
+    *,
+    purge: bool,
+    categorical: Sequence[str],
+    numeric: Sequence[str] = (),
+    grid: Sequence[float] = LOGISTIC_C_GRID,
+    folds: int = 3,
+    fold_fraction: float = 0.15,
+) -> LogisticChoice:
+    """C of :func:`slarisk.risk.model.make_logistic_baseline` with the best mean ROC AUC over
+    the expanding-window time folds (:func:`time_folds`) of the training rows; ``X`` has the
+    categorical columns as strings, ``meta`` has ``ticket_id``, ``created_at`` and
+    ``outcome_known_at``. The smaller C wins a tie."""
+    pairs = [
+        (fit, val)
+        for fit, val in time_folds(meta, train, folds, fold_fraction, purge)
+        if len(np.unique(y[fit])) == 2 and len(np.unique(y[val])) == 2
+    ]
+    if not pairs:
+        raise ValueError("no time fold with both outcomes in the training rows")
+    cv: dict[float, float] = {}
+    for C in grid:  # a handful of values
+        aucs = []
+        for fit, val in pairs:
+            lr = make_logistic_baseline(categorical=categorical, numeric=numeric, C=C)
+            lr.fit(X.iloc[np.flatnonzero(fit)], y[fit])
+            p = lr.predict_proba(X.iloc[np.flatnonzero(val)])[:, 1]
+            aucs.append(classification_metrics(y[val], p)["roc_auc"])
+        cv[float(C)] = float(np.mean(aucs))
+    best = max(cv.items(), key=lambda kv: (kv[1], -kv[0]))[0]
+    return LogisticChoice(best, cv)
+
+
 @dataclass
 class BacktestReport:
     """Results of :func:`backtest`; ``overall``/``by_age``/``by_segment`` are long-format
@@ -215,11 +296,18 @@ def backtest(
     exclude: Sequence[str] = (),
     at_opening_only: bool = False,
     attributes: Sequence[str] = (),
+    logistic_grid: Sequence[float] = LOGISTIC_C_GRID,
+    folds: int = 3,
+    fold_fraction: float = 0.15,
 ) -> BacktestReport:
     """Train on the past, test on the future; compare the model with the baselines.
 
-    Models: ``model`` (the calibrated LightGBM Pipeline), ``elapsed_rule`` and ``logistic``
-    (one-hot LR on ticket attributes + metric + landmark age, standardised numerics excluded).
+    Models: ``model`` (the calibrated LightGBM Pipeline), ``model_guarded`` (the same with the
+    input-range guard, :meth:`slarisk.risk.model.RiskModel.predict_guarded`; the share of
+    rows it sent to the rule is ``info["out_of_range_share"]``), ``elapsed_rule`` and ``logistic``
+    (one-hot LR on ticket attributes + metric + landmark age, standardised numerics excluded;
+    its C chosen among ``logistic_grid`` by :func:`tune_logistic` on ``folds`` time folds of
+    the training rows, recorded in ``info["logistic_C"]``).
     ``exclude`` / ``at_opening_only`` / ``attributes`` select the model's features (see
     :func:`slarisk.risk.model.fit_risk_model`); the logistic baseline gets the same categorical
     columns.
@@ -236,6 +324,11 @@ def backtest(
         attributes=attributes,
     )
     preds: dict[str, np.ndarray] = {"model": model.predict_proba(te.X)}
+    info: dict[str, Any] = {"train_rows": int(train.sum()), "test_rows": int(test.sum())}
+    if model.rule is not None and model.workload_range:
+        # the model with the input-range guard: the rule where the load was never seen
+        preds["model_guarded"], flags = model.predict_guarded(te.X)
+        info["out_of_range_share"] = float(flags.ne("").mean())
     if baselines:
         rule = ElapsedFractionRule().fit(tr.X, tr.y)
         preds["elapsed_rule"] = rule.predict_proba(te.X)[:, 1]
@@ -243,7 +336,21 @@ def backtest(
         lr_cols = [*cats, "landmark"]
         Xtr = as_strings(tr.meta.assign(**{c: tr.X[c] for c in cats})[lr_cols], lr_cols)
         Xte = as_strings(te.meta.assign(**{c: te.X[c] for c in cats})[lr_cols], lr_cols)
-        lr = make_logistic_baseline(categorical=lr_cols).fit(Xtr, tr.y)
+        Xall = as_strings(data.meta.assign(**{c: data.X[c] for c in cats})[lr_cols], lr_cols)
+        choice = tune_logistic(
+            Xall,
+            data.y,
+            data.meta,
+            train,
+            purge=purge,
+            categorical=lr_cols,
+            grid=logistic_grid,
+            folds=folds,
+            fold_fraction=fold_fraction,
+        )
+        info["logistic_C"] = choice.C
+        info["logistic_cv_auc"] = choice.cv_auc
+        lr = make_logistic_baseline(categorical=lr_cols, C=choice.C).fit(Xtr, tr.y)
         preds["logistic"] = lr.predict_proba(Xte)[:, 1]
     y = te.y
     overall = pd.DataFrame([{"model": k, **classification_metrics(y, p)} for k, p in preds.items()])
@@ -272,5 +379,5 @@ def backtest(
         cutoff=cutoff,
         model=model,
         feature_importance=imp,
-        info={"train_rows": int(train.sum()), "test_rows": int(test.sum())},
+        info=info,
     )

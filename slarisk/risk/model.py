@@ -9,7 +9,8 @@
 - Baselines: :class:`ElapsedFractionRule` (the help-desk timer rule, calibrated per metric) and
   :func:`make_logistic_baseline` (one-hot logistic regression).
 - :class:`RiskModel` is the served object: the fitted Pipeline plus the precomputed history
-  aggregates needed to build features at scoring time.
+  aggregates needed to build features at scoring time, and the range of workload its
+  training saw (:func:`workload_range`; :meth:`RiskModel.out_of_range` flags rows beyond it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -218,6 +220,59 @@ def as_strings(X: pd.DataFrame, categorical: Sequence[str]) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
+# Workload range seen in training
+# --------------------------------------------------------------------------------------------
+#: workload features (``fnmatch`` patterns) whose training range the model records.
+WORKLOAD_PATTERNS: tuple[str, ...] = (
+    "backlog_*",
+    "overdue_share",
+    "ahead_per_team_agent",
+    "arrivals_*",
+    "agents_*",
+)
+
+
+def workload_columns(columns: Sequence[str]) -> list[str]:
+    """The columns matching :data:`WORKLOAD_PATTERNS`, in frame order."""
+    return [str(c) for c in columns if any(fnmatchcase(str(c), p) for p in WORKLOAD_PATTERNS)]
+
+
+def workload_range(X: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per numeric workload column of a training frame: ``min``, ``p50``, ``p99``, ``max``
+    over its finite values (columns with none are left out)."""
+    out: dict[str, dict[str, float]] = {}
+    for col in workload_columns(list(X.columns)):
+        if not pd.api.types.is_numeric_dtype(X[col]):
+            continue
+        v = X[col].to_numpy(np.float64)
+        v = v[np.isfinite(v)]
+        if not len(v):
+            continue
+        q50, q99 = np.quantile(v, [0.5, 0.99])
+        out[col] = {
+            "min": float(v.min()),
+            "p50": float(q50),
+            "p99": float(q99),
+            "max": float(v.max()),
+        }
+    return out
+
+
+def out_of_range(features: pd.DataFrame, ranges: Mapping[str, Mapping[str, float]]) -> pd.Series:
+    """Per row, the workload features outside their training ``[min, max]`` (``;``-joined,
+    ``name>max`` or ``name<min``; empty string when all are inside or missing)."""
+    flags = np.full(len(features), "", dtype=object)
+    for col, r in ranges.items():
+        if col not in features:
+            continue
+        v = features[col].to_numpy(np.float64)
+        for mask, text in ((v > r["max"], f"{col}>max"), (v < r["min"], f"{col}<min")):
+            if mask.any():
+                flags[mask] = [f"{f};{text}" if f else text for f in flags[mask]]
+    return pd.Series(flags, index=features.index, name="out_of_range")
+
+
+# --------------------------------------------------------------------------------------------
 # The served object
 # --------------------------------------------------------------------------------------------
 @dataclass
@@ -235,6 +290,8 @@ class RiskModel:
     history: HistoryIndex | None = None
     recent_tickets: pd.DataFrame | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: the elapsed-fraction rule fitted on the same training rows (the guard's fallback).
+    rule: ElapsedFractionRule | None = None
 
     @cached_property
     def recent_arrays(self) -> dict[str, Any]:
@@ -261,9 +318,42 @@ class RiskModel:
         """Preprocessed float matrix of a feature frame."""
         return np.asarray(self.pipeline.named_steps["prep"].transform(features))
 
+    @property
+    def workload_range(self) -> dict[str, dict[str, float]]:
+        """The training range of the workload features (empty for models trained before it
+        was recorded)."""
+        return dict(self.metadata.get("workload_range", {}))
+
+    def out_of_range(self, features: pd.DataFrame) -> pd.Series:
+        """Per row, the workload features beyond what training saw (:func:`out_of_range`).
+        The trees are flat beyond their last split: there the risk no longer follows the
+        load, so a scorer should say so (or lean on the elapsed-fraction rule)."""
+        return out_of_range(features, self.workload_range)
+
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated breach probability per row of a feature frame."""
         return np.asarray(self.pipeline.predict_proba(features)[:, 1])
+
+    def predict_guarded(self, features: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+        """(probability, out-of-range flags): on rows whose workload lies outside the training
+        range (:meth:`out_of_range`; the flags say which features, for the reasons) the risk
+        is widened towards the elapsed-fraction rule: ``max(model, rule - rule at 0)``, the
+        rule's risk above that of a fresh ticket of the same metric. The trees cannot see
+        load they never saw; the rule's timer still runs. Taking the rule itself (or
+        ``max(model, rule)``) destroys the ranking where the rule has no signal (ServiceNow at
+        opening, elapsed 0 everywhere: AUC 0.783 -> 0.578) or where the model was right
+        about the overload (desk W=6, S=5: 0.997 -> 0.816). Without a fitted rule (older
+        models) the probabilities are the model's."""
+        p = self.predict_proba(features)
+        flags = self.out_of_range(features)
+        outside = flags.ne("").to_numpy()
+        if self.rule is not None and outside.any():
+            rows = features[outside]
+            fresh = rows.assign(elapsed_fraction=0.0)
+            lift = self.rule.predict_proba(rows)[:, 1] - self.rule.predict_proba(fresh)[:, 1]
+            p = p.copy()
+            p[outside] = np.maximum(p[outside], lift)
+        return p, flags
 
     def predict_with_contributions(
         self, features: pd.DataFrame, X: np.ndarray | None = None, method: str = "path"
@@ -344,13 +434,21 @@ def fit_risk_model(
         recent = base[base[s.CREATED_AT] > end - pd.Timedelta(days=29)].reset_index(drop=True)
     else:
         recent = base
+    rule = None
+    if "elapsed_fraction" in data.X and "metric" in data.X:
+        rule = ElapsedFractionRule().fit(data.X, data.y)
     return RiskModel(
         pipeline=pipe,
         priorities=tuple(data.priorities),
         calendar=data.calendar,
         history=data.context.history,
         recent_tickets=recent,
-        metadata={"train_rows": len(data.y), "train_base_rate": float(np.mean(data.y))},
+        metadata={
+            "train_rows": len(data.y),
+            "train_base_rate": float(np.mean(data.y)),
+            "workload_range": workload_range(data.X),
+        },
+        rule=rule,
     )
 
 

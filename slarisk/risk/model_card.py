@@ -47,6 +47,9 @@ class ModelCard:
     seed: int
     feature_names: list[str] = field(default_factory=list)
     top_features: list[tuple[str, float]] = field(default_factory=list)
+    #: workload feature -> training ``min``/``p50``/``p99``/``max`` and the backtest's
+    #: ``backtest_max`` and ``backtest_share_above`` (rows above the training max).
+    workload_range: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 _CARD_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "ece", "precision_top10", "recall_top10")
@@ -121,6 +124,7 @@ def render_model_card(card: ModelCard) -> str:
     if card.top_features:
         lines += ["", "## Most important features (gain share)", "", "| feature | share |"]
         lines += ["|---|---|"] + [f"| {n} | {v:.3f} |" for n, v in card.top_features]
+    lines += _workload_section(card.workload_range)
     lines += [
         "",
         "## Limitations",
@@ -138,6 +142,53 @@ def render_model_card(card: ModelCard) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+#: the workload features shown in the card (when present), in this order.
+_CARD_WORKLOAD = (
+    "backlog_total",
+    "backlog_same_priority",
+    "backlog_group",
+    "backlog_group_ahead",
+    "backlog_per_agent",
+    "ahead_per_team_agent",
+    "overdue_share",
+    "arrivals_1h",
+    "arrivals_24h",
+)
+
+
+def _workload_section(ranges: dict[str, dict[str, float]]) -> list[str]:
+    if not ranges:
+        return []
+    names = [n for n in _CARD_WORKLOAD if n in ranges] or sorted(ranges)
+    lines = [
+        "",
+        "## Workload range seen in training",
+        "",
+        "| feature | min | median | p99 | max | backtest max | backtest rows above max |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n in names:
+        r = ranges[n]
+        share = r.get("backtest_share_above", math.nan)
+        lines.append(
+            f"| {n} | {r['min']:g} | {r['p50']:g} | {r['p99']:g} | {r['max']:g} | "
+            f"{_fmt(r.get('backtest_max', math.nan))} | "
+            f"{'n/a' if not math.isfinite(share) else f'{share:.1%}'} |"
+        )
+    lines += [
+        "",
+        "Outside this range the model extrapolates flat: a tree is constant beyond its last "
+        "split, so a backlog twice the training maximum scores like the maximum, and the "
+        "monotone constraints only keep the risk from falling. A desk busier than anything "
+        "in the training period (first responses taking days) can therefore be ranked worse "
+        "than by the elapsed-fraction rule. `RiskModel.out_of_range(features)` names, per "
+        "row, the workload features beyond the training range; treat those scores with "
+        "caution (fall back on the SLA clock and the rule) and retrain once such load is in "
+        "the history.",
+    ]
+    return lines
 
 
 def feature_importance_table(
@@ -187,6 +238,17 @@ def build_model_card(
                 }
             )
     imp = report.feature_importance
+    ranges: dict[str, dict[str, float]] = {}
+    if report.model is not None:
+        Xte = data.X[test_mask]
+        for col, r in report.model.workload_range.items():
+            v = Xte[col].to_numpy(np.float64) if col in Xte else np.empty(0)
+            v = v[np.isfinite(v)]
+            ranges[col] = {
+                **r,
+                "backtest_max": float(v.max()) if len(v) else math.nan,
+                "backtest_share_above": float(np.mean(v > r["max"])) if len(v) else math.nan,
+            }
     return ModelCard(
         name=spec.tracking.registered_model,
         version=version,
@@ -209,4 +271,5 @@ def build_model_card(
         seed=spec.seed,
         feature_names=list(report.model.feature_names) if report.model else [],
         top_features=feature_importance_table([str(i) for i in imp.index], imp.to_numpy().tolist()),
+        workload_range=ranges,
     )

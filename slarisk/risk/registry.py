@@ -4,7 +4,8 @@
   ``MLFLOW_TRACKING_URI`` (default ``sqlite:///mlruns/mlflow.db``), artifacts and
   ``optuna.db`` in ``SLARISK_MLRUNS`` (default ``mlruns/``), relative to the working directory.
 - :func:`decide_promotion` is the pure rule: the alias ``champion`` moves only when the new
-  model beats the current champion on the *same* backtest by more than ``min_delta``.
+  model beats the elapsed-fraction rule and the current champion on the *same* backtest, on
+  ROC AUC (by more than ``min_delta``) **and** on the Brier score.
 - :func:`export_model` writes the champion to ``models/`` (pickle + JSON metadata + model card).
 - :func:`load_champion` loads ``models:/<name>@champion`` from the registry and falls back to
   ``models/`` when no registry is reachable (or it has no champion); the scorer and API use it.
@@ -209,11 +210,23 @@ def start_run(
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PromotionRule:
-    """The metric compared on the backtest, the margin required, and the calibration gate."""
+    """The metrics compared on the backtest, the margin required, and the calibration gate.
+
+    ``metric`` is the primary metric (the new model must beat the champion on it by more than
+    ``min_delta``); every metric of ``also`` must be strictly better too, against the champion
+    and the rule baseline alike (default: AUC **and** Brier, so a model that ranks better but
+    is calibrated worse than the rule or the champion is never promoted).
+    """
 
     metric: str = "roc_auc"
     min_delta: float = 0.0
     max_ece: float | None = None
+    also: tuple[str, ...] = ("brier",)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The primary metric, then the other required metrics (no duplicates)."""
+        return (self.metric, *(m for m in dict.fromkeys(self.also) if m != self.metric))
 
 
 @dataclass(frozen=True)
@@ -241,6 +254,11 @@ class PromotionDecision:
         }
 
 
+def _gain(metric: str, new: float, other: float) -> float:
+    """How much better ``new`` is than ``other`` (positive = better) in ``metric``'s units."""
+    return new - other if metric in HIGHER_IS_BETTER else other - new
+
+
 def decide_promotion(
     new: Mapping[str, float],
     champion: Mapping[str, float] | None,
@@ -253,31 +271,41 @@ def decide_promotion(
 ) -> PromotionDecision:
     """Compare the new model's backtest metrics with the champion's on the *same* backtest.
 
-    ``champion`` is None when there is no champion (promote, subject to the ECE gate) or when it
+    Every metric of ``rule.metrics`` (default ROC AUC and Brier) must be better: against the
+    champion by more than ``min_delta`` on the primary metric and strictly on the others.
+    ``champion`` is None when there is no champion (promote, subject to the gates) or when it
     could not be evaluated on this backtest (``champion_error`` says why: keep the champion).
     ``baseline`` (e.g. the elapsed-fraction rule's metrics on the same rows): a model that does
-    not beat it on the promotion metric is never promoted, champion or not.
+    not strictly beat it on every metric of the rule is never promoted, champion or not.
     """
     m = rule.metric
-    if m not in new or not math.isfinite(float(new[m])):
-        raise ValueError(f"the new model has no finite {m!r} metric")
-    value = float(new[m])
-    higher = m in HIGHER_IS_BETTER
+    values: dict[str, float] = {}
+    for name in rule.metrics:
+        if name not in new or not math.isfinite(float(new[name])):
+            raise ValueError(f"the new model has no finite {name!r} metric")
+        values[name] = float(new[name])
+    value = values[m]
 
     def keep(reason: str, champ: float | None = None) -> PromotionDecision:
         return PromotionDecision(False, reason, m, value, champ, champion_version)
+
+    def word(name: str) -> str:
+        return "higher" if name in HIGHER_IS_BETTER else "lower"
 
     if rule.max_ece is not None:
         ece = float(new.get("ece", math.nan))
         if not ece <= rule.max_ece:
             return keep(f"calibration gate: ECE {ece:.4f} > max_ece {rule.max_ece:.4f}")
-    if baseline is not None and m in baseline and math.isfinite(float(baseline[m])):
-        base = float(baseline[m])
-        if not (value > base if higher else value < base):
-            return keep(
-                f"{m} {value:.4f} does not beat the {baseline_name} baseline's {base:.4f} "
-                "on the same backtest"
-            )
+    if baseline is not None:
+        for name, v in values.items():
+            if name not in baseline or not math.isfinite(float(baseline[name])):
+                continue
+            base = float(baseline[name])
+            if not _gain(name, v, base) > 0.0:
+                return keep(
+                    f"{name} {v:.4f} does not beat the {baseline_name} baseline's {base:.4f} "
+                    f"on the same backtest ({word(name)} is better)"
+                )
     if champion is None:
         if champion_error is not None:
             return keep(
@@ -285,25 +313,38 @@ def decide_promotion(
                 f"({champion_error}); use --force-promote to replace it"
             )
         return PromotionDecision(True, "no champion yet", m, value, None, None)
-    if m not in champion or not math.isfinite(float(champion[m])):
-        return keep(f"champion has no finite {m!r} on this backtest")
-    champ = float(champion[m])
-    gain = value - champ if higher else champ - value
-    word = "higher" if higher else "lower"
-    if gain > rule.min_delta:
-        return PromotionDecision(
-            True,
-            f"{m} {value:.4f} vs champion v{champion_version} {champ:.4f} on the same backtest "
-            f"({word} is better; gain {gain:+.4f} > min_delta {rule.min_delta:g})",
-            m,
-            value,
+    champs: dict[str, float] = {}
+    for name in rule.metrics:
+        if name not in champion or not math.isfinite(float(champion[name])):
+            return keep(f"champion has no finite {name!r} on this backtest")
+        champs[name] = float(champion[name])
+    champ = champs[m]
+    gain = _gain(m, value, champ)
+    if not gain > rule.min_delta:
+        return keep(
+            f"{m} {value:.4f} does not beat champion v{champion_version} {champ:.4f} on the same "
+            f"backtest ({word(m)} is better; gain {gain:+.4f} <= min_delta {rule.min_delta:g})",
             champ,
-            champion_version,
         )
-    return keep(
-        f"{m} {value:.4f} does not beat champion v{champion_version} {champ:.4f} on the same "
-        f"backtest ({word} is better; gain {gain:+.4f} <= min_delta {rule.min_delta:g})",
+    others = []
+    for name in rule.metrics[1:]:
+        g = _gain(name, values[name], champs[name])
+        if not g > 0.0:
+            return keep(
+                f"{m} beats champion v{champion_version} but {name} {values[name]:.4f} does not "
+                f"beat its {champs[name]:.4f} on the same backtest ({word(name)} is better)",
+                champ,
+            )
+        others.append(f"{name} {values[name]:.4f} vs {champs[name]:.4f}")
+    also = f"; also {', '.join(others)}" if others else ""
+    return PromotionDecision(
+        True,
+        f"{m} {value:.4f} vs champion v{champion_version} {champ:.4f} on the same backtest "
+        f"({word(m)} is better; gain {gain:+.4f} > min_delta {rule.min_delta:g}){also}",
+        m,
+        value,
         champ,
+        champion_version,
     )
 
 

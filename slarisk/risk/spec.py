@@ -175,6 +175,9 @@ class PromotionSpec(_Strict):
     metric: Literal["roc_auc", "pr_auc", "brier", "log_loss", "ece"] = "roc_auc"
     #: the new model must beat the champion by more than this (in the metric's units).
     min_delta: float = Field(default=0.0, ge=0.0)
+    #: metrics the new model must also strictly beat, against the elapsed-fraction rule and the
+    #: champion on the same backtest (AUC alone let a worse-calibrated model through).
+    also: tuple[Literal["roc_auc", "pr_auc", "brier", "log_loss", "ece"], ...] = ("brier",)
     #: gate: never promote a model whose expected calibration error exceeds this.
     max_ece: float | None = Field(default=None, gt=0.0)
 

@@ -13,7 +13,8 @@
 5. backtest of the best parameters against the baselines (:func:`slarisk.risk.evaluate.
    backtest`), logged to the parent MLflow run with plots, importances and the fingerprint;
 6. registration as ``slarisk-breach-risk``; the alias ``champion`` moves only when the new
-   model beats the current champion evaluated on the same backtest rows
+   model beats the elapsed-fraction rule and the current champion evaluated on the same
+   backtest rows on ROC AUC and Brier (``promotion.metric`` and ``promotion.also``)
    (:func:`slarisk.risk.registry.decide_promotion`); the champion is exported to ``models/``.
 
 Same seed and data give the same metrics (seeded TPE, deterministic single-process LightGBM).
@@ -289,6 +290,7 @@ def _spec_params(spec: TrainSpec) -> dict[str, Any]:
         "search.pruner": spec.search.pruner,
         "promotion.metric": spec.promotion.metric,
         "promotion.min_delta": spec.promotion.min_delta,
+        "promotion.also": ",".join(spec.promotion.also),
         "promotion.max_ece": spec.promotion.max_ece,
         "seed": spec.seed,
     }
@@ -395,8 +397,12 @@ def train(
             purge=spec.split.purge,
             random_state=model_seed,
             tickets=history.tickets,
+            folds=spec.split.folds,
+            fold_fraction=spec.split.fold_fraction,
             **feature_opts,
         )
+        if "logistic_C" in report.info:
+            run.log_params({"baseline.logistic_C": report.info["logistic_C"]})
         model = report.model
         assert model is not None
         model.metadata.update(
@@ -449,7 +455,10 @@ def train(
             tags={"run_id": run_id, "data_fingerprint": fingerprint},
         )
         rule = reg.PromotionRule(
-            spec.promotion.metric, spec.promotion.min_delta, spec.promotion.max_ece
+            spec.promotion.metric,
+            spec.promotion.min_delta,
+            spec.promotion.max_ece,
+            tuple(spec.promotion.also),
         )
         decision = reg.decide_promotion(
             metrics,

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from slarisk.errors import InputError
-from slarisk.risk.evaluate import classification_metrics
+from slarisk.risk.evaluate import classification_metrics, time_folds
 from slarisk.risk.model import (
     DEFAULT_PARAMS,
     categorical_feature_columns,
@@ -39,37 +38,6 @@ if TYPE_CHECKING:
 
 #: objectives Optuna maximises; the others are minimised.
 _MAXIMISE = frozenset({"roc_auc", "pr_auc"})
-
-
-def time_folds(
-    meta: pd.DataFrame, train_mask: np.ndarray, folds: int, fold_fraction: float, purge: bool
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Expanding-window folds inside the training rows: (fit mask, validation mask) pairs.
-
-    The last ``folds x fold_fraction`` of training tickets (by creation time) are cut into
-    ``folds`` consecutive validation windows; each fold fits on the tickets created before its
-    window (purged of outcomes not known at the window start).
-    """
-    created = meta["created_at"]
-    tick = meta.loc[train_mask, ["ticket_id", "created_at"]].drop_duplicates("ticket_id")
-    times = tick["created_at"].sort_values(kind="stable").to_numpy()
-    n = len(times)
-    out = []
-    for k in range(folds):
-        lo = int(np.floor((1.0 - (folds - k) * fold_fraction) * n))
-        hi = int(np.floor((1.0 - (folds - k - 1) * fold_fraction) * n))
-        if lo <= 0 or hi <= lo:
-            continue
-        start = times[lo]
-        val = train_mask & (created >= start).to_numpy()
-        if hi < n:
-            val &= (created < times[hi]).to_numpy()
-        fit = train_mask & (created < start).to_numpy()
-        if purge:
-            known = meta["outcome_known_at"]
-            fit &= (known.isna() | (known < start)).to_numpy()
-        out.append((fit, val))
-    return out
 
 
 def _suggest(trial: optuna.Trial, spec: TrainSpec) -> dict[str, Any]:

@@ -25,7 +25,9 @@ from slarisk.risk.model import (
     load_model,
     make_logistic_baseline,
     make_pipeline,
+    out_of_range,
     save_model,
+    workload_range,
 )
 
 from .conftest import FAST_PARAMS, Trained
@@ -115,6 +117,57 @@ def test_baselines(trained: Trained):
     cols = ["metric", "priority", "tier", "category"]
     lr = make_logistic_baseline(categorical=cols).fit(d.X[cols].astype(str), d.y)
     assert lr.predict_proba(d.X[cols].astype(str).head(3)).shape == (3, 2)
+
+
+def test_the_model_records_its_training_workload_range(trained: Trained):
+    X = trained.data.X
+    ranges = trained.model.workload_range
+    assert "backlog_total" in ranges and "ahead_per_team_agent" in ranges
+    assert "elapsed_fraction" not in ranges and "hist_breach_rate_group" not in ranges
+    r = ranges["backlog_total"]
+    assert r["min"] == X["backlog_total"].min() and r["max"] == X["backlog_total"].max()
+    assert r["min"] <= r["p50"] <= r["p99"] <= r["max"]
+    assert trained.model.out_of_range(X).eq("").all()  # the training rows are all inside
+    busier = X.head(3).copy()
+    busier["backlog_total"] = [r["max"], r["max"] + 1.0, np.nan]
+    busier["backlog_group"] = [0.0, 2.0 * ranges["backlog_group"]["max"] + 1.0, 0.0]
+    flags = trained.model.out_of_range(busier)
+    assert flags.iloc[0] == ""  # the maximum itself was seen
+    assert flags.iloc[1] == "backlog_total>max;backlog_group>max"
+    assert flags.iloc[2] == ""  # missing is not out of range
+
+
+def test_the_guard_falls_back_on_the_rule_outside_the_training_range(trained: Trained):
+    model = trained.model
+    assert model.rule is not None
+    X = trained.data.X.head(4).copy()
+    inside, flags = model.predict_guarded(X)
+    assert flags.eq("").all() and np.array_equal(inside, model.predict_proba(X))
+    X.loc[X.index[[1, 3]], "backlog_total"] = 10.0 * model.workload_range["backlog_total"]["max"]
+    p, flags = model.predict_guarded(X)
+    rule = model.rule.predict_proba(X)[:, 1]
+    fresh = model.rule.predict_proba(X.assign(elapsed_fraction=0.0))[:, 1]
+    plain = model.predict_proba(X)
+    assert list(flags.ne("")) == [False, True, False, True]
+    # outside: widened by the rule's risk above a fresh ticket's; inside: the model's
+    assert np.array_equal(p[[1, 3]], np.maximum(plain, rule - fresh)[[1, 3]])
+    assert np.array_equal(p[[0, 2]], plain[[0, 2]])
+    late = X.assign(elapsed_fraction=5.0)  # long overdue: the rule's timer lifts the risk
+    p_late, _ = model.predict_guarded(late)
+    lift = model.rule.predict_proba(late)[:, 1] - fresh
+    assert np.all(p_late[[1, 3]] >= lift[[1, 3]] - 1e-12)
+
+
+def test_workload_range_and_out_of_range_on_a_small_frame():
+    X = pd.DataFrame({"backlog_total": [1.0, 5.0, np.nan], "priority": ["P1", "P2", "P3"]})
+    X["arrivals_1h"] = [0.0, 2.0, 4.0]
+    X["age_hours"] = [100.0, 0.0, 1.0]
+    ranges = workload_range(X)
+    assert set(ranges) == {"backlog_total", "arrivals_1h"}
+    assert ranges["backlog_total"]["max"] == 5.0 and ranges["arrivals_1h"]["min"] == 0.0
+    new = pd.DataFrame({"backlog_total": [0.5, 6.0], "arrivals_1h": [1.0, 5.0]}, index=[7, 8])
+    flags = out_of_range(new, ranges)
+    assert flags.to_dict() == {7: "backlog_total<min", 8: "backlog_total>max;arrivals_1h>max"}
 
 
 def test_save_and_load_round_trip(trained: Trained, tmp_path):

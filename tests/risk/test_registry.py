@@ -30,7 +30,7 @@ def test_a_model_that_does_not_beat_the_rule_is_never_promoted() -> None:
     rule = PromotionRule("roc_auc")
     lost = decide_promotion(NEW, None, rule, baseline={"roc_auc": 0.88})
     assert not lost.promote and "elapsed_rule baseline" in lost.reason
-    also = decide_promotion(NEW, {"roc_auc": 0.5}, rule, baseline={"roc_auc": 0.88})
+    also = decide_promotion(NEW, {"roc_auc": 0.5, "brier": 0.2}, rule, baseline={"roc_auc": 0.88})
     assert not also.promote
     won = decide_promotion(NEW, None, rule, baseline={"roc_auc": 0.70})
     assert won.promote and won.reason == "no champion yet"
@@ -40,11 +40,11 @@ def test_a_model_that_does_not_beat_the_rule_is_never_promoted() -> None:
 
 def test_better_promotes_equal_and_worse_keep() -> None:
     rule = PromotionRule("roc_auc")
-    better = decide_promotion(NEW, {"roc_auc": 0.79}, rule, champion_version="3")
+    better = decide_promotion(NEW, {"roc_auc": 0.79, "brier": 0.16}, rule, champion_version="3")
     assert better.promote and "v3" in better.reason and better.champion_value == 0.79
-    equal = decide_promotion(NEW, {"roc_auc": 0.80}, rule, champion_version="3")
+    equal = decide_promotion(NEW, {"roc_auc": 0.80, "brier": 0.16}, rule, champion_version="3")
     assert not equal.promote and "does not beat" in equal.reason
-    worse = decide_promotion(NEW, {"roc_auc": 0.81}, rule, champion_version="3")
+    worse = decide_promotion(NEW, {"roc_auc": 0.81, "brier": 0.16}, rule, champion_version="3")
     assert not worse.promote
 
 
@@ -56,8 +56,8 @@ def test_lower_is_better_metrics() -> None:
 
 def test_min_delta_margin() -> None:
     rule = PromotionRule("roc_auc", min_delta=0.02)
-    assert not decide_promotion(NEW, {"roc_auc": 0.79}, rule).promote
-    assert decide_promotion(NEW, {"roc_auc": 0.77}, rule).promote
+    assert not decide_promotion(NEW, {"roc_auc": 0.79, "brier": 0.16}, rule).promote
+    assert decide_promotion(NEW, {"roc_auc": 0.77, "brier": 0.16}, rule).promote
 
 
 def test_calibration_gate_blocks_even_without_champion() -> None:
@@ -76,7 +76,8 @@ def test_champion_that_cannot_score_the_backtest_is_kept() -> None:
 
 
 def test_decision_tags_are_strings() -> None:
-    tags = decide_promotion(NEW, {"roc_auc": 0.7}, PromotionRule(), champion_version="1").as_tags()
+    champ = {"roc_auc": 0.7, "brier": 0.16}
+    tags = decide_promotion(NEW, champ, PromotionRule(), champion_version="1").as_tags()
     assert tags["promotion.decision"] == "promoted"
     assert tags["promotion.champion_version"] == "1"
     assert all(isinstance(v, str) for v in tags.values())
@@ -87,6 +88,38 @@ def test_new_model_without_the_metric_is_an_error() -> None:
         decide_promotion(NEW, None, PromotionRule("pr_auc"))
 
 
+def test_auc_alone_does_not_promote_a_worse_calibrated_model() -> None:
+    """The W=8, S=2 case: better AUC than the rule, worse Brier -> never promoted."""
+    rule = PromotionRule()
+    assert rule.metrics == ("roc_auc", "brier")
+    new = {"roc_auc": 0.95, "brier": 0.0085, "ece": 0.061}
+    d = decide_promotion(new, None, rule, baseline={"roc_auc": 0.90, "brier": 0.0074})
+    assert not d.promote
+    assert "brier 0.0085 does not beat the elapsed_rule baseline's 0.0074" in d.reason
+    ok = decide_promotion(new, None, rule, baseline={"roc_auc": 0.90, "brier": 0.0090})
+    assert ok.promote
+
+
+def test_the_champion_must_be_beaten_on_auc_and_brier() -> None:
+    rule = PromotionRule()
+    worse_brier = decide_promotion(
+        NEW, {"roc_auc": 0.70, "brier": 0.14}, rule, champion_version="4"
+    )
+    assert not worse_brier.promote
+    assert "brier 0.1500 does not beat its 0.1400" in worse_brier.reason
+    equal_brier = decide_promotion(NEW, {"roc_auc": 0.70, "brier": 0.15}, rule)
+    assert not equal_brier.promote  # strictly better is required
+    both = decide_promotion(NEW, {"roc_auc": 0.70, "brier": 0.16}, rule, champion_version="4")
+    assert both.promote and "also brier 0.1500 vs 0.1600" in both.reason
+    missing = decide_promotion(NEW, {"roc_auc": 0.70}, rule)
+    assert not missing.promote and "no finite 'brier'" in missing.reason
+
+
+def test_a_new_model_without_brier_is_an_error_under_the_default_rule() -> None:
+    with pytest.raises(ValueError, match="brier"):
+        decide_promotion({"roc_auc": 0.9}, None, PromotionRule())
+
+
 unit = st.floats(0.0, 1.0, allow_nan=False)
 
 
@@ -95,13 +128,26 @@ def test_promotion_is_strict_and_antisymmetric(
     a: float, b: float, delta: float, metric: str
 ) -> None:
     """A promotes over B iff it is better by more than delta; then B never promotes over A."""
-    rule = PromotionRule(metric, min_delta=delta)
+    rule = PromotionRule(metric, min_delta=delta, also=())
     ab = decide_promotion({metric: a}, {metric: b}, rule).promote
     ba = decide_promotion({metric: b}, {metric: a}, rule).promote
     gain = (a - b) if metric == "roc_auc" else (b - a)
     assert ab == (gain > delta)
     assert not (ab and ba)
     assert not decide_promotion({metric: a}, {metric: a}, rule).promote
+
+
+@given(auc=st.tuples(unit, unit), brier=st.tuples(unit, unit), base=st.tuples(unit, unit))
+def test_promotion_implies_better_on_every_metric(
+    auc: tuple[float, float], brier: tuple[float, float], base: tuple[float, float]
+) -> None:
+    """Promoted => strictly better than the champion and the rule on AUC and on Brier."""
+    new = {"roc_auc": auc[0], "brier": brier[0]}
+    champ = {"roc_auc": auc[1], "brier": brier[1]}
+    rule_base = {"roc_auc": base[0], "brier": base[1]}
+    d = decide_promotion(new, champ, PromotionRule(), baseline=rule_base)
+    expected = auc[0] > auc[1] and brier[0] < brier[1] and auc[0] > base[0] and brier[0] < base[1]
+    assert d.promote == expected
 
 
 # ------------------------------------------------------------------------------------------
@@ -186,6 +232,25 @@ def test_model_card_has_the_required_sections() -> None:
     ):
         assert needle in text, needle
     assert "| logistic | 0.7500 | n/a |" in text  # missing metrics are shown, not invented
+    assert "## Workload range seen in training" not in text  # none recorded: no section
+
+
+def test_model_card_states_the_training_workload_range() -> None:
+    rng = {"min": 0.0, "p50": 40.0, "p99": 300.0, "max": 630.0}
+    card = _card().__class__(
+        **{
+            **_card().__dict__,
+            "workload_range": {
+                "backlog_total": {**rng, "backtest_max": 747.0, "backtest_share_above": 0.14},
+                "arrivals_1h": {**rng, "backtest_max": math.nan, "backtest_share_above": math.nan},
+            },
+        }
+    )
+    text = render_model_card(card)
+    assert "## Workload range seen in training" in text
+    assert "| backlog_total | 0 | 40 | 300 | 630 | 747.0000 | 14.0% |" in text
+    assert "| arrivals_1h | 0 | 40 | 300 | 630 | n/a | n/a |" in text
+    assert "extrapolates flat" in text and "out_of_range" in text
 
 
 def test_export_then_fallback_load_without_registry(tmp_path: Path, tiny_model) -> None:  # type: ignore[no-untyped-def]
