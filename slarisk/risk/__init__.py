@@ -14,7 +14,14 @@ ServiceNow log evaluation), :mod:`~slarisk.risk.treekernel` (compiled tree scori
 """
 
 from slarisk.risk.classifier import BreachClassifier
-from slarisk.risk.evaluate import BacktestReport, backtest, classification_metrics, time_split
+from slarisk.risk.evaluate import (
+    BacktestReport,
+    LogisticChoice,
+    backtest,
+    classification_metrics,
+    time_split,
+    tune_logistic,
+)
 from slarisk.risk.features import FeatureContext, build_context, build_features, feature_names
 from slarisk.risk.landmarks import TrainingData, build_landmarks, build_training_data
 from slarisk.risk.model import (
@@ -23,7 +30,9 @@ from slarisk.risk.model import (
     fit_risk_model,
     load_model,
     make_pipeline,
+    out_of_range,
     save_model,
+    workload_range,
 )
 from slarisk.risk.model_card import ModelCard, build_model_card, render_model_card
 from slarisk.risk.outputs import (
@@ -64,6 +73,7 @@ __all__ = [
     "ExportedModel",
     "FeatureContext",
     "History",
+    "LogisticChoice",
     "ModelCard",
     "PromotionDecision",
     "PromotionRule",
@@ -91,6 +101,7 @@ __all__ = [
     "load_spec",
     "make_pipeline",
     "model_params",
+    "out_of_range",
     "parse_spec",
     "priority_weights",
     "render_model_card",
@@ -102,5 +113,7 @@ __all__ = [
     "tracking_config",
     "train",
     "tune",
+    "tune_logistic",
     "work_order_ranks",
+    "workload_range",
 ]

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from slarisk.errors import InputError
-from slarisk.specs import read_yaml
+from slarisk.specs import read_yaml, unknown_field_error
 
 Importer = Literal["canonical", "servicenow"]
 SlaMetric = Literal["first_response", "resolution"]
@@ -239,6 +239,9 @@ def parse_spec(raw: Any, path: str | Path = "<spec>") -> TrainSpec:
     try:
         spec = TrainSpec.model_validate({**raw, "path": Path(path)})
     except ValidationError as exc:
+        unknown = unknown_field_error(exc, TrainSpec, path=str(path), format_loc=_field_name)
+        if unknown is not None:
+            raise unknown from None
         err = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
         msg = err["msg"].removeprefix("Value error, ")

@@ -80,6 +80,7 @@ def test_overrides_replace_trials_and_seed_only() -> None:
         ({"landmarks": {"scheme": "every"}}, "landmarks", "every_hours"),
         ({"data": {"source": "x", "importer": "excel"}}, "data.importer", "canonical"),
         ({"data": {"source": "x", "colour": "red"}}, "data.colour", "unknown field"),
+        ({"sedd": 3}, "sedd", "unknown field 'sedd' (did you mean 'seed'?)"),
         ({"search": {"n_trials": 0}}, "search.n_trials", "greater than or equal to 1"),
         ({"promotion": {"metric": "accuracy"}}, "promotion.metric", "roc_auc"),
         ({"model": {"calibration": "platt"}}, "model.calibration", "blend"),
