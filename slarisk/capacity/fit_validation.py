@@ -23,7 +23,12 @@ from slarisk.capacity.fit_scenario import FitResult
 from slarisk.capacity.patience import fit_patience
 from slarisk.capacity.scenario import scenario_from_dict
 from slarisk.capacity.sim import simulate
-from slarisk.capacity.staffing_estimate import dither_staffing, estimate_staffing
+from slarisk.capacity.staffing_estimate import (
+    availability_by_load,
+    dither_staffing,
+    estimate_staffing,
+    span_times_load_ratio,
+)
 from slarisk.errors import InputError
 from slarisk.reports import figure, img, png_base64, render, table
 
@@ -69,6 +74,8 @@ def validate_call_fit(
     gap_seconds: float = 1800.0,
     min_calls_hour: int = 200,
     min_calls_cell: int = 30,
+    patience_family: str = "exponential",
+    dispatch: str = "fifo",
     progress: Any = None,
 ) -> FitValidation:
     """Fit on ``train`` calls, predict ``test``: replayed test arrivals + staffing estimated
@@ -77,7 +84,9 @@ def validate_call_fit(
     Staffing methods: those of :func:`estimate_staffing`, plus ``span_trained`` = the test
     period's ``span`` times the training period's ratio available/span per hour of day (uses
     no queue information of the test period). ``workdir`` receives the replay tickets and
-    roster files the scenario refers to.
+    roster files the scenario refers to. ``patience_family``: the censored fit the simulator
+    draws patience from (``exponential``, ``gamma`` or ``lognormal``; Erlang A stays
+    exponential). ``dispatch``: ``fifo`` or ``priority`` (high-priority callers first).
     """
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
@@ -113,9 +122,9 @@ def validate_call_fit(
         "start": lo.isoformat(),
         "timezone": tz,
         "horizon_hours": (hi - lo).total_seconds() / 3600.0,
-        "dispatch": "fifo",
+        "dispatch": dispatch,
         "drain_limit_hours": 24.0,
-        "classes": [c.spec("seconds") for c in fitted.classes],
+        "classes": [_class_spec(c, patience_family) for c in fitted.classes],
         "arrivals": {
             "replay": "replay_tickets.parquet",
             "replay_default_class": fitted.classes[-1].name,
@@ -123,15 +132,29 @@ def validate_call_fit(
     }
     notes = [
         f"Erlang A inputs: pooled mean handle {aht:.1f} s, exponential patience {patience:.1f} s",
-        f"simulation: {replications} replication(s), seed {seed}, FIFO, classes "
+        f"simulation: {replications} replication(s), seed {seed}, {dispatch}, classes "
         + ", ".join(
             f"{c.name} (handle {c.handle.family} {c.handle.mean:.0f} s, patience "
-            f"{c.patience.mean if c.patience else 0:.0f} s)"
+            f"{patience_family} mean "
+            f"{c.patience.censored[patience_family]['mean'] if c.patience else 0:.0f} s)"
             for c in fitted.classes
         ),
     ]
+    load_ratio = (
+        availability_by_load(train, aht, gap_seconds=gap_seconds)
+        if "span_load" in methods
+        else None
+    )
+    if load_ratio is not None:
+        notes.append(
+            "span_load: training ratio available/span by load bin "
+            + ", ".join(f"{k}: {v:.3f}" for k, v in load_ratio.items())
+        )
     for mi, m in enumerate(methods):
-        if m == "span_trained":
+        if m == "span_load" and load_ratio is not None:
+            st = estimate_staffing(test, 60, "span", gap_seconds=gap_seconds, start=lo, end=hi)
+            st = span_times_load_ratio(test, st, load_ratio, aht)
+        elif m == "span_trained":
             st = estimate_staffing(test, 60, "span", gap_seconds=gap_seconds, start=lo, end=hi)
             h = st["interval_start"].dt.tz_convert(tz).dt.hour
             st["agents"] = st["agents"] * h.map(ratio).fillna(1.0).to_numpy()
@@ -201,12 +224,23 @@ def validate_call_fit(
     return FitValidation(cells, by_hour, errors, fitted, tuple(methods), notes, monthly, prov)
 
 
+def _class_spec(c: Any, patience_family: str) -> dict[str, Any]:
+    spec: dict[str, Any] = c.spec("seconds")
+    if c.patience is not None:
+        if patience_family not in c.patience.censored:
+            raise InputError(f"no censored {patience_family} patience fit", field="patience_family")
+        spec["patience"] = c.patience.spec("seconds", patience_family)
+    return spec
+
+
 _STAFFING_SOURCE = {
     "distinct": "test: distinct agents serving in each hour (service records)",
     "busy": "test: agent busy time per hour (service records)",
     "span": "test: agents' log-in spans (first to last call of a session; the roster)",
     "available": "test: log-in spans minus idle time while callers waited (test queue states)",
     "span_trained": "test: log-in spans (the roster) x training ratio available/span per hour",
+    "span_load": "test: log-in spans (the roster) x training ratio available/span by the "
+    "hour's offered load per agent (test arrivals x training handle time)",
 }
 
 
@@ -228,7 +262,7 @@ def provenance_table(
     ]
     for m in methods:
         src = _STAFFING_SOURCE.get(m, "test")
-        months = f"{te} (x {tr})" if m == "span_trained" else te
+        months = f"{te} (x {tr})" if m in ("span_trained", "span_load") else te
         rows.append((f"staffing ({m})", months, src))
     return pd.DataFrame(rows, columns=["input", "months", "source"])
 

@@ -216,6 +216,17 @@ def validate_fit_cmd(
     ] = "distinct,span,available,span_trained",
     replications: Annotated[int, typer.Option(help="Simulation replications.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    patience: Annotated[
+        str,
+        typer.Option(
+            "--patience",
+            help="Patience distribution of the simulation: censored exponential, gamma or "
+            "lognormal fit on the training months.",
+        ),
+    ] = "exponential",
+    dispatch: Annotated[
+        str, typer.Option(help="Queue discipline of the simulation: fifo or priority.")
+    ] = "fifo",
     days: Annotated[
         int | None, typer.Option(help="Use only the first N days of the test period.")
     ] = None,
@@ -238,7 +249,7 @@ def validate_fit_cmd(
     try:
         tr_m, te_m = _split(train) or [], _split(test) or []
         meth = _split(methods) or []
-        bad = [m for m in meth if m not in (*STAFFING_METHODS, "span_trained")]
+        bad = [m for m in meth if m not in (*STAFFING_METHODS, "span_trained", "span_load")]
         if bad:
             raise InputError(f"unknown staffing method(s) {bad}", field="--methods")
         if replications < 1:
@@ -263,6 +274,8 @@ def validate_fit_cmd(
                 methods=meth,
                 replications=replications,
                 seed=seed,
+                patience_family=patience,
+                dispatch=dispatch,
                 progress=lambda k, n: bar.update(task, completed=k),
             )
     except InputError as exc:

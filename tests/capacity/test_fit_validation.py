@@ -21,7 +21,8 @@ def test_cli_validate_fit(tmp_path: Path) -> None:
         app,
         [
             "capacity", "validate-fit", "--calls-dir", str(tmp_path), "--train", "1999-01",
-            "--test", "1999-01", "--replications", "1", "--methods", "span,available",
+            "--test", "1999-01", "--replications", "1", "--methods", "span,available,span_load",
+            "--patience", "gamma", "--dispatch", "priority",
             "--out", str(out),
         ],
     )  # fmt: skip
@@ -33,7 +34,7 @@ def test_cli_validate_fit(tmp_path: Path) -> None:
     assert "log-in spans" in prov.loc["staffing (span)", "source"]
     assert "noise floor" in r.output and "per month" in r.output
     err = pd.read_csv(out / "errors.csv")
-    assert set(err["model"]) == {"simulation", "erlang_a"} and len(err) == 4
+    assert set(err["model"]) == {"simulation", "erlang_a"} and len(err) == 6
     r = runner.invoke(
         app, ["capacity", "validate-fit", "--calls-dir", str(tmp_path), "--methods", "magic",
               "--out", str(out)],
