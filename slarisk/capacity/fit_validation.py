@@ -68,7 +68,7 @@ def validate_call_fit(
     workdir: Any,
     *,
     tz: str = "Asia/Jerusalem",
-    methods: Sequence[str] = ("distinct", "span", "available", "span_trained"),
+    methods: Sequence[str] = ("distinct", "span", "available", "span_trained", "span_load"),
     replications: int = 3,
     seed: int = 0,
     gap_seconds: float = 1800.0,
@@ -217,7 +217,7 @@ def validate_call_fit(
     cells = cells.reset_index()
     cells["date"] = cells["cell"].dt.date.astype(str)
     cells["hour"] = cells["cell"].dt.hour
-    by_hour, errors, monthly = _validation_errors(
+    by_hour, errors, monthly = score_validation_cells(
         cells, list(methods), min_calls_hour, min_calls_cell
     )
     prov = provenance_table(train, test, methods, tz)
@@ -292,9 +292,15 @@ def wait_floor(calls: np.ndarray, wait_sum: np.ndarray, wait_sq_sum: np.ndarray)
     return np.sqrt(2.0 / math.pi) * np.sqrt(var / n)
 
 
-def _validation_errors(
+def score_validation_cells(
     cells: pd.DataFrame, methods: list[str], min_calls_hour: int, min_calls_cell: int = 30
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Score (date, hour) ``cells`` (see :class:`FitValidation`): ``(by_hour, errors, monthly)``.
+
+    Pooled per hour of day over hours of day with >= ``min_calls_hour`` calls; per date-hour
+    over cells with >= ``min_calls_cell`` calls, each weighted equally, beside the noise floors
+    of the same cells (:func:`binomial_floor`, :func:`wait_floor`).
+    """
     sums = [
         c
         for c in cells.columns

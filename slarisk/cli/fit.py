@@ -213,7 +213,7 @@ def validate_fit_cmd(
     tz: Annotated[str, typer.Option(help="Timezone of the call log.")] = "Asia/Jerusalem",
     methods: Annotated[
         str, typer.Option(help="Staffing methods to compare (comma-separated).")
-    ] = "distinct,span,available,span_trained",
+    ] = "distinct,span,available,span_trained,span_load",
     replications: Annotated[int, typer.Option(help="Simulation replications.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     patience: Annotated[
@@ -254,6 +254,10 @@ def validate_fit_cmd(
             raise InputError(f"unknown staffing method(s) {bad}", field="--methods")
         if replications < 1:
             raise InputError("must be >= 1", field="--replications")
+        if patience not in ("exponential", "gamma", "lognormal"):
+            raise InputError(f"unknown patience distribution {patience!r}", field="--patience")
+        if dispatch not in ("fifo", "priority"):
+            raise InputError(f"unknown dispatch rule {dispatch!r}", field="--dispatch")
         log = _load_calls([calls_dir], tr_m + te_m, tz)
         console.print(f"calls: {log.reconcile()}")
         tr = restrict_months(log.calls, tr_m, tz)

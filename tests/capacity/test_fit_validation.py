@@ -87,7 +87,7 @@ def test_binomial_and_wait_floors() -> None:
 
 def test_per_date_hour_and_monthly_scores() -> None:
     """Per date-hour MAE weights hours equally and drops small ones; pooled hours cancel."""
-    from slarisk.capacity.fit_validation import _validation_errors
+    from slarisk.capacity.fit_validation import score_validation_cells
 
     cell = pd.to_datetime(
         ["1999-01-04 10:00", "1999-01-05 10:00", "1999-02-01 10:00", "1999-02-02 11:00"]
@@ -109,7 +109,7 @@ def test_per_date_hour_and_monthly_scores() -> None:
     )
     cells["date"] = cells["cell"].dt.date.astype(str)
     cells["hour"] = cells["cell"].dt.hour
-    _, err, monthly = _validation_errors(cells, ["x"], min_calls_hour=1)
+    _, err, monthly = score_validation_cells(cells, ["x"], min_calls_hour=1)
     e = err.set_index("model")
     assert e.loc["simulation", "date_hours"] == 3  # the 20-call hour is left out
     assert (
