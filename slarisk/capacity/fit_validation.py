@@ -76,6 +76,7 @@ def validate_call_fit(
     min_calls_cell: int = 30,
     patience_family: str = "exponential",
     dispatch: str = "fifo",
+    staffing_minutes: int = 60,
     progress: Any = None,
 ) -> FitValidation:
     """Fit on ``train`` calls, predict ``test``: replayed test arrivals + staffing estimated
@@ -87,7 +88,11 @@ def validate_call_fit(
     roster files the scenario refers to. ``patience_family``: the censored fit the simulator
     draws patience from (``exponential``, ``gamma`` or ``lognormal``; Erlang A stays
     exponential). ``dispatch``: ``fifo`` or ``priority`` (high-priority callers first).
+    ``staffing_minutes``: interval of the staffing estimates (60 or a divisor of it; the
+    ``span_load`` ratio is chosen per hour and applied to every interval of the hour).
     """
+    if staffing_minutes <= 0 or 60 % staffing_minutes:
+        raise InputError("must divide 60", field="staffing_minutes")
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
     fitted = fit_calls(
@@ -150,25 +155,33 @@ def validate_call_fit(
             "span_load: training ratio available/span by load bin "
             + ", ".join(f"{k}: {v:.3f}" for k, v in load_ratio.items())
         )
+    sm = staffing_minutes
     for mi, m in enumerate(methods):
         if m == "span_load" and load_ratio is not None:
-            st = estimate_staffing(test, 60, "span", gap_seconds=gap_seconds, start=lo, end=hi)
-            st = span_times_load_ratio(test, st, load_ratio, aht)
+            hourly = estimate_staffing(test, 60, "span", gap_seconds=gap_seconds, start=lo, end=hi)
+            scaled = span_times_load_ratio(test, hourly, load_ratio, aht)
+            factor = pd.Series(
+                np.where(hourly["agents"] > 0, scaled["agents"] / hourly["agents"], 1.0),
+                index=pd.DatetimeIndex(hourly["interval_start"]),
+            )
+            st = estimate_staffing(test, sm, "span", gap_seconds=gap_seconds, start=lo, end=hi)
+            hr = pd.DatetimeIndex(st["interval_start"]).floor("h")
+            st["agents"] = st["agents"] * factor.reindex(hr).fillna(1.0).to_numpy()
         elif m == "span_trained":
-            st = estimate_staffing(test, 60, "span", gap_seconds=gap_seconds, start=lo, end=hi)
+            st = estimate_staffing(test, sm, "span", gap_seconds=gap_seconds, start=lo, end=hi)
             h = st["interval_start"].dt.tz_convert(tz).dt.hour
             st["agents"] = st["agents"] * h.map(ratio).fillna(1.0).to_numpy()
         else:
             st = estimate_staffing(
                 test,
-                60,
+                sm,
                 m,  # type: ignore[arg-type]
                 gap_seconds=gap_seconds,
                 start=lo,
                 end=hi,
             )
         st = st[(st["interval_start"] >= lo) & (st["interval_start"] < hi)]
-        roster = dither_staffing(st, 6)
+        roster = dither_staffing(st, math.gcd(sm, 6))
         roster.to_parquet(wd / f"roster_{m}.parquet", index=False)
         sc = scenario_from_dict(
             {
@@ -196,7 +209,8 @@ def validate_call_fit(
             .agg(ab=("ab", "sum"), w=("w", "sum"))
         )
         cells[f"agents_{m}"] = (
-            st.set_index(st["interval_start"].dt.tz_convert(tz))["agents"]
+            st.groupby(st["interval_start"].dt.tz_convert(tz).dt.floor("h"))["agents"]
+            .mean()
             .reindex(cells.index)
             .fillna(0.0)
             .to_numpy()

@@ -227,6 +227,9 @@ def validate_fit_cmd(
     dispatch: Annotated[
         str, typer.Option(help="Queue discipline of the simulation: fifo or priority.")
     ] = "fifo",
+    staffing_minutes: Annotated[
+        int, typer.Option(help="Interval of the staffing estimates (minutes, divides 60).")
+    ] = 60,
     days: Annotated[
         int | None, typer.Option(help="Use only the first N days of the test period.")
     ] = None,
@@ -280,6 +283,7 @@ def validate_fit_cmd(
                 seed=seed,
                 patience_family=patience,
                 dispatch=dispatch,
+                staffing_minutes=staffing_minutes,
                 progress=lambda k, n: bar.update(task, completed=k),
             )
     except InputError as exc:

@@ -22,7 +22,7 @@ def test_cli_validate_fit(tmp_path: Path) -> None:
         [
             "capacity", "validate-fit", "--calls-dir", str(tmp_path), "--train", "1999-01",
             "--test", "1999-01", "--replications", "1", "--methods", "span,available,span_load",
-            "--patience", "gamma", "--dispatch", "priority",
+            "--patience", "gamma", "--dispatch", "priority", "--staffing-minutes", "15",
             "--out", str(out),
         ],
     )  # fmt: skip
@@ -40,6 +40,11 @@ def test_cli_validate_fit(tmp_path: Path) -> None:
               "--out", str(out)],
     )  # fmt: skip
     assert r.exit_code == 2 and "magic" in r.output
+    r = runner.invoke(
+        app, ["capacity", "validate-fit", "--calls-dir", str(tmp_path), "--train", "1999-01",
+              "--test", "1999-01", "--staffing-minutes", "7", "--out", str(out)],
+    )  # fmt: skip
+    assert r.exit_code == 2 and "divide 60" in r.output
 
 
 def test_validate_fit_real_slice(shared_data: Path, tmp_path: Path) -> None:
