@@ -23,7 +23,12 @@ from slarisk.capacity.fit_scenario import FitResult
 from slarisk.capacity.patience import fit_patience
 from slarisk.capacity.scenario import scenario_from_dict
 from slarisk.capacity.sim import simulate
-from slarisk.capacity.staffing_estimate import dither_staffing, estimate_staffing
+from slarisk.capacity.staffing_estimate import (
+    availability_by_load,
+    dither_staffing,
+    estimate_staffing,
+    span_times_load_ratio,
+)
 from slarisk.errors import InputError
 from slarisk.reports import figure, img, png_base64, render, table
 
@@ -35,8 +40,12 @@ class FitValidation:
     ``cells``: one row per (local date, hour) with observed ``calls, abandoned, wait_sum`` and,
     per staffing method M, ``agents_M``, ``sim_abandoned_M``, ``sim_wait_sum_M`` (means over
     replications), ``ea_abandoned_M``, ``ea_wait_sum_M`` (Erlang A expectations).
-    ``by_hour``: pooled per hour of day; ``errors``: one row per (method, model) with MAE and
-    relative errors; ``fit``: the training fit.
+    ``by_hour``: pooled per hour of day; ``errors``: one row per (method, model) with the
+    pooled-by-hour MAE, the per date-hour MAE (hours with >= ``min_calls_cell`` calls, each
+    hour weighted equally) beside the noise floor of the same hours, and the whole-period
+    ratio predicted/observed; ``monthly``: predicted/observed abandonment and mean wait per
+    (method, model, month); ``provenance``: which period each input comes from;
+    ``fit``: the training fit.
     """
 
     cells: pd.DataFrame
@@ -45,6 +54,8 @@ class FitValidation:
     fit: FitResult
     methods: tuple[str, ...]
     notes: list[str]
+    monthly: pd.DataFrame
+    provenance: pd.DataFrame
 
 
 def _hour_cells(times: pd.Series, tz: str) -> pd.Series:
@@ -57,11 +68,15 @@ def validate_call_fit(
     workdir: Any,
     *,
     tz: str = "Asia/Jerusalem",
-    methods: Sequence[str] = ("distinct", "span", "available", "span_trained"),
+    methods: Sequence[str] = ("distinct", "span", "available", "span_trained", "span_load"),
     replications: int = 3,
     seed: int = 0,
     gap_seconds: float = 1800.0,
     min_calls_hour: int = 200,
+    min_calls_cell: int = 30,
+    patience_family: str = "exponential",
+    dispatch: str = "fifo",
+    staffing_minutes: int = 60,
     progress: Any = None,
 ) -> FitValidation:
     """Fit on ``train`` calls, predict ``test``: replayed test arrivals + staffing estimated
@@ -70,8 +85,14 @@ def validate_call_fit(
     Staffing methods: those of :func:`estimate_staffing`, plus ``span_trained`` = the test
     period's ``span`` times the training period's ratio available/span per hour of day (uses
     no queue information of the test period). ``workdir`` receives the replay tickets and
-    roster files the scenario refers to.
+    roster files the scenario refers to. ``patience_family``: the censored fit the simulator
+    draws patience from (``exponential``, ``gamma`` or ``lognormal``; Erlang A stays
+    exponential). ``dispatch``: ``fifo`` or ``priority`` (high-priority callers first).
+    ``staffing_minutes``: interval of the staffing estimates (60 or a divisor of it; the
+    ``span_load`` ratio is chosen per hour and applied to every interval of the hour).
     """
+    if staffing_minutes <= 0 or 60 % staffing_minutes:
+        raise InputError("must divide 60", field="staffing_minutes")
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
     fitted = fit_calls(
@@ -87,6 +108,7 @@ def validate_call_fit(
         calls=("abandoned", "size"),
         abandoned=("abandoned", "sum"),
         wait_sum=("wait_seconds", "sum"),
+        wait_sq_sum=("wait_seconds", lambda x: float((x.astype(float) ** 2).sum())),
     )
     lo = pd.Timestamp(want["vru_exit_at"].min()).tz_convert(tz).normalize().tz_convert("UTC")
     hi = pd.Timestamp(want["vru_exit_at"].max()).tz_convert(tz).normalize().tz_convert("UTC")
@@ -105,9 +127,9 @@ def validate_call_fit(
         "start": lo.isoformat(),
         "timezone": tz,
         "horizon_hours": (hi - lo).total_seconds() / 3600.0,
-        "dispatch": "fifo",
+        "dispatch": dispatch,
         "drain_limit_hours": 24.0,
-        "classes": [c.spec("seconds") for c in fitted.classes],
+        "classes": [_class_spec(c, patience_family) for c in fitted.classes],
         "arrivals": {
             "replay": "replay_tickets.parquet",
             "replay_default_class": fitted.classes[-1].name,
@@ -115,29 +137,51 @@ def validate_call_fit(
     }
     notes = [
         f"Erlang A inputs: pooled mean handle {aht:.1f} s, exponential patience {patience:.1f} s",
-        f"simulation: {replications} replication(s), seed {seed}, FIFO, classes "
+        f"simulation: {replications} replication(s), seed {seed}, {dispatch}, classes "
         + ", ".join(
             f"{c.name} (handle {c.handle.family} {c.handle.mean:.0f} s, patience "
-            f"{c.patience.mean if c.patience else 0:.0f} s)"
+            f"{patience_family} mean "
+            f"{c.patience.censored[patience_family]['mean'] if c.patience else 0:.0f} s)"
             for c in fitted.classes
         ),
     ]
+    load_ratio = (
+        availability_by_load(train, aht, gap_seconds=gap_seconds)
+        if "span_load" in methods
+        else None
+    )
+    if load_ratio is not None:
+        notes.append(
+            "span_load: training ratio available/span by load bin "
+            + ", ".join(f"{k}: {v:.3f}" for k, v in load_ratio.items())
+        )
+    sm = staffing_minutes
     for mi, m in enumerate(methods):
-        if m == "span_trained":
-            st = estimate_staffing(test, 60, "span", gap_seconds=gap_seconds, start=lo, end=hi)
+        if m == "span_load" and load_ratio is not None:
+            hourly = estimate_staffing(test, 60, "span", gap_seconds=gap_seconds, start=lo, end=hi)
+            scaled = span_times_load_ratio(test, hourly, load_ratio, aht)
+            factor = pd.Series(
+                np.where(hourly["agents"] > 0, scaled["agents"] / hourly["agents"], 1.0),
+                index=pd.DatetimeIndex(hourly["interval_start"]),
+            )
+            st = estimate_staffing(test, sm, "span", gap_seconds=gap_seconds, start=lo, end=hi)
+            hr = pd.DatetimeIndex(st["interval_start"]).floor("h")
+            st["agents"] = st["agents"] * factor.reindex(hr).fillna(1.0).to_numpy()
+        elif m == "span_trained":
+            st = estimate_staffing(test, sm, "span", gap_seconds=gap_seconds, start=lo, end=hi)
             h = st["interval_start"].dt.tz_convert(tz).dt.hour
             st["agents"] = st["agents"] * h.map(ratio).fillna(1.0).to_numpy()
         else:
             st = estimate_staffing(
                 test,
-                60,
+                sm,
                 m,  # type: ignore[arg-type]
                 gap_seconds=gap_seconds,
                 start=lo,
                 end=hi,
             )
         st = st[(st["interval_start"] >= lo) & (st["interval_start"] < hi)]
-        roster = dither_staffing(st, 6)
+        roster = dither_staffing(st, math.gcd(sm, 6))
         roster.to_parquet(wd / f"roster_{m}.parquet", index=False)
         sc = scenario_from_dict(
             {
@@ -165,7 +209,8 @@ def validate_call_fit(
             .agg(ab=("ab", "sum"), w=("w", "sum"))
         )
         cells[f"agents_{m}"] = (
-            st.set_index(st["interval_start"].dt.tz_convert(tz))["agents"]
+            st.groupby(st["interval_start"].dt.tz_convert(tz).dt.floor("h"))["agents"]
+            .mean()
             .reindex(cells.index)
             .fillna(0.0)
             .to_numpy()
@@ -186,13 +231,90 @@ def validate_call_fit(
     cells = cells.reset_index()
     cells["date"] = cells["cell"].dt.date.astype(str)
     cells["hour"] = cells["cell"].dt.hour
-    by_hour, errors = _validation_errors(cells, list(methods), min_calls_hour)
-    return FitValidation(cells, by_hour, errors, fitted, tuple(methods), notes)
+    by_hour, errors, monthly = score_validation_cells(
+        cells, list(methods), min_calls_hour, min_calls_cell
+    )
+    prov = provenance_table(train, test, methods, tz)
+    return FitValidation(cells, by_hour, errors, fitted, tuple(methods), notes, monthly, prov)
 
 
-def _validation_errors(
-    cells: pd.DataFrame, methods: list[str], min_calls_hour: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _class_spec(c: Any, patience_family: str) -> dict[str, Any]:
+    spec: dict[str, Any] = c.spec("seconds")
+    if c.patience is not None:
+        if patience_family not in c.patience.censored:
+            raise InputError(f"no censored {patience_family} patience fit", field="patience_family")
+        spec["patience"] = c.patience.spec("seconds", patience_family)
+    return spec
+
+
+_STAFFING_SOURCE = {
+    "distinct": "test: distinct agents serving in each hour (service records)",
+    "busy": "test: agent busy time per hour (service records)",
+    "span": "test: agents' log-in spans (first to last call of a session; the roster)",
+    "available": "test: log-in spans minus idle time while callers waited (test queue states)",
+    "span_trained": "test: log-in spans (the roster) x training ratio available/span per hour",
+    "span_load": "test: log-in spans (the roster) x training ratio available/span by the "
+    "hour's offered load per agent (test arrivals x training handle time)",
+}
+
+
+def _months(calls: pd.DataFrame, tz: str) -> str:
+    local = pd.to_datetime(calls["arrived_at"], utc=True).dt.tz_convert(tz)
+    ms = sorted(set(local.dt.strftime("%Y-%m")))
+    return ",".join(ms) if ms else "-"
+
+
+def provenance_table(
+    train: pd.DataFrame, test: pd.DataFrame, methods: Sequence[str], tz: str
+) -> pd.DataFrame:
+    """Which period (months) each input of the prediction comes from."""
+    tr, te = _months(train, tz), _months(test, tz)
+    rows = [
+        ("arrivals", te, "test: observed calls replayed (created at the VRU exit)"),
+        ("handle times", tr, "training: per-class fit (simulation), pooled mean (Erlang A)"),
+        ("patience", tr, "training: censored per-class fit (simulation), exponential (Erlang A)"),
+    ]
+    for m in methods:
+        src = _STAFFING_SOURCE.get(m, "test")
+        months = f"{te} (x {tr})" if m in ("span_trained", "span_load") else te
+        rows.append((f"staffing ({m})", months, src))
+    return pd.DataFrame(rows, columns=["input", "months", "source"])
+
+
+def binomial_floor(calls: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Exact E|X/n - p| for X ~ Binomial(n, p), per hour: the abandonment error (fraction) a
+    model that knew each hour's true probability ``p`` (here: the observed rate) still makes."""
+    from scipy.stats import binom  # heavy import, only when scoring
+
+    out = np.zeros(len(calls))
+    for i, (n, p) in enumerate(zip(calls, rate, strict=True)):
+        n = int(n)
+        if n <= 0 or p <= 0.0 or p >= 1.0:
+            continue
+        k = np.arange(n + 1)
+        out[i] = float(np.sum(binom.pmf(k, n, p) * np.abs(k / n - p)))
+    return out
+
+
+def wait_floor(calls: np.ndarray, wait_sum: np.ndarray, wait_sq_sum: np.ndarray) -> np.ndarray:
+    """sqrt(2/pi) * sd / sqrt(n) per hour (s): E|mean - mu| of n independent waits with the
+    hour's sample standard deviation (normal approximation). Waits in one hour are positively
+    correlated (shared queue), so the true floor is higher: this one is a lower bound."""
+    n = np.asarray(calls, dtype=float)
+    mean = wait_sum / n
+    var = np.maximum(wait_sq_sum / n - mean**2, 0.0) * n / np.maximum(n - 1.0, 1.0)
+    return np.sqrt(2.0 / math.pi) * np.sqrt(var / n)
+
+
+def score_validation_cells(
+    cells: pd.DataFrame, methods: list[str], min_calls_hour: int, min_calls_cell: int = 30
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Score (date, hour) ``cells`` (see :class:`FitValidation`): ``(by_hour, errors, monthly)``.
+
+    Pooled per hour of day over hours of day with >= ``min_calls_hour`` calls; per date-hour
+    over cells with >= ``min_calls_cell`` calls, each weighted equally, beside the noise floors
+    of the same cells (:func:`binomial_floor`, :func:`wait_floor`).
+    """
     sums = [
         c
         for c in cells.columns
@@ -207,10 +329,26 @@ def _validation_errors(
     out["obs_abandon"] = by_hour["abandoned"] / by_hour["calls"]
     out["obs_wait"] = by_hour["wait_sum"] / by_hour["calls"]
     rows = []
+    monthly = []
     tot_calls = cells["calls"].sum()
     obs_ab_all = cells["abandoned"].sum() / tot_calls
     obs_w_all = cells["wait_sum"].sum() / tot_calls
     big = cells["calls"] >= 10
+    # per date-hour scoring: hours with >= min_calls_cell calls, each hour weighted equally
+    h = cells[cells["calls"] >= min_calls_cell]
+    hn = h["calls"].to_numpy(dtype=float)
+    h_ab = h["abandoned"].to_numpy(dtype=float) / hn
+    h_w = h["wait_sum"].to_numpy(dtype=float) / hn
+    ab_floor = 100 * float(binomial_floor(hn, h_ab).mean()) if len(h) else math.nan
+    w_floor = (
+        float(
+            wait_floor(hn, h["wait_sum"].to_numpy(float), h["wait_sq_sum"].to_numpy(float)).mean()
+        )
+        if len(h) and "wait_sq_sum" in h
+        else math.nan
+    )
+    month = cells["cell"].dt.strftime("%Y-%m")
+    mg = cells.groupby(month)
     for m in methods:
         out[f"agents_{m}"] = by_hour[f"agents_{m}"]
         for model in ("sim", "ea"):
@@ -221,12 +359,17 @@ def _validation_errors(
             c = cells[big]
             cell_ab_err = (c[f"{model}_abandoned_{m}"] - c["abandoned"]).abs() / c["calls"]
             cell_w_err = (c[f"{model}_wait_sum_{m}"] - c["wait_sum"]).abs() / c["calls"]
+            h_ab_mae = 100 * float(
+                np.abs(h[f"{model}_abandoned_{m}"].to_numpy(float) / hn - h_ab).mean()
+            )
+            h_w_mae = float(np.abs(h[f"{model}_wait_sum_{m}"].to_numpy(float) / hn - h_w).mean())
             pred_ab_all = cells[f"{model}_abandoned_{m}"].sum() / tot_calls
             pred_w_all = cells[f"{model}_wait_sum_{m}"].sum() / tot_calls
+            name = "simulation" if model == "sim" else "erlang_a"
             rows.append(
                 {
                     "staffing": m,
-                    "model": "simulation" if model == "sim" else "erlang_a",
+                    "model": name,
                     "abandon_mae_pp_by_hour": 100 * float((ab - out["obs_abandon"]).abs().mean()),
                     "abandon_rel_err_by_hour": float(
                         ((ab - out["obs_abandon"]).abs() / out["obs_abandon"]).mean()
@@ -238,6 +381,13 @@ def _validation_errors(
                     "abandon_mae_pp_cells": 100
                     * float(np.average(cell_ab_err, weights=c["calls"])),
                     "wait_mae_s_cells": float(np.average(cell_w_err, weights=c["calls"])),
+                    "date_hours": len(h),
+                    "abandon_mae_pp_date_hour": h_ab_mae,
+                    "abandon_floor_pp_date_hour": ab_floor,
+                    "abandon_mae_over_floor": h_ab_mae / ab_floor if ab_floor else math.nan,
+                    "wait_mae_s_date_hour": h_w_mae,
+                    "wait_floor_s_date_hour": w_floor,
+                    "wait_mae_over_floor": h_w_mae / w_floor if w_floor else math.nan,
                     "abandon_overall_obs": float(obs_ab_all),
                     "abandon_overall_pred": float(pred_ab_all),
                     "abandon_overall_ratio": float(pred_ab_all / obs_ab_all)
@@ -245,9 +395,31 @@ def _validation_errors(
                     else math.nan,
                     "wait_overall_obs": float(obs_w_all),
                     "wait_overall_pred": float(pred_w_all),
+                    "wait_overall_ratio": float(pred_w_all / obs_w_all) if obs_w_all else math.nan,
                 }
             )
-    return out.reset_index(), pd.DataFrame(rows)
+            s = mg[["calls", "abandoned", "wait_sum", f"{model}_abandoned_{m}",
+                    f"{model}_wait_sum_{m}"]].sum()  # fmt: skip
+            for mo, r in s.iterrows():
+                monthly.append(
+                    {
+                        "staffing": m,
+                        "model": name,
+                        "month": mo,
+                        "calls": int(r["calls"]),
+                        "abandon_obs": r["abandoned"] / r["calls"],
+                        "abandon_pred": r[f"{model}_abandoned_{m}"] / r["calls"],
+                        "abandon_ratio": r[f"{model}_abandoned_{m}"] / r["abandoned"]
+                        if r["abandoned"]
+                        else math.nan,
+                        "wait_obs": r["wait_sum"] / r["calls"],
+                        "wait_pred": r[f"{model}_wait_sum_{m}"] / r["calls"],
+                        "wait_ratio": r[f"{model}_wait_sum_{m}"] / r["wait_sum"]
+                        if r["wait_sum"]
+                        else math.nan,
+                    }
+                )
+    return out.reset_index(), pd.DataFrame(rows), pd.DataFrame(monthly)
 
 
 def validation_plot_base64(v: FitValidation) -> str:
@@ -287,5 +459,7 @@ def validation_html(v: FitValidation) -> str:
         notes=v.notes,
         plot=plot,
         errors=table(v.errors),
+        monthly=table(v.monthly),
+        provenance=table(v.provenance),
         by_hour=table(v.by_hour),
     )

@@ -285,3 +285,62 @@ def weekly_mean(staffing: pd.DataFrame, tz: str, interval_minutes: int) -> list[
     tot = np.bincount(slot, weights=per_occ, minlength=n)
     cnt = np.bincount(slot, minlength=n)
     return [float(x) for x in np.where(cnt > 0, tot / np.maximum(cnt, 1), 0.0)]
+
+
+LOAD_BINS: tuple[float, ...] = (0.4, 0.6, 0.8, 1.0)
+
+
+def _offered_load_per_agent(
+    calls: pd.DataFrame, span: pd.DataFrame, handle_seconds: float
+) -> np.ndarray:
+    """Per hourly interval of ``span``: calls asking for an agent x handle / 3600 / span agents."""
+    q = calls.loc[calls["reached_queue"]]
+    cnt = q.groupby(pd.to_datetime(q["vru_exit_at"], utc=True).dt.floor("h")).size()
+    n = cnt.reindex(pd.DatetimeIndex(span["interval_start"])).fillna(0.0).to_numpy(dtype=float)
+    agents = span["agents"].to_numpy(dtype=float)
+    return np.where(agents > 0.5, n * handle_seconds / 3600.0 / np.maximum(agents, 1e-9), np.nan)
+
+
+def availability_by_load(
+    calls: pd.DataFrame,
+    handle_seconds: float,
+    *,
+    gap_seconds: float = 1800.0,
+    bins: tuple[float, ...] = LOAD_BINS,
+) -> pd.Series:
+    """Ratio ``available / span`` per bin of offered load per logged-in agent, learned from
+    ``calls`` (hourly): agents in session answer less of their time when more callers wait.
+
+    Index: the bin number 0..len(bins) (``np.digitize`` of the load on ``bins``); value: the
+    span-weighted ratio (the overall ratio for a bin without data). Load = calls asking for an
+    agent in the hour x ``handle_seconds`` / 3600 / span agents.
+    """
+    span = estimate_staffing(calls, 60, "span", gap_seconds=gap_seconds)
+    av = estimate_staffing(calls, 60, "available", gap_seconds=gap_seconds)
+    a = av.set_index("interval_start")["agents"].reindex(span["interval_start"]).fillna(0.0)
+    x = _offered_load_per_agent(calls, span, handle_seconds)
+    ok = np.isfinite(x)
+    sp = span["agents"].to_numpy(dtype=float)[ok]
+    avv = a.to_numpy(dtype=float)[ok]
+    b = np.digitize(x[ok], bins)
+    overall = float(avv.sum() / sp.sum()) if sp.sum() > 0 else 1.0
+    out = {}
+    for k in range(len(bins) + 1):
+        m = b == k
+        out[k] = float(avv[m].sum() / sp[m].sum()) if sp[m].sum() > 0 else overall
+    return pd.Series(out, name="available_over_span")
+
+
+def span_times_load_ratio(
+    calls: pd.DataFrame,
+    span: pd.DataFrame,
+    ratio: pd.Series,
+    handle_seconds: float,
+    bins: tuple[float, ...] = LOAD_BINS,
+) -> pd.DataFrame:
+    """``span`` staffing (hourly) x the learned availability ratio of each hour's load bin."""
+    x = _offered_load_per_agent(calls, span, handle_seconds)
+    k = np.digitize(np.nan_to_num(x, nan=0.0), bins)
+    out = span.copy()
+    out["agents"] = out["agents"].to_numpy(dtype=float) * ratio.reindex(k).fillna(1.0).to_numpy()
+    return out

@@ -213,9 +213,23 @@ def validate_fit_cmd(
     tz: Annotated[str, typer.Option(help="Timezone of the call log.")] = "Asia/Jerusalem",
     methods: Annotated[
         str, typer.Option(help="Staffing methods to compare (comma-separated).")
-    ] = "distinct,span,available,span_trained",
+    ] = "distinct,span,available,span_trained,span_load",
     replications: Annotated[int, typer.Option(help="Simulation replications.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    patience: Annotated[
+        str,
+        typer.Option(
+            "--patience",
+            help="Patience distribution of the simulation: censored exponential, gamma or "
+            "lognormal fit on the training months.",
+        ),
+    ] = "exponential",
+    dispatch: Annotated[
+        str, typer.Option(help="Queue discipline of the simulation: fifo or priority.")
+    ] = "fifo",
+    staffing_minutes: Annotated[
+        int, typer.Option(help="Interval of the staffing estimates (minutes, divides 60).")
+    ] = 60,
     days: Annotated[
         int | None, typer.Option(help="Use only the first N days of the test period.")
     ] = None,
@@ -238,11 +252,15 @@ def validate_fit_cmd(
     try:
         tr_m, te_m = _split(train) or [], _split(test) or []
         meth = _split(methods) or []
-        bad = [m for m in meth if m not in (*STAFFING_METHODS, "span_trained")]
+        bad = [m for m in meth if m not in (*STAFFING_METHODS, "span_trained", "span_load")]
         if bad:
             raise InputError(f"unknown staffing method(s) {bad}", field="--methods")
         if replications < 1:
             raise InputError("must be >= 1", field="--replications")
+        if patience not in ("exponential", "gamma", "lognormal"):
+            raise InputError(f"unknown patience distribution {patience!r}", field="--patience")
+        if dispatch not in ("fifo", "priority"):
+            raise InputError(f"unknown dispatch rule {dispatch!r}", field="--dispatch")
         log = _load_calls([calls_dir], tr_m + te_m, tz)
         console.print(f"calls: {log.reconcile()}")
         tr = restrict_months(log.calls, tr_m, tz)
@@ -263,6 +281,9 @@ def validate_fit_cmd(
                 methods=meth,
                 replications=replications,
                 seed=seed,
+                patience_family=patience,
+                dispatch=dispatch,
+                staffing_minutes=staffing_minutes,
                 progress=lambda k, n: bar.update(task, completed=k),
             )
     except InputError as exc:
@@ -270,40 +291,80 @@ def validate_fit_cmd(
     v.cells.to_csv(out / "cells.csv", index=False)
     v.by_hour.to_csv(out / "by_hour.csv", index=False)
     v.errors.to_csv(out / "errors.csv", index=False)
+    v.monthly.to_csv(out / "monthly.csv", index=False)
+    v.provenance.to_csv(out / "provenance.csv", index=False)
     write_scenario(v.fit.scenario_dict(name="fitted_train"), out / "fitted_scenario.yaml")
     summary = {
         "train": tr_m,
         "test": te_m,
         "calls": log.reconcile(),
         "errors": v.errors.to_dict(orient="records"),
+        "monthly": v.monthly.to_dict(orient="records"),
+        "provenance": v.provenance.to_dict(orient="records"),
         "notes": v.notes,
         "fit": v.fit.report(),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     (out / "report.html").write_text(validation_html(v), encoding="utf-8")
+    _print_provenance(console, v.provenance)
     _print_errors(console, v.errors)
-    console.print(f"written: {out}/report.html, by_hour.csv, cells.csv, errors.csv, summary.json")
+    _print_monthly(console, v.monthly)
+    console.print(
+        f"written: {out}/report.html, by_hour.csv, cells.csv, errors.csv, monthly.csv, "
+        "provenance.csv, summary.json"
+    )
+
+
+def _print_table(console: Any, title: str, df: Any, cols: list[tuple[str, str]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for _, label in cols:
+        table.add_column(label)
+    for _, r in df.iterrows():
+        table.add_row(*(f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c, _ in cols))
+    console.print(table)
+
+
+def _print_provenance(console: Any, prov: Any) -> None:
+    cols = [("input", "input"), ("months", "months"), ("source", "source")]
+    _print_table(console, "where each input comes from", prov, cols)
 
 
 def _print_errors(console: Any, errors: Any) -> None:
-    from rich.table import Table
-
-    table = Table(title="hourly error vs observed (test period)")
+    cols = [
+        ("staffing", "staffing"),
+        ("model", "model"),
+        ("abandon_mae_pp_date_hour", "aband. MAE pp"),
+        ("abandon_floor_pp_date_hour", "floor pp"),
+        ("abandon_mae_over_floor", "x floor"),
+        ("wait_mae_s_date_hour", "wait MAE s"),
+        ("wait_floor_s_date_hour", "floor s"),
+        ("wait_mae_over_floor", "x floor"),
+    ]
+    title = "per date-hour error (hours with >= 30 calls, weighted equally) vs noise floor"
+    _print_table(console, title, errors, cols)
     cols = [
         ("staffing", "staffing"),
         ("model", "model"),
         ("abandon_mae_pp_by_hour", "aband. MAE pp"),
-        ("abandon_rel_err_by_hour", "aband. rel err"),
         ("wait_mae_s_by_hour", "wait MAE s"),
-        ("wait_rel_err_by_hour", "wait rel err"),
-        ("abandon_overall_pred", "aband. pred"),
-        ("abandon_overall_obs", "aband. obs"),
+        ("abandon_overall_ratio", "aband. pred/obs"),
+        ("wait_overall_ratio", "wait pred/obs"),
     ]
-    for _, label in cols:
-        table.add_column(label)
-    for _, r in errors.iterrows():
-        table.add_row(*(f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c, _ in cols))
-    console.print(table)
+    title = "pooled per hour of day (cancels day-to-day errors); whole test period"
+    _print_table(console, title, errors, cols)
+
+
+def _print_monthly(console: Any, monthly: Any) -> None:
+    cols = [
+        ("staffing", "staffing"),
+        ("model", "model"),
+        ("month", "month"),
+        ("abandon_ratio", "aband. pred/obs"),
+        ("wait_ratio", "wait pred/obs"),
+    ]
+    _print_table(console, "per month: predicted / observed (monthly.csv has both)", monthly, cols)
 
 
 def add_commands(group: typer.Typer) -> None:

@@ -78,3 +78,32 @@ def test_staffing_invariants_on_a_log(tmp_path: Path) -> None:
     km = kaplan_meier(t, np.ones(len(t), dtype=bool))
     emp = [(t > x).mean() for x in km["time_seconds"]]
     assert km["survival"].to_numpy() == pytest.approx(emp)
+
+
+def test_availability_by_load_learns_ratio_per_load_bin() -> None:
+    from slarisk.capacity.staffing_estimate import availability_by_load, span_times_load_ratio
+
+    calls = calls_frame(
+        [
+            # 09:00: A works 09:00-09:50 with a 10-minute gap while a caller waits; B 09:00-09:15
+            ("A", "2024-01-01 09:00", "2024-01-01 09:20", 0, False, "2024-01-01 09:00"),
+            ("A", "2024-01-01 09:30", "2024-01-01 09:50", 0, False, "2024-01-01 09:30"),
+            ("B", "2024-01-01 09:00", "2024-01-01 09:15", 0, False, "2024-01-01 09:00"),
+            ("NO_SERVER", "", "", 600, True, "2024-01-01 09:20"),
+            # 11:00: C works 11:00-11:50 with a 10-minute gap and nobody waiting
+            ("C", "2024-01-01 11:00", "2024-01-01 11:20", 0, False, "2024-01-01 11:00"),
+            ("C", "2024-01-01 11:30", "2024-01-01 11:50", 0, False, "2024-01-01 11:30"),
+        ]
+    )
+    calls["vru_exit_at"] = calls["queue_start_at"]
+    # handle 1100 s: load 4 x 1100 / 3600 / (65/60) = 1.13 at 09:00 (bin 4), 0.73 at 11:00 (bin 2)
+    ratio = availability_by_load(calls, 1100.0)
+    assert abs(ratio[4] - 55 / 65) < 1e-9
+    assert abs(ratio[2] - 1.0) < 1e-9
+    assert abs(ratio[0] - 105 / 115) < 1e-9  # empty bins: the overall ratio
+    span = estimate_staffing(calls, 60, "span")
+    got = span_times_load_ratio(calls, span, ratio, 1100.0).set_index("interval_start")["agents"]
+    av = estimate_staffing(calls, 60, "available").set_index("interval_start")["agents"]
+    for h in ("2024-01-01 09:00", "2024-01-01 11:00"):
+        t = pd.Timestamp(h, tz="UTC")
+        assert abs(got[t] - av[t]) < 1e-9
