@@ -23,7 +23,17 @@ from slarisk.service.deps import ServiceState
 from slarisk.service.forecasting import run_forecast_job
 from slarisk.service.jobs import JobRunner
 from slarisk.service.metrics import Metrics, ServiceMiddleware
-from slarisk.service.routers import auth, forecasts, health, models, risk, simulations, staffing
+from slarisk.service.routers import (
+    auth,
+    forecasts,
+    health,
+    models,
+    risk,
+    schedules,
+    simulations,
+    staffing,
+)
+from slarisk.service.scheduling import run_schedule_job
 from slarisk.service.schemas import ScoreRequest, TicketIn
 from slarisk.service.scoring import load_champion_model, score_request
 from slarisk.service.settings import Settings
@@ -190,6 +200,7 @@ def create_app(
             holder.error = "model loading disabled (SLARISK_LOAD_MODEL=false)"
         jobs.register("simulation", lambda req, prog: run_simulation_job(req, prog, state.policy))
         jobs.register("forecast", lambda req, prog: run_forecast_job(req, prog, state.policy))
+        jobs.register("schedule", run_schedule_job)
         failed, requeued = jobs.recover()
         if failed or requeued:
             log.warning("jobs: %d interrupted marked failed, %d re-queued", failed, requeued)
@@ -207,9 +218,10 @@ def create_app(
         version=_pkg_version,
         summary="Predictive SLA risk and capacity planning for support desks.",
         description=(
-            "Breach-risk scoring of open tickets, support-centre simulations, demand forecasts "
-            "and staffing requirements. Authenticate with an API key (`X-API-Key: slk_...` or "
-            "`Authorization: Bearer slk_...`); each role may call only its routes. "
+            "Breach-risk scoring of open tickets, support-centre simulations, demand forecasts, "
+            "shift schedules and staffing requirements. Authenticate with an API key "
+            "(`X-API-Key: slk_...` or `Authorization: Bearer slk_...`); each role may call only "
+            "its routes. "
             "Durations are in seconds unless a field name says otherwise."
         ),
         lifespan=lifespan,
@@ -219,7 +231,9 @@ def create_app(
     app.add_exception_handler(SlariskError, _on_input_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
-    routers = [m.router for m in (health, auth, risk, simulations, forecasts, staffing, models)]
+    routers = [
+        m.router for m in (health, auth, risk, simulations, forecasts, schedules, staffing, models)
+    ]
     for router in routers:
         app.include_router(router)  # no prefix: AccessMiddleware matches the routers' paths
     # Middleware added last runs first: ServiceMiddleware (metrics, body size limit), then

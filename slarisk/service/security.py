@@ -120,6 +120,8 @@ MODEL_READ = frozenset({Role.scorer, Role.admin})
 SIMULATE = frozenset({Role.planner, Role.sales, Role.admin})
 #: demand forecasts (`/v1/forecasts`): the planners' work, and who may run simulations.
 FORECAST = frozenset({Role.planner, Role.sales, Role.admin})
+#: shift plans and rosters (`/v1/schedules`).
+SCHEDULE = frozenset({Role.planner, Role.scheduler, Role.admin})
 STAFFING = frozenset({Role.planner, Role.scheduler, Role.admin})
 ADMIN = frozenset({Role.admin})
 ANY_ROLE = frozenset(Role)

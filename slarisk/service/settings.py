@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     max_forecast_history_days: int = Field(
         default=800, ge=42, description="Longest history span of a forecast, in days."
     )
+    max_schedule_rows: int = Field(
+        default=20_000, ge=1, description="Most requirement rows in one schedule request."
+    )
+    max_schedule_agents: int = Field(
+        default=500, ge=1, description="Most agents in one schedule request."
+    )
+    max_schedule_templates: int = Field(
+        default=2000, ge=1, description="Most shift templates a schedule's catalogue expands to."
+    )
     job_workers: int = Field(
         default=1, ge=1, le=8, description="Simulation jobs run at once (threads)."
     )

@@ -11,11 +11,13 @@ from pydantic import BaseModel
 
 from slarisk.service.app import create_app
 from slarisk.service.forecast_schemas import ForecastRequest
+from slarisk.service.schedule_schemas import ScheduleRequest
 from slarisk.service.schemas import ScoreRequest, SimulationRequest, StaffingRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS: dict[str, type[BaseModel]] = {
     "forecast": ForecastRequest,
+    "schedule": ScheduleRequest,
     "score": ScoreRequest,
     "simulation": SimulationRequest,
     "staffing": StaffingRequest,

@@ -56,6 +56,9 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, policy_path: Path) -> Ite
             max_batch_size=50,
             max_forecast_rows=200,
             max_forecast_history_days=120,
+            max_schedule_rows=50,
+            max_schedule_agents=5,
+            max_schedule_templates=20,
         ),
         model_loader=lambda _: model,
     )

@@ -24,6 +24,8 @@ ROUTES: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/v1/simulations/nonexistent", None, SIM),
     ("POST", "/v1/forecasts", {"volumes": []}, {"planner", "sales", "admin"}),
     ("GET", "/v1/forecasts/nonexistent", None, {"planner", "sales", "admin"}),
+    ("POST", "/v1/schedules", {"requirements": []}, {"planner", "scheduler", "admin"}),
+    ("GET", "/v1/schedules/nonexistent", None, {"planner", "scheduler", "admin"}),
     ("POST", "/v1/staffing/requirements", {"intervals": []}, {"planner", "scheduler", "admin"}),
     ("GET", "/v1/models/champion", None, {"scorer", "admin"}),
     ("POST", "/v1/models/reload", None, {"admin"}),
