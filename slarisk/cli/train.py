@@ -60,7 +60,11 @@ def train_command(
     ] = None,
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="Data source (directory or file), overrides data.source."),
+        typer.Option(
+            "--data",
+            help="Any data folder (or file), overrides data.source; a missing staffing or "
+            "events table turns its features off.",
+        ),
     ] = None,
     models_dir: Annotated[
         Path, typer.Option("--models-dir", help="Where the champion is exported.")

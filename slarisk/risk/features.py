@@ -73,6 +73,9 @@ STAFFING_FEATURES: tuple[str, ...] = (
     "agents_team_next_4h",
     "backlog_per_agent",
 )
+#: every feature that needs a staffing table (constant NaN without one): turned off by
+#: :func:`slarisk.risk.train.available_features` when training has no staffing.
+NEEDS_STAFFING_FEATURES: tuple[str, ...] = (*STAFFING_FEATURES, "ahead_per_team_agent")
 #: features of the outcome history before t (NaN without one).
 HISTORY_FEATURES: tuple[str, ...] = (
     "hist_breach_rate_metric",

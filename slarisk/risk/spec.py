@@ -2,12 +2,14 @@
 
 ``load_spec(path)`` validates the YAML once, at entry; any problem raises
 :class:`slarisk.errors.InputError` naming the file and the dotted field (``search.space.
-learning_rate.low``). Relative paths inside the spec are resolved against the current working
-directory (the repository root when run via ``make``), not against the spec file.
+learning_rate.low``). Relative paths inside the spec file (``data.source``, ``policy``) are
+resolved against the spec file's folder, so a spec works from any working directory; a
+``--data`` override given on the command line stays relative to the working directory.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,7 +78,7 @@ class FeatureSpec(_Strict):
     #: extra ticket columns used as categorical features (e.g. ServiceNow's ``impact``,
     #: ``urgency``, ``subcategory``); scoring then needs these columns on the open tickets.
     attributes: tuple[str, ...] = ()
-    #: use staffing features (needs ``data.staffing``).
+    #: use staffing features (needs the ``data.staffing`` table; turned off without it).
     staffing: bool = True
     #: use rolling history features (breach rates known before t).
     history: bool = True
@@ -253,7 +255,15 @@ def parse_spec(raw: Any, path: str | Path = "<spec>") -> TrainSpec:
     return spec
 
 
+def _from_folder(folder: Path, value: Path) -> Path:
+    return value if value.is_absolute() else Path(os.path.normpath(folder / value))
+
+
 def load_spec(path: str | Path) -> TrainSpec:
-    """Read and validate ``pipelines/<name>.yaml``."""
+    """Read and validate ``pipelines/<name>.yaml``; its relative ``data.source`` and ``policy``
+    are resolved against the spec file's folder."""
     p = Path(path)
-    return parse_spec(read_yaml(p, "training spec"), p)
+    spec = parse_spec(read_yaml(p, "training spec"), p)
+    folder = p.parent
+    data = spec.data.model_copy(update={"source": _from_folder(folder, spec.data.source)})
+    return spec.model_copy(update={"data": data, "policy": _from_folder(folder, spec.policy)})

@@ -48,6 +48,7 @@ from slarisk.risk.evaluate import (
     time_split,
 )
 from slarisk.risk.feature_indexes import as_categorical
+from slarisk.risk.features import NEEDS_STAFFING_FEATURES
 from slarisk.risk.landmarks import TrainingData, build_training_data
 from slarisk.risk.model_card import build_model_card
 from slarisk.risk.spec import TrainSpec
@@ -87,10 +88,16 @@ def _load_canonical(spec: TrainSpec) -> History:
     t = load_tickets(src / spec.data.tickets)
     results = {"tickets": t}
     events = staffing = None
-    if spec.data.events is not None:
+    absent = []
+    if spec.data.events is not None and (src / spec.data.events).is_file():
         e = load_events(src / spec.data.events, known_ticket_ids=t.accepted[s.TICKET_ID])
         events, results["events"] = e.accepted, e
-    if spec.data.staffing is not None:
+    elif spec.data.events is not None:
+        absent.append(
+            f"no events table in {src} ({spec.data.events}): SLA clocks run without pauses "
+            "(no feature uses events)"
+        )
+    if spec.data.staffing is not None and (src / spec.data.staffing).is_file():
         st = load_staffing(src / spec.data.staffing)
         staffing, results["staffing"] = st.accepted, st
     return History(
@@ -98,7 +105,7 @@ def _load_canonical(spec: TrainSpec) -> History:
         events,
         staffing,
         str(src),
-        tuple(r.summary() for r in results.values()),
+        (*(r.summary() for r in results.values()), *absent),
         {k: r.quarantined for k, r in results.items() if r.n_quarantined},
     )
 
@@ -144,6 +151,30 @@ def load_history(spec: TrainSpec) -> History:
     if hist.tickets.empty:
         raise InputError("no usable tickets in the data source", path=hist.source)
     return hist
+
+
+def available_features(spec: TrainSpec, history: History) -> tuple[TrainSpec, tuple[str, ...]]:
+    """``spec`` with the features the history cannot feed turned off, and one line per group.
+
+    Without a staffing table (or with ``features.staffing: false``) the staffing features
+    (:data:`slarisk.risk.features.NEEDS_STAFFING_FEATURES`) would be constant: they join
+    ``features.exclude``, so the model does not have them and scores without a roster.
+    """
+    if spec.features.staffing and history.staffing is not None:
+        return spec, ()
+    off = [c for c in NEEDS_STAFFING_FEATURES if c not in spec.features.exclude]
+    if not off:
+        return spec, ()
+    why = (
+        "features.staffing is false"
+        if not spec.features.staffing
+        else f"no staffing table in {history.source}"
+    )
+    features = spec.features.model_copy(update={"exclude": (*spec.features.exclude, *off)})
+    return (
+        spec.model_copy(update={"features": features}),
+        (f"{why}: staffing features off ({', '.join(off)})",),
+    )
 
 
 def data_fingerprint(*frames: pd.DataFrame | None) -> str:
@@ -314,11 +345,14 @@ def train(
 
     t_start = time.perf_counter()
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
-    feature_opts = _feature_options(spec)
     stage("loading data")
     policy = load_policy(spec.policy)
     history = load_history(spec)
     for line in history.lines:
+        stage(line)
+    spec, off_lines = available_features(spec, history)
+    feature_opts = _feature_options(spec)
+    for line in off_lines:
         stage(line)
     fingerprint = data_fingerprint(history.tickets, history.events, history.staffing)
     stage("building landmarks and features")

@@ -33,7 +33,8 @@ def test_shipped_specs_load(name: str) -> None:
 def test_demo_spec_points_at_synthetic_history() -> None:
     spec = load_spec(ROOT / "pipelines" / "breach_risk.yaml")
     assert spec.data.importer == "canonical"
-    assert spec.data.source == Path("demo_out/history")
+    assert spec.data.source == ROOT / "demo_out" / "history"  # relative to pipelines/
+    assert spec.policy == ROOT / "policies" / "default.yaml"
     assert spec.landmarks.fractions == (0.0, 0.25, 0.5, 0.75)
     assert spec.tracking.registered_model == "slarisk-breach-risk"
 
@@ -116,3 +117,27 @@ def test_not_a_mapping_and_bad_yaml(tmp_path: Path) -> None:
         load_spec(bad)
     with pytest.raises(InputError, match="training spec file not found"):
         load_spec(tmp_path / "absent.yaml")
+
+
+def test_relative_paths_resolve_from_the_spec_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = tmp_path / "specs"
+    sub.mkdir()
+    path = sub / "s.yaml"
+    path.write_text(
+        yaml.safe_dump({"name": "t", "data": {"source": "../hist"}, "policy": "p.yaml"}),
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(ROOT)  # the working directory does not matter
+    spec = load_spec(path)
+    assert spec.data.source == tmp_path / "hist"
+    assert spec.policy == sub / "p.yaml"
+    absolute = tmp_path / "elsewhere"
+    path.write_text(
+        yaml.safe_dump({"name": "t", "data": {"source": str(absolute)}, "policy": "p.yaml"}),
+        encoding="utf-8",
+    )
+    assert load_spec(path).data.source == absolute
+    # a --data override stays relative to the working directory
+    assert load_spec(path).with_overrides(data_source="d").data.source == Path("d")

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from slarisk.risk.spec import TrainSpec, parse_spec
 from slarisk.risk.train import data_fingerprint
 from slarisk.risk.tuning import default_trial, model_params, time_folds
-from tests.risk.conftest import POLICY, make_history
+from tests.risk.conftest import POLICY, make_history, open_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 MIN = {"name": "t", "data": {"source": "x"}, "policy": "p.yaml"}
@@ -277,6 +277,88 @@ def test_train_end_to_end_reproducible_tracked_registered(tmp_path: Path) -> Non
     assert meta["data_fingerprint"] == result.data_fingerprint and meta["run_id"] == result.run_id
 
     assert _repo_mlruns() == before  # the repository's mlruns/ was never touched
+
+
+@pytest.mark.parametrize("with_events", [True, False])
+def test_train_on_a_folder_without_staffing_then_score_without_it(
+    tmp_path: Path, with_events: bool
+) -> None:
+    """`--data` on a folder with only tickets (and events): the staffing features are turned
+    off with one line, the spec's relative paths come from its folder, and the exported model
+    scores open tickets without --staffing."""
+    from slarisk.cli import app
+    from slarisk.risk import registry as reg
+    from slarisk.risk.features import NEEDS_STAFFING_FEATURES
+
+    h = make_history(seed=3, days=14, per_day=160.0)
+    data = tmp_path / "imported"
+    data.mkdir()
+    h.tickets.to_parquet(data / "tickets.parquet")
+    if with_events:
+        h.events.to_parquet(data / "events.parquet")
+    specs = tmp_path / "pipelines"
+    specs.mkdir()
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(POLICY))
+    spec = specs / "tiny.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tiny",
+                "data": {"source": "../nowhere"},  # replaced by --data
+                "policy": "../policy.yaml",  # relative to the spec's folder
+                "features": {"staffing": True},
+                "split": {"folds": 2, "fold_fraction": 0.2},
+                "search": {"n_trials": 2, "fixed": {"n_estimators": 20}},
+                "seed": 2,
+            }
+        )
+    )
+    models = tmp_path / "models"
+    res = CliRunner().invoke(
+        app,
+        ["train", str(spec), "--data", str(data), "--models-dir", str(models), "--force-promote"],
+        env={"COLUMNS": "400"},
+    )
+    assert res.exit_code == 0, res.output
+    off = [ln for ln in res.output.splitlines() if "staffing features off" in ln]
+    assert len(off) == 1
+    assert f"no staffing table in {data}" in off[0]
+    assert all(name in off[0] for name in NEEDS_STAFFING_FEATURES)
+    assert ("no events table" in res.output) is not with_events
+    assert "promoted to champion" in res.output
+
+    champ = reg.load_champion(reg.tracking_config().tracking_uri, models)
+    names = set(champ.model.feature_names)
+    assert not names & set(NEEDS_STAFFING_FEATURES)
+    assert "backlog_total" in names
+
+    now = h.tickets["created_at"].max() - pd.Timedelta(hours=30)
+    openq = tmp_path / "open.parquet"
+    open_snapshot(h.tickets, now).to_parquet(openq)
+    out = tmp_path / "scored.csv"
+    res = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "--model",
+            "champion",
+            "--models-dir",
+            str(models),
+            str(openq),
+            "--policy",
+            str(tmp_path / "policy.yaml"),
+            "--now",
+            now.isoformat(),
+            "--out",
+            str(out),
+        ],
+        env={"COLUMNS": "400"},
+    )
+    assert res.exit_code == 0, res.output
+    scored = pd.read_csv(out)
+    assert len(scored) > 5
+    assert scored["breach_probability"].between(0, 1).all()
+    assert scored["breach_probability"].nunique() > 1
 
 
 def test_feature_options_reach_tuning_and_backtest() -> None:
