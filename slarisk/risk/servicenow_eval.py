@@ -48,7 +48,13 @@ from slarisk.data.io import read_table
 from slarisk.data.servicenow import import_servicenow
 from slarisk.risk.evaluate import LogisticChoice, classification_metrics, time_split, tune_logistic
 from slarisk.risk.feature_indexes import METRIC
-from slarisk.risk.features import CATEGORICAL_FEATURES, CalendarInfo, build_context, build_features
+from slarisk.risk.features import (
+    CATEGORICAL_FEATURES,
+    NEEDS_STAFFING_FEATURES,
+    CalendarInfo,
+    build_context,
+    build_features,
+)
 from slarisk.risk.model import as_strings, make_logistic_baseline, make_pipeline
 
 DEFAULT_PATH = Path("../shared/data/servicenow_incidents/incident_event_log.csv.gz")
@@ -99,14 +105,7 @@ DEFAULT_AGES_TEXT = ",".join(f"{a:g}" for a in DEFAULT_AGES_HOURS)
 #: features that are constant or undefined without an SLA target in this data.
 _NO_TARGET = ("target_hours", "elapsed_fraction", "business_left_hours", "wall_left_hours")
 #: staffing is unknown in this data.
-_NO_STAFFING = (
-    "agents_now",
-    "agents_next_4h",
-    "agents_team_now",
-    "agents_team_next_4h",
-    "backlog_per_agent",
-    "ahead_per_team_agent",
-)
+_NO_STAFFING = NEEDS_STAFFING_FEATURES
 
 
 def load_servicenow(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
