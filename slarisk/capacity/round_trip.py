@@ -17,25 +17,12 @@ import numpy as np
 import pandas as pd
 
 from slarisk.capacity.sim.results import SimResult, t_interval
+from slarisk.data.schema import TICKET_COLUMNS
 from slarisk.sla.clock import compute_clocks
 from slarisk.sla.policy import Policy
 
 MEASURES = ("first_response", "resolution", "abandonment", "mean_wait_seconds")
-_BASE = [
-    "ticket_id",
-    "created_at",
-    "first_response_at",
-    "resolved_at",
-    "priority",
-    "tier",
-    "region",
-    "service_type",
-    "channel",
-    "customer",
-    "category",
-    "group",
-    "status",
-]
+_BASE = list(TICKET_COLUMNS)
 
 
 def class_names(tickets: pd.DataFrame) -> np.ndarray:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from slarisk.capacity.sim.compile import CompiledScenario
+from slarisk.data.schema import TICKET_COLUMNS
 from slarisk.sla.clock import compute_clocks
 from slarisk.sla.policy import Policy
 from slarisk.sla.report import credits as credit_table
@@ -78,22 +79,7 @@ def sla_outcomes(
     sub = tickets.loc[win]
     ev = events if len(events) else None
     now = pd.Timestamp(model.start_ns + int(end * 1e9), tz="UTC")
-    base_cols = [
-        "ticket_id",
-        "created_at",
-        "first_response_at",
-        "resolved_at",
-        "priority",
-        "tier",
-        "region",
-        "service_type",
-        "channel",
-        "customer",
-        "category",
-        "group",
-        "status",
-    ]
-    clocks = compute_clocks(sub[base_cols], model.policy, events=ev, now=now)
+    clocks = compute_clocks(sub[list(TICKET_COLUMNS)], model.policy, events=ev, now=now)
     nmet = len(METRICS)
     ab = np.repeat(sub["abandoned"].to_numpy(), nmet)
     metric = clocks["metric"].to_numpy()
