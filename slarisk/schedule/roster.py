@@ -76,29 +76,39 @@ class Roster:
         p = self.plan
         return coverage(shifts, p.teams, p.required.shape[1], p.interval_minutes)
 
-    def assignments_frame(self) -> pd.DataFrame:
+    def assignment_records(self) -> list[dict[str, Any]]:
+        """One record per assigned shift: agent, team, day, type, start/end (HH:MM), paid
+        hours, cost, its breaks (name, start, end, paid) and the start minute of the week."""
         step = self.plan.interval_minutes
-        rows = []
-        for a in self.assignments:
-            t = a.template
-            rows.append(
-                {
-                    "agent_id": a.agent_id,
-                    "team": t.team,
-                    "day": WEEKDAYS[a.day],
-                    "type": t.type,
-                    "start": hhmm(t.start * step),
-                    "end": hhmm(t.end * step),
-                    "paid_hours": t.paid_hours,
-                    "cost": t.cost,
-                    "breaks": "; ".join(
-                        f"{w.name} {hhmm((t.start + o) * step)}-"
-                        f"{hhmm((t.start + o + w.slots) * step)}"
-                        for w, o in zip(t.breaks, a.breaks, strict=True)
-                    ),
-                    "start_minute_of_week": a.day * 1440 + t.start * step,
-                }
-            )
+        return [
+            {
+                "agent_id": a.agent_id,
+                "team": a.template.team,
+                "day": WEEKDAYS[a.day],
+                "type": a.template.type,
+                "start": hhmm(a.template.start * step),
+                "end": hhmm(a.template.end * step),
+                "paid_hours": a.template.paid_hours,
+                "cost": a.template.cost,
+                "breaks": [
+                    {
+                        "name": w.name,
+                        "start": hhmm((a.template.start + o) * step),
+                        "end": hhmm((a.template.start + o + w.slots) * step),
+                        "paid": w.paid,
+                    }
+                    for w, o in zip(a.template.breaks, a.breaks, strict=True)
+                ],
+                "start_minute_of_week": a.day * 1440 + a.template.start * step,
+            }
+            for a in self.assignments
+        ]
+
+    def assignments_frame(self) -> pd.DataFrame:
+        """:meth:`assignment_records` as a table; breaks as ``name HH:MM-HH:MM; ...``."""
+        rows = self.assignment_records()
+        for r in rows:
+            r["breaks"] = "; ".join(f"{b['name']} {b['start']}-{b['end']}" for b in r["breaks"])
         return pd.DataFrame(rows)
 
     def unmet_frame(self) -> pd.DataFrame:

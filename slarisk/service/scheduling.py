@@ -131,31 +131,10 @@ def _plan_summary(plan: Plan) -> dict[str, Any]:
 
 
 def _assignments(roster: Roster) -> list[dict[str, Any]]:
-    step = roster.plan.interval_minutes
-    out = []
-    for a in roster.assignments:
-        t = a.template
-        out.append(
-            {
-                "agent_id": a.agent_id,
-                "team": t.team,
-                "day": WEEKDAYS[a.day],
-                "type": t.type,
-                "start": hhmm(t.start * step),
-                "end": hhmm(t.end * step),
-                "paid_hours": _num(t.paid_hours),
-                "cost": _num(t.cost),
-                "breaks": [
-                    {
-                        "name": w.name,
-                        "start": hhmm((t.start + o) * step),
-                        "end": hhmm((t.start + o + w.slots) * step),
-                        "paid": w.paid,
-                    }
-                    for w, o in zip(t.breaks, a.breaks, strict=True)
-                ],
-            }
-        )
+    out = roster.assignment_records()
+    for r in out:
+        r["paid_hours"], r["cost"] = _num(r["paid_hours"]), _num(r["cost"])
+        del r["start_minute_of_week"]
     return out
 
 
