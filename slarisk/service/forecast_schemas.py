@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field
 
-from slarisk.service.schemas import JobState, RequestModel, ResponseModel
+from slarisk.service.schemas import JobOut, RequestModel, ResponseModel
 
 _EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
@@ -210,14 +210,7 @@ class ForecastResultOut(ResponseModel):
     accuracy: AccuracyOut
 
 
-class ForecastJobOut(ResponseModel):
+class ForecastJobOut(JobOut):
     """A forecast job: status, progress (0..1) and, when it succeeded, its results."""
 
-    id: str
-    status: JobState
-    progress: float = Field(ge=0, le=1)
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
-    error: str | None
     result: ForecastResultOut | None

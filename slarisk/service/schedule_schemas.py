@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field
 from slarisk.schedule.catalogue import Catalogue
 from slarisk.schedule.rules import AgentsFile
 from slarisk.service.forecast_schemas import Timestamp
-from slarisk.service.schemas import JobState, RequestModel, ResponseModel
+from slarisk.service.schemas import JobOut, RequestModel, ResponseModel
 
 _BREAKS = [
     {"name": "break1", "minutes": 30, "paid": True, "window": ["01:30", "03:00"]},
@@ -200,14 +200,7 @@ class ScheduleResultOut(ResponseModel):
     violations: list[ViolationOut] = Field(description="Hard-rule violations of the roster.")
 
 
-class ScheduleJobOut(ResponseModel):
+class ScheduleJobOut(JobOut):
     """A schedule job: status, progress (0..1) and, when it succeeded, its results."""
 
-    id: str
-    status: JobState
-    progress: float = Field(ge=0, le=1)
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
-    error: str | None
     result: ScheduleResultOut | None

@@ -307,8 +307,9 @@ class SimulationResultOut(ResponseModel):
     kpis: list[KpiOut]
 
 
-class SimulationJobOut(ResponseModel):
-    """A simulation job: status, progress (0..1) and, when it succeeded, its results."""
+class JobOut(ResponseModel):
+    """The status fields of every job (simulation, forecast, schedule); each kind adds its
+    ``result``."""
 
     id: str
     status: JobState
@@ -317,6 +318,11 @@ class SimulationJobOut(ResponseModel):
     started_at: str | None
     finished_at: str | None
     error: str | None
+
+
+class SimulationJobOut(JobOut):
+    """A simulation job: status, progress (0..1) and, when it succeeded, its results."""
+
     result: SimulationResultOut | None = Field(
         description="Attainment per class and metric with 95% intervals, breaches, credits."
     )
