@@ -1,5 +1,8 @@
 """Erlang B, C and A (M/M/n, M/M/n+M) queueing formulas and per-interval staffing.
 
+Over 600 lines on purpose: the three models share the vectorised kernels and one staffing
+search, and their tests check them against each other.
+
 Everything is vectorised: arguments broadcast like numpy arrays (one element per interval and
 queue). Units: times in **seconds** (AHT, patience, answer-time threshold `t`, ASA), rates per
 second, load in Erlangs (arrival rate x AHT).

@@ -1,5 +1,8 @@
 """Simulation scenario spec (pydantic, strict) and `load_scenario(path)`.
 
+Over 600 lines on purpose: the scenario file format is one schema, kept in one module so it
+reads top to bottom in the order of docs/scenarios.md.
+
 A scenario is data (like Ciw's networks): start, horizon and warm-up; ticket classes
 (priority x tier x channel) with handle-time, patience, touch and customer-wait distributions;
 arrivals (a weekly rate profile x multiplier, spikes, added customers, or replay of observed

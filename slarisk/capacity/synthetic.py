@@ -1,5 +1,8 @@
 """Synthetic ticket history: a scenario run through the simulator with realistic imperfections.
 
+Over 600 lines on purpose: one pipeline (roster, imperfections, simulation, canonical tables,
+open snapshot), each step used only here; split it when a step gets a second user.
+
 `generate_history(scenario, weeks, seed)` takes the scenario's planned staffing (shifts, weekly
 rosters or a roster file), turns it into a per-interval roster and spoils it the way real
 desks are spoiled:

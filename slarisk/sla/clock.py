@@ -1,5 +1,8 @@
 """Vectorised SLA clocks: elapsed business time, due time, breach and alert level per ticket.
 
+Slightly over 600 lines: the one clock engine, shared by compute_clocks and breach-risk
+scoring (`clocks_at`), with its calendar and target tables beside it.
+
 `compute_clocks(tickets, policy, events=None, now=None)` returns one row per (ticket, metric)
 (see docs/architecture.md). Definitions, per metric (first_response, resolution):
 
