@@ -37,6 +37,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from slarisk.capacity.backlog import backlog_requirements
 from slarisk.capacity.limits import check_range
 
 FloatArray = NDArray[np.float64]
@@ -573,8 +574,6 @@ def requirements_frame(
     out = df.assign(aht=h, load=vol * h / interval_seconds)
     check_range("load", out["load"].to_numpy(float), label="load (volume x aht / interval)")
     if method == "backlog":
-        from slarisk.capacity.backlog import backlog_requirements
-
         if target_hours is None or target_hours <= 0:
             raise ValueError("method 'backlog' needs target_hours > 0")
         grid = df.assign(aht=h, work=vol * h, row=np.arange(len(df)))

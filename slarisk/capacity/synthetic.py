@@ -62,6 +62,8 @@ import pandas as pd
 from slarisk.capacity.scenario import Scenario, load_scenario, scenario_from_dict
 from slarisk.capacity.sim import compile_scenario, simulate
 from slarisk.errors import InputError
+from slarisk.sla.clock import compute_clocks
+from slarisk.sla.policy import load_policy
 
 #: customers, their regions and weights used to fill ``customer``/``region`` when the
 #: scenario leaves them unknown (the policy's example credit schedule knows acme and globex).
@@ -460,8 +462,6 @@ def generate_history(
             )
     closed: list[str] = []
     if imp.closure_volume is not None and sc.policy is not None:
-        from slarisk.sla.policy import load_policy
-
         policy = load_policy(str(sc.resolve(sc.policy)))
         closed = closure_dates(policy, start, days, sc.timezone)
         planned = close_roster(planned, sc.timezone, closed)
@@ -658,8 +658,6 @@ def daily_breach_table(
 
     A diagnostic of how breaches depend on staffing (used by tests and the demo).
     """
-    from slarisk.sla.clock import compute_clocks
-
     closed = tickets
     clocks = compute_clocks(closed, policy, events, now=now)
     br = clocks.groupby("ticket_id")["breached"].any()

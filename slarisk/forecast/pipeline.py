@@ -25,6 +25,7 @@ from slarisk.forecast.backtest import (
     origins_between,
     run_backtest,
 )
+from slarisk.forecast.baselines import lag_days
 from slarisk.forecast.events import SpecialDays
 from slarisk.forecast.intervals import LEVELS, Calibration, sample_paths
 from slarisk.forecast.models import LAG_WEEKS, model_forecasts
@@ -147,8 +148,6 @@ def fit(
 def _aht_forecast(q: QueueSeries, origin: int, horizon_days: int) -> np.ndarray:
     """Volume-weighted mean handle time (s) of the same interval over the 4 latest weeks,
     else the queue's mean over the last 4 weeks (then over all history); NaN if none."""
-    from slarisk.forecast.baselines import lag_days
-
     aht = np.where(q.aht > 0, q.aht, np.nan)  # 0 s handle times are not usable by Erlang
     idx = lag_days(origin, horizon_days, 4)
     ok = (idx >= 0) & (idx < min(origin, q.days))
