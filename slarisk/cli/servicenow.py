@@ -8,14 +8,11 @@ from typing import Annotated
 import typer
 
 from slarisk.errors import InputError
-from slarisk.risk.servicenow_eval import (
-    DEFAULT_AGES_TEXT,
-    DEFAULT_PATH,
-    SPLITS,
-    evaluate_servicenow,
-    load_servicenow,
-    report_markdown,
-)
+
+# The defaults are spelled here so that `slarisk --help` does not import the risk package;
+# tests/risk/test_servicenow.py checks they equal slarisk.risk.servicenow_eval's.
+DEFAULT_PATH = Path("../shared/data/servicenow_incidents/incident_event_log.csv.gz")
+DEFAULT_AGES_TEXT = "1,4,24,72"
 
 
 def evaluate_servicenow_command(
@@ -38,6 +35,13 @@ def evaluate_servicenow_command(
     opening time as test, training rows resolved after the cutoff purged or not: both splits
     reported): ROC AUC, PR AUC, Brier, ECE at opening and AUC in flight at several ages."""
     from rich.console import Console
+
+    from slarisk.risk.servicenow_eval import (
+        SPLITS,
+        evaluate_servicenow,
+        load_servicenow,
+        report_markdown,
+    )
 
     console = Console(highlight=False)
     try:

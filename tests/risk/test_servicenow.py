@@ -128,3 +128,11 @@ def test_the_command_names_a_bad_ages_list(tmp_path):
 
     r = CliRunner().invoke(app, ["evaluate-servicenow", str(tmp_path), "--ages", "1,x"])
     assert isinstance(r.exception, InputError) and "--ages" in str(r.exception)
+
+
+def test_the_command_defaults_are_the_library_defaults():
+    from slarisk.cli import servicenow as cli
+    from slarisk.risk import servicenow_eval as lib
+
+    assert cli.DEFAULT_PATH == lib.DEFAULT_PATH
+    assert cli.DEFAULT_AGES_TEXT == lib.DEFAULT_AGES_TEXT
