@@ -1,7 +1,8 @@
 """Reading YAML spec files (policies, scenarios, mappings, pipelines): one place, one message.
 
 ``read_yaml`` parses a file; ``unknown_field_error`` turns pydantic's "extra field" error of
-any strict spec model into ``unknown field 'sahre' (did you mean 'share'?)``.
+any strict spec model into ``unknown field 'sahre' (did you mean 'share'?)``; ``spec_error``
+turns any validation error of a spec into one InputError naming the file and field.
 """
 
 from __future__ import annotations
@@ -113,3 +114,22 @@ def unknown_field_error(
     tail = f" (and {more} more problem(s))" if more else ""
     fmt = format_loc or (lambda p: ".".join(str(x) for x in p))
     return InputError(f"unknown field {key!r}{hint}{tail}", path=path, field=fmt(loc) or None)
+
+
+def spec_error(
+    exc: ValidationError,
+    model: type[BaseModel],
+    *,
+    path: str,
+    format_loc: Callable[[tuple[int | str, ...]], str] | None = None,
+) -> InputError:
+    """One InputError for a spec's validation errors: an unknown key first (with its "did you
+    mean" hint), else the first error's message and field, and how many more there are."""
+    unknown = unknown_field_error(exc, model, path=path, format_loc=format_loc)
+    if unknown is not None:
+        return unknown
+    err = exc.errors()[0]
+    fmt = format_loc or (lambda p: ".".join(str(x) for x in p))
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+    return InputError(msg + more, path=path, field=fmt(tuple(err["loc"])) or None)

@@ -39,7 +39,7 @@ from pydantic import (
 )
 
 from slarisk.errors import InputError
-from slarisk.specs import read_yaml, unknown_field_error
+from slarisk.specs import read_yaml, spec_error
 
 Unit = Literal["seconds", "minutes", "hours", "days"]
 UNIT_SECONDS: dict[str, float] = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
@@ -664,16 +664,8 @@ def scenario_from_dict(data: Any, *, path: str = "<scenario>", base_dir: str = "
     except InputError as exc:
         raise InputError(exc.detail, path=path, field=exc.field) from None
     except ValidationError as exc:
-        unknown = unknown_field_error(
-            exc, Scenario, path=path, format_loc=lambda loc: _field_path(loc, data)
-        )
-        if unknown is not None:
-            raise unknown from None
-        err = exc.errors()[0]
-        field = _field_path(tuple(err["loc"]), data)
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise InputError(msg + more, path=path, field=field) from None
+        fmt = lambda loc: _field_path(loc, data)  # noqa: E731
+        raise spec_error(exc, Scenario, path=path, format_loc=fmt) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -223,23 +223,20 @@ def verify_cmd(
     roster_time: RosterTime = 20.0,
 ) -> None:
     """Plan, roster and simulate; repair until every class meets its goal (95%) or budget."""
-    import yaml
     from rich.console import Console
 
     from slarisk.cli.terminal_tables import Col, dropped_note, fit_table
-    from slarisk.errors import InputError, SlariskError
+    from slarisk.errors import SlariskError
     from slarisk.schedule.report import rounds_frame, schedule_page
     from slarisk.schedule.rules import load_agents
     from slarisk.schedule.verify import verify_and_repair
+    from slarisk.specs import read_yaml
 
     console = Console()
     try:
         cat, req = _inputs(requirements, volumes, catalogue)
         people = load_agents(agents)
-        try:
-            base = yaml.safe_load(scenario.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(f"cannot read scenario: {exc}", path=str(scenario)) from None
+        base = read_yaml(scenario, "scenario")
         if multiplier is not None:
             base.setdefault("arrivals", {})["multiplier"] = multiplier
         with console.status("round 0") as status:

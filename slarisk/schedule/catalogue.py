@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from slarisk.errors import InputError
+from slarisk.specs import read_yaml, spec_error
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -253,16 +253,11 @@ def catalogue_from_dict(data: Any, *, path: str = "<catalogue>") -> Catalogue:
     try:
         return Catalogue.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "catalogue"
-        raise InputError(str(err["msg"]), path=path, field=where) from None
+        fmt = lambda loc: ".".join(str(p) for p in loc) or "catalogue"  # noqa: E731
+        raise spec_error(exc, Catalogue, path=path, format_loc=fmt) from None
 
 
 def load_catalogue(path: str | Path) -> Catalogue:
     """Read a shift catalogue YAML file (or a scenario file with a ``shift_catalogue`` section)."""
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read shift catalogue: {exc}", path=str(p)) from None
-    return catalogue_from_dict(data, path=str(p))
+    return catalogue_from_dict(read_yaml(p, "shift catalogue"), path=str(p))

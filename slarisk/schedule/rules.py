@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from slarisk.errors import InputError
 from slarisk.schedule.catalogue import ALL_DAYS, WEEKDAYS, ShiftTemplate, Weekday
+from slarisk.specs import read_yaml, spec_error
 
 #: a night shift works at least this many minutes inside [23:00, 06:00) local time.
 NIGHT_MINUTES = 180
@@ -80,19 +79,14 @@ def agents_from_dict(data: Any, *, path: str = "<agents>") -> AgentsFile:
     try:
         return AgentsFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "agents"
-        raise InputError(str(err["msg"]), path=path, field=where) from None
+        fmt = lambda loc: ".".join(str(p) for p in loc) or "agents"  # noqa: E731
+        raise spec_error(exc, AgentsFile, path=path, format_loc=fmt) from None
 
 
 def load_agents(path: str | Path) -> AgentsFile:
     """Read an agents YAML file (rules + agents)."""
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read agents file: {exc}", path=str(p)) from None
-    return agents_from_dict(data, path=str(p))
+    return agents_from_dict(read_yaml(p, "agents"), path=str(p))
 
 
 # --- predicates shared with the CP-SAT model --------------------------------------------------
