@@ -1,17 +1,17 @@
 """MLflow tracking of forecast runs through ``MlflowClient`` (no global MLflow state).
 
-The store follows the project layout: ``MLFLOW_TRACKING_URI`` (default
-``sqlite:///mlruns/mlflow.db``), artifacts under ``SLARISK_MLRUNS`` (default ``mlruns/``).
+The store is the project's (:func:`slarisk.tracking.tracking_config`: ``MLFLOW_TRACKING_URI``,
+default ``sqlite:///mlruns/mlflow.db``; artifacts under ``SLARISK_MLRUNS``, default ``mlruns/``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from slarisk.tracking import prepare_store, tracking_config
+
 EXPERIMENT = "slarisk-forecast"
-DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 
 
 def track_run(
@@ -28,13 +28,10 @@ def track_run(
 
     from mlflow import MlflowClient  # heavy import, only when tracking
 
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-    base = mlruns_dir or Path(os.environ.get("SLARISK_MLRUNS", "mlruns"))
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///").split("?", 1)[0]).parent.mkdir(
-            parents=True, exist_ok=True
-        )
-    client = MlflowClient(tracking_uri=uri)
+    cfg = tracking_config(tracking_uri, mlruns_dir)
+    prepare_store(cfg)
+    base = cfg.mlruns_dir
+    client = MlflowClient(tracking_uri=cfg.tracking_uri)
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is None:
         art = (base / "forecast-artifacts").resolve()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -36,6 +35,12 @@ from urllib.request import url2pathname
 from slarisk.errors import SlariskError
 from slarisk.risk.model import RiskModel, load_model, save_model
 from slarisk.risk.model_card import ModelCard, render_model_card
+from slarisk.tracking import (
+    TrackingConfig,
+    prepare_store,
+    sqlite_path,
+    tracking_config,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,8 +50,6 @@ if TYPE_CHECKING:
 
 MODEL_NAME = "slarisk-breach-risk"
 CHAMPION_ALIAS = "champion"
-DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
-DEFAULT_MLRUNS = Path("mlruns")
 #: metrics where a larger value is better; the others (brier, log_loss, ece) are minimised.
 HIGHER_IS_BETTER = frozenset({"roc_auc", "pr_auc", "precision_top10", "recall_top10"})
 #: pip requirements logged with the model (explicit: inference costs ~10 s per log_model).
@@ -55,52 +58,6 @@ PIP_REQUIREMENTS = ("slarisk", "scikit-learn", "lightgbm", "pandas", "numpy")
 
 class ChampionNotFoundError(SlariskError):
     """Neither the registry nor the export directory has a champion model."""
-
-
-# --------------------------------------------------------------------------------------------
-# Tracking locations
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TrackingConfig:
-    """Where MLflow runs and artifacts and the Optuna study are stored."""
-
-    tracking_uri: str
-    mlruns_dir: Path
-    artifact_root: Path
-    optuna_storage: str
-
-
-def tracking_config(
-    tracking_uri: str | None = None, mlruns_dir: Path | None = None
-) -> TrackingConfig:
-    """Resolve explicit arguments, then ``MLFLOW_TRACKING_URI`` / ``SLARISK_MLRUNS``, then the
-    defaults (``sqlite:///mlruns/mlflow.db``, ``mlruns/``)."""
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-    env_dir = os.environ.get("SLARISK_MLRUNS")
-    base = (
-        Path(mlruns_dir) if mlruns_dir is not None else Path(env_dir) if env_dir else DEFAULT_MLRUNS
-    )
-    base = base.absolute()
-    return TrackingConfig(
-        tracking_uri=uri,
-        mlruns_dir=base,
-        artifact_root=base / "artifacts",
-        optuna_storage=f"sqlite:///{base / 'optuna.db'}",
-    )
-
-
-def _sqlite_path(uri: str) -> Path | None:
-    if not uri.startswith("sqlite:///"):
-        return None
-    return Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
-
-
-def prepare_store(cfg: TrackingConfig) -> None:
-    """Create the local directories of ``cfg`` (mlruns dir, SQLite file's parent)."""
-    cfg.mlruns_dir.mkdir(parents=True, exist_ok=True)
-    db = _sqlite_path(cfg.tracking_uri)
-    if db is not None:
-        db.parent.mkdir(parents=True, exist_ok=True)
 
 
 def tracking_client(cfg: TrackingConfig) -> MlflowClient:
@@ -488,7 +445,7 @@ class Champion:
 
 def registry_reachable(tracking_uri: str) -> bool:
     """Cheap check before importing MLflow: a local SQLite store must exist (never create one)."""
-    db = _sqlite_path(tracking_uri)
+    db = sqlite_path(tracking_uri)
     if db is not None:
         return db.is_file()
     if tracking_uri.startswith("file:") or "://" not in tracking_uri:
@@ -555,7 +512,7 @@ def load_champion(
 ) -> Champion:
     """Load ``models:/<name>@<alias>`` from the registry; fall back to ``models_dir`` when no
     registry is reachable or it has no such alias. Raises :class:`ChampionNotFoundError`."""
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    uri = tracking_config(tracking_uri).tracking_uri
     tried: list[str] = []
     if registry_reachable(uri):
         try:
