@@ -7,10 +7,17 @@ timestamps need a zone and must fall in 1900-2200. Durations are seconds.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from slarisk.service.schemas import JobOut, RequestModel, ResponseModel
 
@@ -80,12 +87,64 @@ class ForecastVolumeIn(_Segments):
     )
 
 
+def _day_in_range(value: date) -> date:
+    if not _EARLIEST.date() <= value < _LATEST.date():
+        raise ValueError("must fall between 1900-01-01 and 2200-01-01")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_day_in_range)]
+#: the maximum number of sample paths a forecast returns.
+MAX_SAMPLE_PATHS = 100
+
+
+class ForecastEventIn(RequestModel):
+    """A declared event on local days ``start``..``end`` (inclusive), as ``slarisk forecast
+    --event NAME:START[:END][:MULTIPLIER][@QUEUE,..]``: a campaign, an outage, a new customer
+    (``end`` null: from ``start`` on)."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description="Event name, e.g. campaign, outage, new_customer. Without a multiplier, "
+        "days of the same name in the history teach LightGBM its effect.",
+    )
+    start: Day = Field(description="First local day.")
+    end: Day | None = Field(description="Last local day (inclusive); null: open-ended.")
+    multiplier: float | None = Field(
+        strict=True,
+        default=None,
+        gt=0,
+        le=100,
+        description="Scales the forecast of its days (1.3 = +30%); null: learned.",
+    )
+    queues: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Queues concerned (the `by` values joined by '|'); empty: all queues.",
+    )
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start")
+        if value is not None and start is not None and value < start:
+            raise ValueError("must not be before start")
+        return value
+
+
 _FORECAST_EXAMPLE: dict[str, Any] = {
     "interval_minutes": 60,
     "horizon_days": 14,
     "by": ["channel"],
     "holiday_country": "GB",
     "seed": 0,
+    "events": [
+        {"name": "campaign", "start": "2026-11-30", "end": "2026-12-04", "multiplier": 1.3},
+        {"name": "new_customer", "start": "2026-12-01", "end": None, "queues": ["phone"]},
+    ],
+    "sample_paths": 0,
     "volumes": [
         {"interval_start": "2026-10-05T09:00:00Z", "channel": "phone", "volume": 31},
         {"interval_start": "2026-10-05T10:00:00Z", "channel": "phone", "volume": 42},
@@ -156,7 +215,22 @@ class ForecastRequest(RequestModel):
         description="Country code of the `holidays` package, e.g. GB or IL.",
     )
     seed: int = Field(
-        strict=True, default=0, ge=0, le=2**31 - 1, description="Seed of the LightGBM model."
+        strict=True,
+        default=0,
+        ge=0,
+        le=2**31 - 1,
+        description="Seed of the LightGBM model and of the sample paths.",
+    )
+    events: list[ForecastEventIn] = Field(
+        default_factory=list, max_length=50, description="Declared events (campaigns, ...)."
+    )
+    sample_paths: int = Field(
+        strict=True,
+        default=0,
+        ge=0,
+        le=MAX_SAMPLE_PATHS,
+        description="Simulated sample paths to return (0: none); paths x rows is also capped "
+        "by the server's max_forecast_path_values.",
     )
 
 
@@ -207,6 +281,11 @@ class ForecastResultOut(ResponseModel):
     timezone: str
     queues: list[str]
     rows: list[ForecastRowOut]
+    paths: list[list[float]] | None = Field(
+        default=None,
+        description="With sample_paths: paths[k][i] is the k-th simulated count of rows[i] "
+        "(Gamma-Poisson with a shared day factor, as `forecast predict --paths`).",
+    )
     accuracy: AccuracyOut
 
 

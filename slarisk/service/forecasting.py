@@ -19,7 +19,7 @@ from fastapi import HTTPException
 
 from slarisk.errors import InputError
 from slarisk.forecast.backtest import BacktestConfig
-from slarisk.forecast.events import SpecialDays, special_days
+from slarisk.forecast.events import Event, SpecialDays, special_days
 from slarisk.forecast.models import BASELINES, LAG_WEEKS, GbmParams
 from slarisk.forecast.pipeline import fit, predict
 from slarisk.forecast.series import QUEUE_SEP, QueueSeries, build_series, tickets_to_table
@@ -144,11 +144,32 @@ def prepare(
             )
     if not float(table["volume"].sum()) > 0:
         raise InputError("no arrivals in the history", field=field)
+    names = set(table["queue"].astype(str))
+    for i, ev in enumerate(body.events):
+        unknown = [q for q in ev.queues if q not in names]
+        if unknown:
+            raise InputError(
+                f"no queue {unknown[0]!r} in the history (have: {', '.join(sorted(names))})",
+                field=f"events[{i}].queues",
+            )
+    if settings is not None and body.sample_paths:
+        values = body.sample_paths * len(names) * body.horizon_days * 24 * 60
+        values //= body.interval_minutes
+        if values > settings.max_forecast_path_values:
+            raise InputError(
+                f"{body.sample_paths} paths of up to {values // body.sample_paths} intervals"
+                f" exceed the limit of {settings.max_forecast_path_values} values"
+                " (max_forecast_path_values)",
+                field="sample_paths",
+            )
     ts = table["interval_start"].dt.tz_convert(tz)
     days = special_days(
         calendars=[cal] if cal is not None else [],
         holiday_country=body.holiday_country,
         years=range(int(ts.min().year), int(ts.max().year) + 2),
+        events=[
+            Event(ev.name, ev.start, ev.end, ev.multiplier, tuple(ev.queues)) for ev in body.events
+        ],
     )
     series = build_series(
         table,
@@ -174,7 +195,10 @@ def check_request(body: ForecastRequest, settings: Settings, policy: Any) -> dic
         prepare(body, policy, settings)
     except InputError as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    return {"body": json.loads(body.model_dump_json(exclude_none=True))}
+    stored = json.loads(body.model_dump_json(exclude_none=True))
+    if body.events:  # an event's null end (open-ended) is meaningful: keep it
+        stored["events"] = [json.loads(ev.model_dump_json()) for ev in body.events]
+    return {"body": stored}
 
 
 def _num(value: Any) -> float | None:
@@ -197,6 +221,20 @@ def _rows(table: pd.DataFrame) -> list[dict[str, Any]]:
         if has_aht:
             row["aht_seconds"] = _num(rec["aht"])
         out.append(row)
+    return out
+
+
+def _paths(sims: pd.DataFrame | None, n_rows: int) -> list[list[float]] | None:
+    """Sample paths as one list per path aligned with the rows (``predict`` keeps the rows'
+    queue and interval order within each path); None without paths."""
+    if sims is None:
+        return None
+    out = []
+    for _, g in sims.groupby("path", sort=True):
+        values = g["volume"].to_numpy(float)
+        if len(values) != n_rows:  # predict's contract; a mismatch is a bug, not user input
+            raise RuntimeError(f"sample path of {len(values)} values for {n_rows} rows")
+        out.append([float(v) for v in values])
     return out
 
 
@@ -253,8 +291,14 @@ def run_forecast_job(
             series, days, config=config, origins=body.backtest_origins, progress=on_step
         )
         progress(FIT_SHARE)
-        table, _ = predict(
-            series, days, fitted, horizon_days=body.horizon_days, config=config, seed=body.seed
+        table, sims = predict(
+            series,
+            days,
+            fitted,
+            horizon_days=body.horizon_days,
+            config=config,
+            paths=body.sample_paths,
+            seed=body.seed,
         )
     except _model_errors(body.models) as exc:
         raise InputError(
@@ -268,5 +312,6 @@ def run_forecast_job(
         "timezone": tz,
         "queues": [q.queue for q in series],
         "rows": _rows(table),
+        "paths": _paths(sims, len(table)),
         "accuracy": _accuracy(result, fitted.choice, fitted.intraday_weight),
     }

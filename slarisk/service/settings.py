@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     max_forecast_history_days: int = Field(
         default=800, ge=42, description="Longest history span of a forecast, in days."
     )
+    max_forecast_path_values: int = Field(
+        default=500_000,
+        ge=1,
+        description="Most sample-path values (paths x queues x days x intervals) per forecast.",
+    )
     max_schedule_rows: int = Field(
         default=20_000, ge=1, description="Most requirement rows in one schedule request."
     )

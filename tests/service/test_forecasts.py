@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slarisk.forecast import BacktestConfig, GbmParams, build_series, fit, predict, special_days
+from slarisk.forecast import (
+    BacktestConfig,
+    GbmParams,
+    build_series,
+    fit,
+    parse_event,
+    predict,
+    special_days,
+)
 from tests.forecast.synthetic import poisson_table
 from tests.service.conftest import Service, ServiceFactory
 
@@ -111,6 +119,60 @@ def test_forecast_job_runs_and_matches_the_library(service: Service) -> None:
     assert {m["model"]: m["wape"] for m in acc["models"]} == pytest.approx(wape.to_dict())
 
 
+def _next_days(n: int) -> list[str]:
+    """The first ``n`` forecast days of BODY (the days after its history), ISO."""
+    last = max(pd.Timestamp(v["interval_start"]) for v in BODY["volumes"])
+    return [str((last.normalize() + pd.Timedelta(days=k + 1)).date()) for k in range(n)]
+
+
+def test_events_and_sample_paths_match_the_library(service: Service) -> None:
+    """A declared campaign (given multiplier, phone only) and a learned new customer reach the
+    models as the CLI's --event does; sample paths are the library's, aligned with the rows."""
+    d = _next_days(3)
+    events = [
+        {"name": "campaign", "start": d[1], "end": d[2], "multiplier": 1.5, "queues": ["phone"]},
+        {"name": "new_customer", "start": d[0], "end": None},
+    ]
+    body = {**BODY, "events": events, "sample_paths": 4}
+    r = _submit(service, body)
+    assert r.status_code == 202, r.text
+    job = _wait(service, r.json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+    res = job["result"]
+    rows = pd.DataFrame(res["rows"])
+    paths = np.array(res["paths"])
+    assert paths.shape == (4, len(rows)) and (paths >= 0).all()
+    assert np.array_equal(paths, np.round(paths))  # counts
+
+    table = pd.DataFrame(BODY["volumes"])
+    table["interval_start"] = pd.to_datetime(table["interval_start"], utc=True)
+    table = table.rename(columns={"channel": "queue"})
+    declared = [
+        parse_event(f"campaign:{d[1]}:{d[2]}:1.5@phone"),
+        parse_event(f"new_customer:{d[0]}::"),
+    ]
+    cfg = BacktestConfig(horizon_days=7, models=("naive", "avg4", "ets"), gbm=GbmParams(seed=3))
+
+    def library(evs: list[Any]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        days = special_days(years=range(2026, 2028), events=evs)
+        series = build_series(table, interval_minutes=60, tz="UTC", closed_days=days.off_days)
+        fitted, _ = fit(series, days, config=cfg)
+        return predict(series, days, fitted, horizon_days=7, config=cfg, paths=4, seed=3)
+
+    expected, sims = library(declared)
+    np.testing.assert_allclose(rows["volume"], expected["volume"])
+    assert sims is not None
+    for k in range(4):
+        np.testing.assert_array_equal(paths[k], sims.loc[sims["path"] == k, "volume"])
+    plain, _ = library([])
+    day = pd.to_datetime(rows["interval_start"]).dt.strftime("%Y-%m-%d")
+    on = (rows["queue"] == "phone") & day.isin(d[1:3]) & (plain["volume"] > 0)
+    assert on.sum() > 0
+    np.testing.assert_allclose(rows.loc[on, "volume"], 1.5 * plain.loc[on, "volume"])
+    off = (rows["queue"] == "email") | ~day.isin(d[1:3])
+    np.testing.assert_allclose(rows.loc[off, "volume"], plain.loc[off, "volume"])
+
+
 def test_tickets_with_a_policy_calendar(service: Service) -> None:
     """Ticket rows, handle times, hours and zone from the server policy's `business` calendar
     (Mon-Fri 09:00-17:00 Europe/London): only open intervals are forecast, with handle times."""
@@ -182,6 +244,22 @@ def _row(**changes: Any) -> list[dict[str, Any]]:
         (_body(volumes=_volumes(weeks=5)), "volumes"),  # too short to backtest
         (_body(volumes=[{**v, "volume": 0.0} for v in BODY["volumes"]]), "volumes"),
         (_body(seed=-1), "seed"),
+        (_body(sample_paths=101), "sample_paths"),
+        (_body(sample_paths=True), "sample_paths"),
+        (
+            _body(events=[{"name": "x", "start": "2026-03-05", "end": "2026-03-04"}]),
+            "events[0].end",
+        ),
+        (_body(events=[{"name": "x", "start": "2026-03-05"}]), "events[0].end"),  # null or a day
+        (_body(events=[{"name": "x y", "start": "2026-03-05", "end": None}]), "events[0].name"),
+        (
+            _body(events=[{"name": "x", "start": "2026-03-05", "end": None, "multiplier": 0}]),
+            "events[0].multiplier",
+        ),
+        (
+            _body(events=[{"name": "x", "start": "2026-03-05", "end": None, "queues": ["fax"]}]),
+            "events[0].queues",
+        ),
     ],
 )
 def test_invalid_forecasts_name_the_field(service: Service, body: Any, field: str) -> None:
@@ -205,6 +283,12 @@ def test_limits_are_settings(make_service: ServiceFactory) -> None:
     service = make_service(max_forecast_queues=1)
     r = _submit(service, BODY)
     assert r.status_code == 422 and r.json()["detail"].startswith("by: 2 queues exceed")
+    # 2 queues x 7 days x 24 intervals = 336 values per path
+    service = make_service(max_forecast_path_values=336 * 2)
+    assert _submit(service, _body(sample_paths=2)).status_code == 202
+    r = _submit(service, _body(sample_paths=3))
+    assert r.status_code == 422 and r.json()["detail"].startswith("sample_paths")
+    assert "(max_forecast_path_values)" in r.json()["detail"]
 
 
 def test_unknown_or_other_kind_of_job_is_404(service: Service) -> None:
