@@ -197,7 +197,7 @@ def backtest_cmd(
         result = run_backtest(
             series, origins, days, cfg, lambda m: prog.update(task, description=m)
         )
-    intraday = intraday_evaluation(result.forecasts)
+    intraday = intraday_evaluation(result.forecasts, series, days.off_days, warmup=result.warmup)
     _print_backtest(result, intraday)
     out.mkdir(parents=True, exist_ok=True)
     files = [
@@ -346,7 +346,7 @@ def reforecast_cmd(
         read_table(forecast),
         arrivals,
         pd.Timestamp(now),
-        fitted.intraday_weight,
+        fitted.intraday,
         tz=tz,
         interval_minutes=fitted.interval_minutes,
     )

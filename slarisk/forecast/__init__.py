@@ -20,8 +20,10 @@ from slarisk.forecast.intervals import Calibration, calibrate, sample_paths
 from slarisk.forecast.models import DEFAULT_MODELS, MODELS, GbmParams, model_forecasts
 from slarisk.forecast.pipeline import FittedForecast, fit, predict, read_input
 from slarisk.forecast.reforecast import (
+    IntradayRule,
     Reforecast,
     intraday_evaluation,
+    learn_rule,
     reforecast_day,
     reforecast_table,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "Event",
     "FittedForecast",
     "GbmParams",
+    "IntradayRule",
     "QueueSeries",
     "Reforecast",
     "SpecialDays",
@@ -46,6 +49,7 @@ __all__ = [
     "calibrate",
     "fit",
     "intraday_evaluation",
+    "learn_rule",
     "model_forecasts",
     "origins_between",
     "parse_event",

@@ -11,7 +11,7 @@ future is used for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 import numpy as np
@@ -49,6 +49,9 @@ class BacktestResult:
     summary: dict  # coverage, Poisson floor, selection counts
     choice: str  # candidate selected with all origins' evidence (for predict)
     calibration: Calibration  # its calibration on all origins
+    #: the warm-up origins' rows (origin, queue, interval_start, horizon_day, actual, selected:
+    #: the candidate chosen on the origins before each), e.g. to learn intraday updates
+    warmup: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def candidate_names(models: Sequence[str]) -> list[str]:
@@ -175,7 +178,35 @@ def run_backtest(
     frame = pd.concat(rows, ignore_index=True)
     final_choice, final_cal = choose(len(runs))
     alpha_days = [r.attrs["alpha_day"] for r in rows]
-    return _score(frame, config, series, days, chosen, final_choice, final_cal, alpha_days, rows)
+    result = _score(frame, config, series, days, chosen, final_choice, final_cal, alpha_days, rows)
+    return replace(
+        result, warmup=_warmup_rows(runs[:n_warm], [choose(i)[0] for i in range(n_warm)], series, h)
+    )
+
+
+def _warmup_rows(
+    runs: Sequence[tuple], chosen: Sequence[str], series: Sequence[QueueSeries], h: int
+) -> pd.DataFrame:
+    """Actual and selected forecast of the warm-up origins' open intervals."""
+    parts = []
+    for (origin, fc, ys, ms), best in zip(runs, chosen, strict=True):
+        for q in series:
+            m = ms[q.queue]
+            start = origin + pd.to_timedelta(np.arange(h * q.slots) * q.interval_minutes, "min")
+            hd = np.broadcast_to(np.arange(h)[:, None], m.shape)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "origin": origin,
+                        "queue": q.queue,
+                        "interval_start": start[m.reshape(-1)],
+                        "horizon_day": hd[m] + 1,
+                        "actual": ys[q.queue][m],
+                        SELECTED: fc[best][q.queue][m],
+                    }
+                )
+            )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def _score(

@@ -1,7 +1,7 @@
 """Fit, predict and read inputs: what the CLI and the service call.
 
 ``fit`` runs a rolling backtest over the latest weekly origins to choose the model or
-combination, calibrate its bands and learn the intraday update weight; ``predict`` refits the
+combination, calibrate its bands and learn the intraday update rule; ``predict`` refits the
 chosen models on all the history and writes the volume table that ``capacity requirements``
 reads (``interval_start`` UTC, ``queue``, ``volume``, ``aht``) plus the bands.
 """
@@ -29,19 +29,22 @@ from slarisk.forecast.baselines import lag_days
 from slarisk.forecast.events import SpecialDays
 from slarisk.forecast.intervals import LEVELS, Calibration, sample_paths
 from slarisk.forecast.models import LAG_WEEKS, model_forecasts
-from slarisk.forecast.reforecast import learn_weight
+from slarisk.forecast.reforecast import IntradayRule, day_samples, learn_rule
 from slarisk.forecast.series import QueueSeries, tickets_to_table
 
 
 @dataclass(frozen=True)
 class FittedForecast:
-    """What ``fit`` chose: the candidate, its calibration, the intraday weight, scores."""
+    """What ``fit`` chose: the candidate, its calibration, the intraday rule, scores.
+
+    ``intraday_weight`` is the rule's main weight of the morning ratio (for display)."""
 
     choice: str
     calibration: Calibration
     intraday_weight: float
     interval_minutes: int
     metrics: dict[str, float] = field(default_factory=dict)
+    intraday: IntradayRule = field(default_factory=IntradayRule)
 
     def save(self, path: str | Path) -> Path:
         out = Path(path)
@@ -52,6 +55,7 @@ class FittedForecast:
             "intraday_weight": self.intraday_weight,
             "interval_minutes": self.interval_minutes,
             "metrics": self.metrics,
+            "intraday": self.intraday.to_dict(),
         }
         out.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
         return out
@@ -66,6 +70,11 @@ class FittedForecast:
                 intraday_weight=float(body["intraday_weight"]),
                 interval_minutes=int(body["interval_minutes"]),
                 metrics=dict(body.get("metrics", {})),
+                intraday=(
+                    IntradayRule.from_dict(body["intraday"])
+                    if "intraday" in body
+                    else IntradayRule.of_weight(float(body["intraday_weight"]))
+                ),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InputError(f"not a fitted forecast: {exc}", path=str(path)) from exc
@@ -135,10 +144,19 @@ def fit(
         raise InputError("history too short to backtest: need about 7 weeks")
     result = run_backtest(series, picked, days, replace(config, warmup=warmup), progress)
     sel = result.metrics.set_index("model")
+    rule = learn_rule(
+        [
+            s
+            for frame in (result.warmup, result.forecasts)
+            if len(frame)
+            for _, s in day_samples(frame, series, days.off_days)
+        ]
+    )
     fitted = FittedForecast(
         choice=result.choice,
         calibration=result.calibration,
-        intraday_weight=learn_weight(result.forecasts),
+        intraday_weight=rule.main_weight,
+        intraday=rule,
         interval_minutes=series[0].interval_minutes,
         metrics={f"wape_{m}": float(v) for m, v in sel["wape"].items()},
     )

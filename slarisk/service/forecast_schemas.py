@@ -270,7 +270,10 @@ class AccuracyOut(ResponseModel):
     floor_ratio: float | None
     origins: int
     choices: dict[str, int] = Field(description="How often each candidate was selected.")
-    intraday_weight: float
+    intraday_weight: float = Field(
+        description="Weight (0..1) of the morning's ratio to forecast in the intraday update "
+        "(its most common weekday group)."
+    )
 
 
 class ForecastResultOut(ResponseModel):

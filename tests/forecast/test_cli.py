@@ -136,6 +136,29 @@ def test_fit_predict_feed_capacity_and_reforecast(volumes: Path, tmp_path: Path)
     assert "rest of day" in text
     updated = read_table(tmp_path / "updated.csv")
     assert len(updated) == 24
+    # with the history in DATA, the rule's weekday profile and earlier days are available
+    history = read_table(volumes)[["interval_start", "queue", "volume"]]
+    history["interval_start"] = pd.to_datetime(history["interval_start"]).dt.tz_localize("UTC")
+    now = read_table(arrivals).assign(queue="q")
+    now["interval_start"] = pd.to_datetime(now["interval_start"], utc=True)
+    both = tmp_path / "history_and_today.csv"
+    pd.concat([history, now]).to_csv(both, index=False)
+    text = _run(
+        "forecast",
+        "reforecast",
+        both,
+        "--forecast",
+        out,
+        "--model",
+        model,
+        "--now",
+        "2026-03-16T12:00",
+        "--out",
+        tmp_path / "updated2.csv",
+    )
+    assert "q: arrived" in text
+    again = read_table(tmp_path / "updated2.csv")
+    assert len(again) == 24 and (pd.to_numeric(again["volume"]) >= 0).all()
 
 
 def test_bad_model_name_is_a_user_error(volumes: Path, tmp_path: Path) -> None:

@@ -34,5 +34,9 @@ def test_bank_backtest_april_to_june(shared_data: Path) -> None:
     assert 0.75 <= res.summary["coverage80"] <= 0.85
     assert 0.92 <= res.summary["coverage95"] <= 0.97
     assert 0.10 < res.summary["poisson_floor"] < 0.15
-    intraday = intraday_evaluation(res.forecasts)
-    assert set(intraday.index) == {False, True}  # figures reported; see docs/forecast.md
+    intraday = intraday_evaluation(res.forecasts, series, days.off_days, warmup=res.warmup)
+    assert intraday["days"].to_dict() == {False: 36, True: 55}
+    # the reforecast helps the days the morning forecast missed, without hurting the others
+    # (the goal of -15% on missed days is not reached here: see docs/forecast.md)
+    assert intraday.loc[True, "change"] < -0.05
+    assert intraday.loc[False, "change"] <= 0.02
