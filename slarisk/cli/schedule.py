@@ -267,6 +267,7 @@ def verify_cmd(
                 roster_workers=workers,
                 sim_workers=sim_workers,
                 progress=progress,
+                scenario_path=str(scenario),
             )
     except SlariskError as exc:
         _fail(str(exc))
