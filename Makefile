@@ -39,7 +39,7 @@ demo: $(STAMP)
 	@echo "== 7. Score the open queue with the champion: probability, reasons, work order"
 	$(SLA) score --model champion $(HIST)/open_tickets.parquet --policy policies/default.yaml --staffing $(HIST)/staffing.parquet --history $(HIST)/tickets.parquet --events $(HIST)/events.parquet --now "$$($(BIN)/python -c 'import json;print(json.load(open("$(HIST)/manifest.json"))["now"])')" --out $(DEMO)/scores.csv
 	@echo "== 8. A week's roster from the forecast requirement: least-cost shift plan (HiGHS), named roster (CP-SAT), verified by simulation with repair"
-	$(SLA) schedule verify $(DEMO)/requirements_calls.csv $(DEMO)/requirements_async.csv --catalogue simulations/shifts.yaml --agents simulations/agents.yaml --scenario simulations/baseline.yaml --replications 5 --weeks 1 --plan-time 20 --roster-time 10 --out $(DEMO)/schedule
+	$(SLA) schedule verify $(DEMO)/requirements_calls.csv $(DEMO)/requirements_async.csv --catalogue simulations/shifts.yaml --agents simulations/agents.yaml --scenario simulations/baseline.yaml --replications 5 --weeks 1 --plan-time 120 --roster-time 10 --out $(DEMO)/schedule
 	@echo "== done: open $(DEMO)/sla_report.html, $(DEMO)/simulation/report.html and $(DEMO)/schedule/schedule.html; scores in $(DEMO)/scores.csv"
 
 # The test suite with a line-coverage report (printed, no gate).

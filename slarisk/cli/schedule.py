@@ -33,7 +33,14 @@ VolOpt = Annotated[
 CatOpt = Annotated[Path, typer.Option("--catalogue", help="Shift catalogue YAML.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder.")]
 AgentsOpt = Annotated[Path, typer.Option("--agents", help="Agents YAML (rules + people).")]
-PlanTime = Annotated[float, typer.Option("--plan-time", help="Plan MIP time limit, seconds.")]
+PlanTime = Annotated[
+    float,
+    typer.Option(
+        "--plan-time",
+        help="Safety cap on the plan's seconds (it stops on deterministic limits; a plan"
+        " stopped by the cap says so and may differ on a rerun).",
+    ),
+]
 RosterTime = Annotated[
     float, typer.Option("--roster-time", help="Roster CP-SAT deterministic time limit.")
 ]
@@ -260,6 +267,7 @@ def verify_cmd(
                 roster_workers=workers,
                 sim_workers=sim_workers,
                 progress=progress,
+                scenario_path=str(scenario),
             )
     except SlariskError as exc:
         _fail(str(exc))

@@ -11,9 +11,17 @@ agent-hour (``shortage_cost_per_hour``), so a plan always exists. The week is cy
 
 Solving: the LP relaxation (its value is the reported LP bound); LP dives that round the
 shift counts (breaks continuous) and keep the cheapest; the integer break placement for those
-counts; then the full MIP seeded with that plan for the time left (HiGHS's own primal
-heuristics find poor plans on this model, so the dive matters). Reported: the plan's cost,
-objective, LP bound, the MIP dual bound and both gaps.
+counts; then, unless that plan is already within ``mip_rel_gap`` of the LP bound or the model
+has more than ``full_mip_max_integers`` integer variables (HiGHS's root alone then takes
+minutes), the full MIP seeded with that plan (HiGHS's own primal heuristics find poor plans on
+this model, so the dive matters). Reported: the plan's cost, objective, LP bound, the MIP
+dual bound and both gaps.
+
+Determinism: every stage stops on deterministic limits only (all dives; HiGHS with one
+thread, a fixed ``random_seed``, ``mip_max_nodes`` and ``mip_rel_gap``; HiGHS itself is
+deterministic), so the same input and options give the same plan on any machine load.
+``time_limit`` is a safety cap on wall-clock time: when it stops a stage the plan says so
+(``time_capped``) and a rerun may give another plan.
 """
 
 from __future__ import annotations
@@ -59,6 +67,7 @@ class Plan:
     n_templates: int
     n_variables: int
     stats: dict[str, float] = field(default_factory=dict)
+    time_capped: bool = False  # a stage stopped at the wall-clock cap: a rerun may differ
 
     @property
     def gap_to_lp(self) -> float:
@@ -142,6 +151,12 @@ def _optimal(h: Any) -> bool:
     return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
 
 
+def _timed_out(h: Any) -> bool:
+    import highspy  # already loaded by solve_plan
+
+    return bool(h.getModelStatus() == highspy.HighsModelStatus.kTimeLimit)
+
+
 def _dive(
     h: Any, cols: np.ndarray, ub: np.ndarray, up_at: float, down_at: float, max_rounds: int = 80
 ) -> np.ndarray:
@@ -193,10 +208,17 @@ def solve_plan(
     *,
     time_limit: float = 30.0,
     mip_rel_gap: float = 0.005,
+    max_nodes: int = 500,
+    full_mip_max_integers: int = 12_000,
     threads: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> Plan:
-    """Least-cost plan covering `req` with the catalogue's shifts (HiGHS MIP)."""
+    """Least-cost plan covering `req` with the catalogue's shifts (HiGHS MIP).
+
+    Deterministic for the same input and options (`max_nodes` branch-and-bound nodes per MIP,
+    `mip_rel_gap`, `full_mip_max_integers`: see the module docstring); `time_limit` (seconds)
+    is only a safety cap, and `Plan.time_capped` tells when it stopped a stage.
+    """
     import highspy  # heavy optional solver: imported only when a plan is solved
 
     t0 = time.perf_counter()
@@ -306,7 +328,13 @@ def solve_plan(
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", int(threads))
     h.setOptionValue("random_seed", 0)
+    h.setOptionValue("mip_max_nodes", int(max_nodes))
     h.passModel(lp)
+    capped = False
+
+    def left() -> float:
+        return time_limit - (time.perf_counter() - t0)
+
     if progress:
         progress(f"plan: {len(templates)} templates, {n_col} variables, {n_row} rows; LP")
     h.run()
@@ -314,10 +342,12 @@ def solve_plan(
     shift_cols = np.asarray([c for _d, _t, c in xcols], dtype=int)
     ub_all = np.asarray(cols_ub, dtype=float)
     # primal heuristic: LP dives with a few rounding thresholds (breaks stay continuous);
-    # the cheapest rounding is kept
+    # the cheapest rounding is kept. Every dive runs (a fixed amount of work) unless the
+    # wall-clock cap is reached.
     best: tuple[float, np.ndarray] | None = None
     for up_at, down_at in DIVES:
-        if best is not None and time.perf_counter() - t0 > 0.3 * time_limit:
+        if best is not None and left() <= 0:
+            capped = True
             break
         if progress:
             progress(f"plan: LP bound {lp_bound:,.1f}; rounding dive {up_at}/{down_at}")
@@ -343,15 +373,26 @@ def solve_plan(
     lp.col_lower_, lp.col_upper_ = lo, hi
     lp.integrality_ = [kint if i else kcont for i in is_int]
     h.passModel(lp)
-    h.setOptionValue("time_limit", float(max(1.0, time_limit - (time.perf_counter() - t0))))
+    h.setOptionValue("time_limit", float(max(1.0, left())))
     h.setOptionValue("mip_rel_gap", 1e-4)
     if progress:
         progress("plan: break placement MIP")
     h.run()
+    capped |= _timed_out(h)
     bound = lp_bound
-    # HiGHS may overrun a short limit (root LP, cuts): keep a margin, skip when too short
-    left = 0.7 * (time_limit - (time.perf_counter() - t0)) - 1.0
-    full = bool(h.getInfo().primal_solution_status) and left > 3.0
+    placed_ok = bool(h.getInfo().primal_solution_status)
+    placed_obj = float(h.getInfo().objective_function_value) if placed_ok else math.inf
+    near = placed_obj - lp_bound <= mip_rel_gap * abs(placed_obj)
+    n_int = sum(is_int)
+    full = placed_ok and not near and n_int <= full_mip_max_integers and not capped
+    if not placed_ok:
+        status = "no plan"
+    elif capped:
+        status = "break placement"
+    elif near:
+        status = "break placement, within the gap of the LP bound"
+    else:
+        status = f"break placement (full MIP skipped: {n_int} integer variables)"
     if full:
         # the full MIP seeded with the placement (proves optimality on small instances)
         placed = h.getSolution()
@@ -359,13 +400,16 @@ def solve_plan(
         h.passModel(lp)
         h.setSolution(placed)
         h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-        h.setOptionValue("time_limit", float(left))
+        h.setOptionValue("time_limit", float(max(1.0, left())))
         if progress:
             progress("plan: full MIP")
         h.run()
+        capped |= _timed_out(h)
         bound = max(bound, float(h.getInfo().mip_dual_bound))
+        status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
-    status = h.modelStatusToString(h.getModelStatus()) if full else "LP dive (no time for the MIP)"
+    if capped:
+        status += "; stopped at the time cap: the plan may differ on a rerun"
     if info.primal_solution_status == 0:
         raise RuntimeError(f"HiGHS found no plan ({status})")
     xval = np.round(np.asarray(h.getSolution().col_value)).astype(int)
@@ -403,4 +447,5 @@ def solve_plan(
         n_templates=len(templates),
         n_variables=n_col - ucol0 + ucol0,
         stats={"mip_nodes": float(info.mip_node_count), "rows": float(n_row)},
+        time_capped=capped,
     )

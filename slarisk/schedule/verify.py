@@ -16,18 +16,25 @@ import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from slarisk.capacity.scenario import Scenario, scenario_from_dict
-from slarisk.capacity.sim import SimResult, simulate
+from slarisk.capacity.sim import SimResult, compile_scenario, simulate
+from slarisk.errors import InputError
 from slarisk.schedule.catalogue import WEEKDAYS, Catalogue
 from slarisk.schedule.demand import Requirement
 from slarisk.schedule.plan import hhmm, solve_plan
 from slarisk.schedule.roster import Roster, solve_roster
 from slarisk.schedule.rules import AgentsFile
+from slarisk.sla.policy import Policy
+
+#: share of a verification round's work after the plan, and after the roster (the simulation
+#: takes the rest), for progress reports.
+PLAN_SHARE, ROSTER_SHARE = 0.2, 0.35
 
 
 @dataclass(frozen=True)
@@ -64,29 +71,61 @@ class Verification:
         return self.rounds[0].cost
 
 
-def scenario_mapping_for(base: dict[str, Any], roster: Roster, *, weeks: int = 2) -> dict[str, Any]:
-    """The base scenario mapping with the roster as weekly staffing over `weeks` weeks."""
+def _staffed_mapping(
+    base: dict[str, Any], teams: tuple[str, ...], step: int, rows: np.ndarray, weeks: int
+) -> dict[str, Any]:
+    """The base scenario mapping with `rows` (teams x week intervals) as weekly staffing."""
     d = copy.deepcopy({k: v for k, v in base.items() if k != "shift_catalogue"})
-    plan = roster.plan
-    rostered = roster.rostered()
-    teams = [t for t in d.get("staffing", {}).get("teams", []) if t["name"] in plan.teams]
-    known = {t["name"] for t in teams}
-    teams += [{"name": t} for t in plan.teams if t not in known]
+    staffing = d.get("staffing")
+    known_teams = staffing.get("teams", []) if isinstance(staffing, dict) else []
+    kept = [t for t in known_teams if isinstance(t, dict) and t.get("name") in teams]
+    known = {t["name"] for t in kept}
+    kept += [{"name": t} for t in teams if t not in known]
     d["staffing"] = {
-        "teams": teams,
+        "teams": kept,
         "weekly": [
-            {
-                "team": team,
-                "interval_minutes": plan.interval_minutes,
-                "agents": [float(v) for v in rostered[k]],
-            }
-            for k, team in enumerate(plan.teams)
+            {"team": team, "interval_minutes": step, "agents": [float(v) for v in rows[k]]}
+            for k, team in enumerate(teams)
         ],
     }
     d.pop("horizon_hours", None)
     d["horizon_days"] = 7 * weeks
-    d["kpi_interval_minutes"] = plan.interval_minutes
+    d["kpi_interval_minutes"] = step
     return d
+
+
+def scenario_mapping_for(base: dict[str, Any], roster: Roster, *, weeks: int = 2) -> dict[str, Any]:
+    """The base scenario mapping with the roster as weekly staffing over `weeks` weeks."""
+    plan = roster.plan
+    return _staffed_mapping(base, plan.teams, plan.interval_minutes, roster.rostered(), weeks)
+
+
+def check_base_scenario(
+    base: dict[str, Any],
+    cat: Catalogue,
+    teams: tuple[str, ...],
+    *,
+    base_dir: str,
+    weeks: int = 2,
+    policy: Policy | None = None,
+    path: str = "scenario",
+) -> Scenario:
+    """Check, before any solving, that the scenario can simulate a roster of `teams`: it
+    validates with the teams as weekly staffing over `weeks` weeks, its timezone is the
+    catalogue's (the roster's local times), its classes are in the policy. InputError names
+    the field otherwise. Returns the scenario (with zero staffing)."""
+    rows = np.zeros((len(teams), 7 * 1440 // cat.interval_minutes))
+    mapping = _staffed_mapping(base, teams, cat.interval_minutes, rows, weeks)
+    sc = scenario_from_dict(mapping, path=path, base_dir=base_dir)
+    if sc.timezone != cat.timezone:
+        raise InputError(
+            f"the scenario's timezone {sc.timezone!r} differs from the catalogue's"
+            f" {cat.timezone!r} (the roster's local times)",
+            path=path,
+            field="timezone",
+        )
+    compile_scenario(sc, policy)
+    return sc
 
 
 def check_roster_by_simulation(
@@ -100,15 +139,27 @@ def check_roster_by_simulation(
     weeks: int = 2,
     workers: int = 1,
     round_no: int = 0,
+    policy: Policy | None = None,
+    on_replication: Callable[[int], None] | None = None,
 ) -> tuple[Check, Scenario]:
-    """Simulate the roster; attainment with 95% intervals, missed intervals, occupancy."""
+    """Simulate the roster; attainment with 95% intervals, missed intervals, occupancy.
+
+    `policy` overrides the scenario's own (None: the scenario's `policy` file, if any);
+    `on_replication(k)` is called after each of the `replications` finishes."""
     import time
 
     sc = scenario_from_dict(
         scenario_mapping_for(base, roster, weeks=weeks), path="<roster>", base_dir=base_dir
     )
     t0 = time.perf_counter()
-    res = simulate(sc, replications=replications, seed=seed, workers=workers)
+    res = simulate(
+        sc,
+        replications=replications,
+        seed=seed,
+        workers=workers,
+        progress=on_replication,
+        policy=policy,
+    )
     secs = time.perf_counter() - t0
     att = res.attainment.loc[res.attainment["class"] != "ALL"].copy()
     att = att.loc[att["goal"].notna(), ["class", "metric", "goal", "attainment", "lo", "hi"]]
@@ -179,6 +230,10 @@ def failing_teams(check: Check, sc: Scenario) -> list[str]:
     return out if bad else []
 
 
+def _sim_done(done: Callable[[int, float], None], r: int, reps: int, k: int) -> None:
+    done(r, ROSTER_SHARE + (1 - ROSTER_SHARE) * k / reps)
+
+
 def verify_and_repair(
     base: dict[str, Any],
     req: Requirement,
@@ -195,18 +250,36 @@ def verify_and_repair(
     roster_time: float = 20.0,
     roster_workers: int = 1,
     sim_workers: int = 1,
+    policy: Policy | None = None,
     progress: Callable[[str], None] | None = None,
+    fraction: Callable[[float], None] | None = None,
+    scenario_path: str = "scenario",
 ) -> Verification:
-    """Plan, roster and simulate; repair the busiest intervals of failing teams; repeat."""
+    """Plan, roster and simulate; repair the busiest intervals of failing teams; repeat.
+
+    `policy` overrides the scenario's own; `progress` gets a line per round, `fraction` the
+    share of the budget done (0..1; rounds left unused when the goals are met are skipped).
+    """
+    check_base_scenario(
+        base, cat, req.teams, base_dir=base_dir, weeks=weeks, policy=policy, path=scenario_path
+    )
     needed = req.agents.copy()
     rounds: list[Check] = []
-    for r in range(max_rounds + 1):
+    n_rounds = max_rounds + 1
+
+    def done(r: int, share: float) -> None:
+        if fraction:
+            fraction(min(1.0, (r + share) / n_rounds))
+
+    for r in range(n_rounds):
         plan = solve_plan(
             Requirement(req.teams, needed, req.interval_minutes), cat, time_limit=plan_time
         )
+        done(r, PLAN_SHARE)
         roster = solve_roster(
             plan, agents, seed=seed, workers=roster_workers, time_limit=roster_time
         )
+        done(r, ROSTER_SHARE)
         check, sc = check_roster_by_simulation(
             base,
             roster,
@@ -217,12 +290,16 @@ def verify_and_repair(
             weeks=weeks,
             workers=sim_workers,
             round_no=r,
+            policy=policy,
+            on_replication=partial(_sim_done, done, r, replications),
         )
         rounds.append(check)
         if progress:
             short = check.attainment.loc[~check.attainment["met"]]
+            capped = " (plan stopped at the time cap: may differ on a rerun)"
             progress(
-                f"round {r}: cost {check.cost:,.0f}, plan gap {plan.gap_to_lp:.2%}, "
+                f"round {r}: cost {check.cost:,.0f}, plan gap {plan.gap_to_lp:.2%}"
+                f"{capped if plan.time_capped else ''}, "
                 f"roster {roster.status} ({len(roster.violations)} violations), "
                 f"{len(short)} class/metric goal(s) missed"
             )

@@ -200,7 +200,7 @@ def create_app(
             holder.error = "model loading disabled (SLARISK_LOAD_MODEL=false)"
         jobs.register("simulation", lambda req, prog: run_simulation_job(req, prog, state.policy))
         jobs.register("forecast", lambda req, prog: run_forecast_job(req, prog, state.policy))
-        jobs.register("schedule", run_schedule_job)
+        jobs.register("schedule", lambda req, prog: run_schedule_job(req, prog, state.policy))
         failed, requeued = jobs.recover()
         if failed or requeued:
             log.warning("jobs: %d interrupted marked failed, %d re-queued", failed, requeued)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from slarisk.schedule.catalogue import Catalogue
 from slarisk.schedule.rules import AgentsFile
@@ -74,6 +74,49 @@ class RequirementRowIn(RequestModel):
     agents: float = Field(strict=True, ge=0, le=100_000, description="Agents needed.")
 
 
+class ScheduleVerifyIn(RequestModel):
+    """Verification by simulation, as ``slarisk schedule verify`` does it: the roster is
+    simulated against the scenario's demand with common random numbers, and while a class
+    misses its goal (the lower end of its 95% interval under the goal) the requirement is
+    raised where the teams serving it are busiest, then re-planned, re-rostered and
+    re-simulated, for at most `max_rounds` repair rounds. The scenario is one of the files
+    of the server's scenario folder (`scenario_file`) or sent inline (`scenario`, the format
+    of ``POST /v1/simulations``): exactly one of the two."""
+
+    scenario_file: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="A scenario of the server's scenario folder (SLARISK_SCENARIO_DIR) by"
+        " its plain file name, with or without `.yaml` (e.g. `baseline`).",
+    )
+    scenario: dict[str, Any] | None = Field(
+        default=None,
+        description="A scenario inline, same fields as the YAML files and POST"
+        " /v1/simulations (no file references; the server's SLA policy). Its staffing is"
+        " replaced by the roster.",
+    )
+    replications: int = Field(
+        strict=True, default=5, ge=2, le=50, description="Replications per round (seeded)."
+    )
+    weeks: int = Field(
+        strict=True, default=1, ge=1, le=8, description="Weeks simulated per replication."
+    )
+    max_rounds: int = Field(
+        strict=True, default=2, ge=0, le=6, description="Repair rounds at most (the budget)."
+    )
+    multiplier: float | None = Field(
+        default=None, gt=0, le=100, description="Scale the scenario's arrivals (1.1 = +10%)."
+    )
+
+    @model_validator(mode="after")
+    def _one_scenario(self) -> ScheduleVerifyIn:
+        if (self.scenario_file is None) == (self.scenario is None):
+            raise ValueError("give exactly one of scenario_file or scenario")
+        return self
+
+
 class ScheduleRequest(RequestModel):
     """A shift plan and a named roster, as ``slarisk schedule roster`` makes them: the least
     cost plan of the catalogue's shifts covering the requirement (HiGHS), then the shifts
@@ -89,7 +132,12 @@ class ScheduleRequest(RequestModel):
     catalogue: Catalogue = Field(description="The shift catalogue (format of the YAML file).")
     agents: AgentsFile = Field(description="Labour rules and agents (format of the YAML file).")
     plan_time_seconds: float = Field(
-        strict=True, default=20.0, gt=0, le=60, description="Plan MIP time limit, seconds."
+        strict=True,
+        default=60.0,
+        gt=0,
+        le=60,
+        description="Safety cap on the plan's seconds: the plan stops on deterministic limits"
+        " (same input, same plan); one stopped by the cap says so (`plan.time_capped`).",
     )
     roster_time_seconds: float = Field(
         strict=True,
@@ -101,6 +149,12 @@ class ScheduleRequest(RequestModel):
     seed: int = Field(strict=True, default=0, ge=0, le=2**31 - 1, description="CP-SAT seed.")
     workers: int = Field(
         strict=True, default=1, ge=1, le=8, description="CP-SAT workers (fixed: reproducible)."
+    )
+    verify: ScheduleVerifyIn | None = Field(
+        default=None,
+        description="Verify the roster by simulation and repair it (as `slarisk schedule"
+        " verify`); the result then describes the final round's roster. `seed` is also the"
+        " simulation's root seed.",
     )
 
 
@@ -118,6 +172,10 @@ class PlanSummaryOut(ResponseModel):
     shifts: int = Field(description="Shifts planned in the week.")
     templates: int = Field(description="Shift templates the catalogue expands into.")
     seconds: float
+    time_capped: bool = Field(
+        description="A stage stopped at the time cap (`plan_time_seconds`): a rerun may give"
+        " another plan. Otherwise the same request gives the same plan."
+    )
 
 
 class RosterSummaryOut(ResponseModel):
@@ -182,6 +240,58 @@ class ViolationOut(ResponseModel):
     detail: str
 
 
+class VerifyRoundOut(ResponseModel):
+    """One round of the verification: the roster of that round, simulated."""
+
+    round: int = Field(description="0 = the roster of the requirement as given (Erlang only).")
+    cost: float = Field(description="Cost of the round's roster.")
+    paid_hours: float
+    plan_gap_to_lp: float
+    plan_time_capped: bool
+    roster_status: str
+    violations: int = Field(description="Hard-rule violations of the round's roster.")
+    goals_missed: int = Field(description="(class, metric) pairs under their goal (95%).")
+    ok: bool = Field(description="Every goal met with 95% confidence.")
+
+
+class RosterAttainmentOut(ResponseModel):
+    """Simulated attainment of one class and metric: mean over replications, 95% interval."""
+
+    ticket_class: str
+    metric: str
+    goal: float
+    attainment: float
+    attainment_lo: float
+    attainment_hi: float
+    met: bool = Field(description="The lower end of the 95% interval reaches the goal.")
+
+
+class MissedIntervalOut(ResponseModel):
+    """An interval of the week whose simulated first-response service level is under the
+    goal (the strictest first-response goal), pooled over replications and weeks."""
+
+    day: str
+    time: str = Field(description="Local HH:MM of the interval start.")
+    service_level: float
+    arrivals: float = Field(description="Mean tickets arriving in the interval.")
+
+
+class VerificationOut(ResponseModel):
+    """The verification by simulation: every round, the final attainment and the cost of the
+    Erlang-only roster (round 0) against the repaired one (the last round)."""
+
+    scenario: str
+    replications: int
+    weeks: int
+    seed: int
+    ok: bool = Field(description="The final roster meets every goal with 95% confidence.")
+    erlang_cost: float = Field(description="Cost of the round-0 roster, before repair.")
+    final_cost: float = Field(description="Cost of the final roster, after repair.")
+    rounds: list[VerifyRoundOut]
+    attainment: list[RosterAttainmentOut] = Field(description="Of the final roster.")
+    missed_intervals: list[MissedIntervalOut] = Field(description="Of the final roster.")
+
+
 class ScheduleResultOut(ResponseModel):
     """Results of a finished schedule: plan and roster figures, the assignments, the unmet
     requirement per interval, unfilled shifts, conflicting rules and rule violations."""
@@ -198,6 +308,9 @@ class ScheduleResultOut(ResponseModel):
     unfilled: list[UnfilledOut]
     conflicts: list[str] = Field(description="Rules broken because no roster met them all.")
     violations: list[ViolationOut] = Field(description="Hard-rule violations of the roster.")
+    verification: VerificationOut | None = Field(
+        default=None, description="With `verify`: the simulation rounds (else null)."
+    )
 
 
 class ScheduleJobOut(JobOut):

@@ -1,7 +1,9 @@
 """Schedule jobs: request checks (limits, strict types, catalogue size and zone, the
-requirement on the catalogue's grid) and the job body, which runs
-:func:`slarisk.schedule.plan.solve_plan` then :func:`slarisk.schedule.roster.solve_roster`
-(as ``slarisk schedule roster`` does) and turns plan, roster and coverage into JSON."""
+requirement on the catalogue's grid, the verification's scenario and size) and the job body,
+which runs :func:`slarisk.schedule.plan.solve_plan` then
+:func:`slarisk.schedule.roster.solve_roster` (as ``slarisk schedule roster`` does), or with
+``verify`` :func:`slarisk.schedule.verify.verify_and_repair` (as ``slarisk schedule verify``),
+and turns plan, roster, coverage and the simulation rounds into JSON."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import math
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -21,10 +24,14 @@ from slarisk.errors import InputError
 from slarisk.schedule.catalogue import WEEKDAYS, Catalogue, hhmm_minutes
 from slarisk.schedule.demand import Requirement, requirement_from_frame
 from slarisk.schedule.plan import Plan, hhmm, solve_plan
+from slarisk.schedule.report import rounds_frame
 from slarisk.schedule.roster import Roster, solve_roster
+from slarisk.schedule.verify import Verification, check_base_scenario, verify_and_repair
 from slarisk.service.deps import check_batch_limit
-from slarisk.service.schedule_schemas import ScheduleRequest
+from slarisk.service.schedule_schemas import ScheduleRequest, ScheduleVerifyIn
 from slarisk.service.settings import Settings
+from slarisk.service.simulation import inline_scenario
+from slarisk.specs import read_yaml
 
 #: the finest grid a request's catalogue may use, minutes (a week is 2016 intervals).
 MIN_INTERVAL_MINUTES = 5
@@ -90,7 +97,101 @@ def _check_catalogue(cat: Catalogue, settings: Settings) -> None:
         )
 
 
-def check_request(body: ScheduleRequest, raw: bytes, settings: Settings) -> dict[str, Any]:
+def scenario_names(folder: Path) -> list[str]:
+    """Names (file stems) of the scenario YAML files in `folder`: the files whose top level
+    has ``classes`` and ``arrivals`` (not a shift catalogue or an agents file)."""
+    names = []
+    if folder.is_dir():
+        for p in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+            try:
+                data = read_yaml(p, "scenario")
+            except InputError:
+                continue
+            if isinstance(data, dict) and "classes" in data and "arrivals" in data:
+                names.append(p.stem)
+    return names
+
+
+def _scenario_file(name: str, settings: Settings) -> tuple[dict[str, Any], str]:
+    """The named scenario of the server's folder (parsed) and its folder; 422 when the name is
+    not one of its scenarios. The name is matched against the folder's listing, never joined
+    to a path as given, so nothing outside the folder can be named."""
+    folder = settings.scenario_dir
+    known = scenario_names(folder)
+    stem = name.removesuffix(".yaml").removesuffix(".yml")
+    if stem not in known:
+        listed = ", ".join(known) if known else "none"
+        raise HTTPException(
+            422,
+            detail=f"verify.scenario_file: unknown scenario {name!r}; known: {listed}",
+        )
+    path = next(p for p in (folder / f"{stem}.yaml", folder / f"{stem}.yml") if p.is_file())
+    try:
+        data = read_yaml(path, "scenario")
+    except InputError as exc:
+        raise HTTPException(422, detail=f"verify.scenario_file: {exc.detail}") from None
+    return dict(data), str(folder)
+
+
+def _check_verify(
+    v: ScheduleVerifyIn, body: ScheduleRequest, req: Requirement, settings: Settings, policy: Any
+) -> dict[str, Any]:
+    """The verification's size limits and scenario (422 naming the field); its stored part."""
+    if len(body.agents.agents) > settings.max_verify_agents:
+        raise HTTPException(
+            422,
+            detail=f"agents.agents: {len(body.agents.agents)} agents exceed the limit of"
+            f" {settings.max_verify_agents} for a verification (max_verify_agents)",
+        )
+    work = v.replications * v.weeks
+    if work > settings.max_verify_replication_weeks:
+        raise HTTPException(
+            422,
+            detail=f"verify.replications: {v.replications} replications x {v.weeks} weeks ="
+            f" {work} exceed the limit of {settings.max_verify_replication_weeks}"
+            " (max_verify_replication_weeks)",
+        )
+    if v.scenario_file is not None:
+        base, base_dir = _scenario_file(v.scenario_file, settings)
+        field, name = "verify.scenario_file", v.scenario_file
+        own_policy = base.get("policy") is not None
+    else:
+        base = inline_scenario(v.scenario or {}, "verify.scenario")
+        base_dir, field, name, own_policy = ".", "verify.scenario", "inline", False
+        name = str(base.get("name", name))
+    if v.multiplier is not None:
+        arrivals = base.get("arrivals")
+        if isinstance(arrivals, dict):
+            base["arrivals"] = {**arrivals, "multiplier": v.multiplier}
+    try:
+        sc = check_base_scenario(
+            base,
+            body.catalogue,
+            req.teams,
+            base_dir=base_dir,
+            weeks=v.weeks,
+            policy=None if own_policy else policy,
+            path=field,
+        )
+    except InputError as exc:
+        if v.scenario is not None:
+            where = f"{field}.{exc.field}" if exc.field else field
+        else:  # the field is inside the named file
+            where = f"{field}: {name} {exc.field}" if exc.field else f"{field}: {name}"
+        raise HTTPException(422, detail=f"{where}: {exc.detail}") from None
+    expected = sc.expected_arrivals()
+    if not math.isfinite(expected) or expected > settings.max_expected_arrivals:
+        raise HTTPException(
+            422,
+            detail=f"verify.weeks: about {expected:.3g} tickets per replication exceed the"
+            f" limit of {settings.max_expected_arrivals} (max_expected_arrivals)",
+        )
+    return {"scenario": base, "name": name, "base_dir": base_dir, "server_policy": not own_policy}
+
+
+def check_request(
+    body: ScheduleRequest, raw: bytes, settings: Settings, policy: Any = None
+) -> dict[str, Any]:
     """Check a schedule request against the limits (413 for too many rows or agents, 422
     naming the field otherwise). Returns the job's stored request."""
     check_batch_limit(
@@ -107,7 +208,10 @@ def check_request(body: ScheduleRequest, raw: bytes, settings: Settings) -> dict
         raise HTTPException(422, detail=str(exc)) from None
     if not req.agents.sum() > 0:
         raise HTTPException(422, detail="requirements: no agents are required at all")
-    return {"body": json.loads(body.model_dump_json(exclude_none=True))}
+    stored = {"body": json.loads(body.model_dump_json(exclude_none=True))}
+    if body.verify is not None:
+        stored["verify"] = _check_verify(body.verify, body, req, settings, policy)
+    return stored
 
 
 def _num(value: Any) -> float:
@@ -127,6 +231,7 @@ def _plan_summary(plan: Plan) -> dict[str, Any]:
         "shifts": int(sum(p.count for p in plan.shifts)),
         "templates": int(plan.n_templates),
         "seconds": _num(plan.seconds),
+        "time_capped": bool(plan.time_capped),
     }
 
 
@@ -183,11 +288,89 @@ def roster_result(roster: Roster, cat: Catalogue) -> dict[str, Any]:
     }
 
 
-def run_schedule_job(request: dict[str, Any], progress: Callable[[float], None]) -> dict[str, Any]:
-    """Job body: plan (HiGHS) then roster (CP-SAT) with the request's limits; JSON."""
+def verification_result(
+    v: Verification, stored: dict[str, Any], body: ScheduleRequest
+) -> dict[str, Any]:
+    """The JSON of a verification: rounds, final attainment and missed intervals, costs."""
+    assert body.verify is not None
+    rounds = rounds_frame(v)
+    final = v.final
+    return {
+        "scenario": str(stored["name"]),
+        "replications": body.verify.replications,
+        "weeks": body.verify.weeks,
+        "seed": body.seed,
+        "ok": bool(final.ok),
+        "erlang_cost": _num(v.erlang_cost),
+        "final_cost": _num(final.cost),
+        "rounds": [
+            {
+                "round": int(r["round"]),
+                "cost": _num(r["cost"]),
+                "paid_hours": _num(r["paid hours"]),
+                "plan_gap_to_lp": _num(r["plan gap to LP"]),
+                "plan_time_capped": bool(c.roster.plan.time_capped),
+                "roster_status": str(r["roster"]),
+                "violations": int(r["violations"]),
+                "goals_missed": int(r["goals missed"]),
+                "ok": bool(r["ok"]),
+            }
+            for r, c in zip(rounds.to_dict(orient="records"), v.rounds, strict=True)
+        ],
+        "attainment": [
+            {
+                "ticket_class": str(r["class"]),
+                "metric": str(r["metric"]),
+                "goal": _num(r["goal"]),
+                "attainment": _num(r["attainment"]),
+                "attainment_lo": _num(r["lo"]),
+                "attainment_hi": _num(r["hi"]),
+                "met": bool(r["met"]),
+            }
+            for r in final.attainment.to_dict(orient="records")
+        ],
+        "missed_intervals": [
+            {
+                "day": str(r["day"]),
+                "time": str(r["time"]),
+                "service_level": _num(r["service_level"]),
+                "arrivals": _num(r["arrivals"]),
+            }
+            for r in final.missed.to_dict(orient="records")
+        ],
+    }
+
+
+def run_schedule_job(
+    request: dict[str, Any], progress: Callable[[float], None], policy: Any = None
+) -> dict[str, Any]:
+    """Job body: plan (HiGHS) then roster (CP-SAT) with the request's limits, or with
+    ``verify`` the verification by simulation and repair (`policy`: the server's SLA policy,
+    used unless the named scenario file has its own); JSON."""
     body = ScheduleRequest.model_validate_json(json.dumps(request["body"]))
     progress(0.0)
     req = requirement(body)
+    stored = request.get("verify")
+    if stored is not None and body.verify is not None:
+        v = verify_and_repair(
+            stored["scenario"],
+            req,
+            body.catalogue,
+            body.agents,
+            base_dir=str(stored["base_dir"]),
+            replications=body.verify.replications,
+            seed=body.seed,
+            weeks=body.verify.weeks,
+            max_rounds=body.verify.max_rounds,
+            plan_time=body.plan_time_seconds,
+            roster_time=body.roster_time_seconds,
+            roster_workers=body.workers,
+            policy=policy if stored["server_policy"] else None,
+            fraction=progress,
+        )
+        out = roster_result(v.final.roster, body.catalogue)
+        out["verification"] = verification_result(v, stored, body)
+        return out
     plan = solve_plan(req, body.catalogue, time_limit=body.plan_time_seconds)
     progress(PLAN_SHARE)
     roster = solve_roster(

@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     max_schedule_templates: int = Field(
         default=2000, ge=1, description="Most shift templates a schedule's catalogue expands to."
     )
+    scenario_dir: Path = Field(
+        default=Path("simulations"),
+        description="Folder of the scenario YAML files a schedule verification may name.",
+    )
+    max_verify_replication_weeks: int = Field(
+        default=40,
+        ge=1,
+        description="Most replications x weeks simulated per round of a schedule verification.",
+    )
+    max_verify_agents: int = Field(
+        default=200, ge=1, description="Most agents in one schedule verification."
+    )
     job_workers: int = Field(
         default=1, ge=1, le=8, description="Simulation jobs run at once (threads)."
     )

@@ -38,6 +38,35 @@ def _expected_arrivals(scenario: Any) -> float:
     return (rate * peak + added) * hours
 
 
+def inline_scenario(scenario: dict[str, Any], field: str) -> dict[str, Any]:
+    """A scenario sent inline, checked for what HTTP refuses (file references, a policy,
+    ``base_dir``; 422 naming the field under `field`) with its `start` made ISO. The rest is
+    validated by :func:`~slarisk.capacity.scenario.scenario_from_dict` (one format)."""
+    data = dict(scenario)
+    for path in _FILE_FIELDS:
+        node: Any = data
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            raise _unprocessable(
+                f"{field}." + ".".join(path), "file references are not accepted over HTTP"
+            )
+    if "policy" in data and data["policy"] is not None:
+        raise _unprocessable(
+            f"{field}.policy",
+            "file references are not accepted over HTTP (the server's policy is used)",
+        )
+    if "base_dir" in data:
+        raise _unprocessable(f"{field}.base_dir", "not accepted over HTTP")
+    if "start" in data:
+        try:
+            start: datetime = _AWARE.validate_python(data["start"])
+        except ValidationError as exc:
+            raise _unprocessable(f"{field}.start", exc.errors()[0]["msg"]) from None
+        data["start"] = start.isoformat()
+    return data
+
+
 def check_request(body: SimulationRequest, settings: Settings, policy: Any) -> dict[str, Any]:
     """Validate a simulation request against the scenario spec, the server's SLA policy and the
     limits; 422 names the field. Returns the job's stored request."""
@@ -47,28 +76,7 @@ def check_request(body: SimulationRequest, settings: Settings, policy: Any) -> d
             f"{body.replications} exceeds the limit of {settings.max_replications}"
             " (max_replications)",
         )
-    data = dict(body.scenario)
-    for path in _FILE_FIELDS:
-        node: Any = data
-        for part in path:
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is not None:
-            raise _unprocessable(
-                "scenario." + ".".join(path), "file references are not accepted over HTTP"
-            )
-    if "policy" in data and data["policy"] is not None:
-        raise _unprocessable(
-            "scenario.policy",
-            "file references are not accepted over HTTP (the server's policy is used)",
-        )
-    if "base_dir" in data:
-        raise _unprocessable("scenario.base_dir", "not accepted over HTTP")
-    if "start" in data:
-        try:
-            start: datetime = _AWARE.validate_python(data["start"])
-        except ValidationError as exc:
-            raise _unprocessable("scenario.start", exc.errors()[0]["msg"]) from None
-        data["start"] = start.isoformat()
+    data = inline_scenario(body.scenario, "scenario")
     try:
         scenario = scenario_from_dict(data, path="scenario")
     except InputError as exc:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from slarisk.capacity.scenario import scenario_from_dict
+from slarisk.errors import InputError
 from slarisk.schedule.demand import Requirement
 from slarisk.schedule.plan import solve_plan
 from slarisk.schedule.report import schedule_page
@@ -22,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _inputs() -> tuple[dict, Requirement, object, object]:
     base = yaml.safe_load((ROOT / "simulations" / "tiny.yaml").read_text())
-    cat = small_catalogue(("desk",))
+    # the catalogue in the scenario's timezone: the roster's local times are the scenario's
+    cat = small_catalogue(("desk",)).model_copy(update={"timezone": base["timezone"]})
     req = Requirement(("desk",), day_profile(2)[None, :], 60)
     people = agents_from_dict(
         {"agents": [{"id": f"P{i}", "teams": ["desk"], "max_hours": 40} for i in range(16)]}
@@ -42,9 +45,17 @@ def test_roster_becomes_weekly_staffing_of_the_scenario() -> None:
     assert [c.name for c in sc.classes] == [c["name"] for c in base["classes"]]
 
 
+def test_scenario_in_another_timezone_than_the_catalogue_is_refused() -> None:
+    base, req, cat, people = _inputs()
+    utc = cat.model_copy(update={"timezone": "UTC"})
+    with pytest.raises(InputError, match="timezone 'Europe/London' differs from the catalogue"):
+        verify_and_repair(base, req, utc, people, base_dir=str(ROOT / "simulations"))
+
+
 def test_verify_and_repair_reports_attainment_and_raises_requirement() -> None:
     base, req, cat, people = _inputs()
     weak = Requirement(req.teams, (req.agents > 0).astype(float), 60)  # 1 agent: too few
+    fractions: list[float] = []
     v = verify_and_repair(
         base,
         weak,
@@ -56,7 +67,10 @@ def test_verify_and_repair_reports_attainment_and_raises_requirement() -> None:
         max_rounds=1,
         plan_time=5,
         roster_time=3,
+        fraction=fractions.append,
     )
+    assert fractions == sorted(fractions) and 0 < fractions[0] and fractions[-1] == 1.0
+    assert len(fractions) == 2 * (2 + 3)  # per round: plan, roster, each replication
     first = v.rounds[0]
     assert {"class", "metric", "goal", "lo", "hi", "met"} <= set(first.attainment.columns)
     assert first.ok == bool((first.attainment["lo"] >= first.attainment["goal"] - 1e-12).all())

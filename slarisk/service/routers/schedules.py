@@ -1,4 +1,5 @@
-"""`POST /v1/schedules` (submit a shift plan + roster job) and `GET /v1/schedules/{id}`."""
+"""`POST /v1/schedules` (submit a shift plan + roster job, optionally verified by simulation)
+and `GET /v1/schedules/{id}`."""
 
 from __future__ import annotations
 
@@ -24,14 +25,15 @@ KIND = "schedule"
     "",
     response_model=JobAccepted,
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Submit a shift plan and named roster; returns a job id to poll",
+    summary="Submit a shift plan and named roster (optionally verified by simulation);"
+    " returns a job id to poll",
     responses={**AUTH_ERRORS, **BODY_ERRORS},
 )
 async def submit(
     body: ScheduleRequest, request: Request, state: StateDep, caller: Caller
 ) -> JobAccepted:
     raw = await request.body()
-    job_request = await run_in_threadpool(check_request, body, raw, state.settings)
+    job_request = await run_in_threadpool(check_request, body, raw, state.settings, state.policy)
     return queue_job(
         state,
         caller,
@@ -40,7 +42,10 @@ async def submit(
         endpoint="schedules.submit",
         body=raw,
         n_items=len(body.requirements),
-        outputs={"agents": len(body.agents.agents)},
+        outputs={
+            "agents": len(body.agents.agents),
+            "verify": job_request["verify"]["name"] if "verify" in job_request else None,
+        },
         href="/v1/schedules",
     )
 
