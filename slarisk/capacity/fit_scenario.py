@@ -477,6 +477,14 @@ def _with_lifecycles(
         notes.append("lifecycle: no reassignment_count column, hand-offs not modelled")
     if policy is None:
         notes.append("lifecycle: no policy, durations fitted in wall-clock time")
+    if "reopen_count" in t and fits:
+        told = float(pd.to_numeric(t["reopen_count"], errors="coerce").fillna(0).mean())
+        seen = sum(f.n * sum(k * p for k, p in f.reopens.items()) for f in fits.values())
+        seen /= max(sum(f.n for f in fits.values()), 1)
+        notes.append(
+            f"lifecycle: {seen:.4f} reopens per ticket in the status events"
+            f" (reopen_count column: {told:.4f})"
+        )
     return [
         replace(c, lifecycle=fits.get(k), touches={1: 1.0}, customer_wait=None, patience=None)
         for (k, _, _), c in zip(keys, classes, strict=True)

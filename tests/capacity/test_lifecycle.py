@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from slarisk.capacity.fit_scenario import fit_tickets
 from slarisk.capacity.lifecycle import Lifecycle, sample_lifecycle
@@ -18,8 +19,9 @@ from slarisk.capacity.lifecycle_check import (
     log_attainment,
     simulated_attainment,
 )
-from slarisk.capacity.scenario import scenario_from_dict
+from slarisk.capacity.scenario import load_scenario, scenario_from_dict
 from slarisk.capacity.sim import compile_scenario, simulate
+from slarisk.cli import app
 from slarisk.errors import InputError
 from slarisk.sla.policy import load_policy
 
@@ -158,3 +160,30 @@ def test_round_trip_attainment(generated: tuple[pd.DataFrame, pd.DataFrame]) -> 
     assert len(table) == 2
     assert (table["difference_pp"].abs() <= 5.0).all(), table
     assert (table["log"] < 0.9).all()  # the desk breaches: the comparison is not trivial
+
+
+def test_cli_fit_lifecycle_and_check(
+    generated: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    """`capacity fit --lifecycle --check`: writes the lifecycle and the comparison table."""
+    tickets, events = generated
+    cols = ["ticket_id", "created_at", "first_response_at", "resolved_at", "priority", "tier"]
+    t = tickets[[*cols, "channel", "customer", "status", "reassignment_count"]].copy()
+    for c in ("priority", "tier", "channel", "customer", "status"):
+        t[c] = t[c].astype(str)
+    t.to_parquet(tmp_path / "t.parquet", index=False)
+    events[["ticket_id", "at", "status"]].to_parquet(tmp_path / "e.parquet", index=False)
+    out = tmp_path / "fit" / "desk.yaml"
+    args = ["capacity", "fit", "--tickets", str(tmp_path / "t.parquet")]
+    args += ["--events", str(tmp_path / "e.parquet"), "--policy", str(POLICY)]
+    args += ["--default-handle-minutes", "2", "--lifecycle", "--check", "1", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "attainment: history vs 1 simulated" in result.output
+    sc = load_scenario(out)
+    lc = sc.classes[0].lifecycle
+    assert lc is not None and lc.calendar == "business"
+    assert {w.status for w in lc.outside_waits} == {"awaiting_customer"}
+    check = pd.read_csv(out.with_name("desk.check.csv"))
+    assert set(check["metric"]) == {"first_response", "resolution"}
+    assert check["difference_pp"].abs().max() <= 5.0
