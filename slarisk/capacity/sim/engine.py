@@ -288,6 +288,8 @@ def run_engine(model: CompiledScenario, d: Draws) -> EngineOutput:
     cls = d.cls.tolist()
     clocks = list(model.clocks) or [None] * model.n_classes
     cap = model.limit + 1.0
+    timed = any(c is not None for c in clocks)  # some class's waits run on a calendar
+    has_pickup = any(p > 0 for p in pickup)
 
     def wait_for(i: int, now: float, w: float) -> float:
         """Wall-clock length of a wait of `w` seconds of the class's clock begun at `now`
@@ -328,7 +330,7 @@ def run_engine(model: CompiledScenario, d: Draws) -> EngineOutput:
             j = done_touches[i] = done_touches[i] + 1
             if j < touches[i]:
                 wi = poff[i] + j - 1
-                w = wait_for(i, now, waits[wi])
+                w = wait_for(i, now, waits[wi]) if timed else waits[wi]
                 w_ticket.append(i)
                 w_start.append(now)
                 w_end.append(now + w)
@@ -355,7 +357,7 @@ def run_engine(model: CompiledScenario, d: Draws) -> EngineOutput:
 
     def arrive(i: int, now: float) -> None:
         state["in_system"] += 1
-        if pickup[i] > 0:
+        if has_pickup and pickup[i] > 0:
             w = wait_for(i, now, pickup[i])
             ready[i] = now + w
             Timeout(env, w, i).callbacks.append(reenter)
