@@ -63,6 +63,19 @@ from slarisk.capacity.fit_validation import (
     validation_plot_base64,
     wait_floor,
 )
+from slarisk.capacity.lifecycle import (
+    Lifecycle,
+    LifecyclePlan,
+    OutsideWait,
+    sample_lifecycle,
+)
+from slarisk.capacity.lifecycle_check import (
+    compare_attainment,
+    log_attainment,
+    peak_roster,
+    simulated_attainment,
+)
+from slarisk.capacity.lifecycle_fit import LifecycleFit, fit_lifecycles
 from slarisk.capacity.limits import REQUIREMENT_LIMITS, Range, check_range
 from slarisk.capacity.patience import (
     PatienceFit,
@@ -165,7 +178,11 @@ __all__ = [
     "Gamma",
     "GeometricCount",
     "Imperfections",
+    "Lifecycle",
+    "LifecycleFit",
+    "LifecyclePlan",
     "Lognormal",
+    "OutsideWait",
     "PatienceFit",
     "QueueMetrics",
     "Range",
@@ -193,6 +210,7 @@ __all__ = [
     "calls_to_tickets",
     "censored_mle",
     "check_range",
+    "compare_attainment",
     "compare_measures",
     "compile_scenario",
     "count_max",
@@ -210,6 +228,7 @@ __all__ = [
     "fifo_max_delay",
     "fit_calls",
     "fit_duration",
+    "fit_lifecycles",
     "fit_patience",
     "fit_tickets",
     "gamma_shape_mle",
@@ -219,10 +238,12 @@ __all__ = [
     "kpi_summary",
     "load_scenario",
     "local_time",
+    "log_attainment",
     "log_erlang_b",
     "occupancy_integral",
     "offered_load",
     "pause_durations",
+    "peak_roster",
     "provenance_table",
     "replication_seeds",
     "required_agents",
@@ -231,10 +252,12 @@ __all__ = [
     "run_engine",
     "sample_count",
     "sample_duration",
+    "sample_lifecycle",
     "scenario_from_dict",
     "score_validation_cells",
     "simulate",
     "simulate_backlog",
+    "simulated_attainment",
     "simulated_measures",
     "span_times_load_ratio",
     "summary_table",

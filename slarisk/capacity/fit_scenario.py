@@ -9,7 +9,7 @@ The call-log fit is :func:`slarisk.capacity.call_log_fit.fit_calls`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,13 @@ import yaml
 
 from slarisk.capacity.arrivals import arrival_profile, daily_totals
 from slarisk.capacity.durations import DurationFit, fit_duration, round_sig
+from slarisk.capacity.lifecycle_check import peak_roster
+from slarisk.capacity.lifecycle_fit import LifecycleFit, fit_lifecycles
 from slarisk.capacity.patience import PatienceFit, fit_patience
 from slarisk.capacity.scenario import scenario_from_dict
 from slarisk.capacity.staffing_estimate import weekly_mean
 from slarisk.errors import InputError
+from slarisk.sla.policy import Policy
 
 DEFAULT_PAUSE_STATUSES: tuple[str, ...] = ("pending", "on_hold", "awaiting_customer", "waiting")
 
@@ -41,6 +44,13 @@ class ClassFit:
     patience: PatienceFit | None = None
     touches: dict[int, float] | None = None  # touch count -> frequency
     customer_wait: DurationFit | None = None
+    lifecycle: LifecycleFit | None = None
+
+    def mean_touches(self) -> float:
+        """Expected agent touches per ticket."""
+        if self.lifecycle is not None:
+            return self.lifecycle.mean_touches()
+        return sum(k * p for k, p in (self.touches or {1: 1.0}).items())
 
     def spec(self, unit: str = "minutes", max_empirical: int = 100) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -54,6 +64,10 @@ class ClassFit:
         }
         if self.patience is not None:
             out["patience"] = self.patience.spec(unit)
+        if self.lifecycle is not None:
+            out["mode"] = "async"
+            out["lifecycle"] = self.lifecycle.spec()
+            return out
         many = self.touches is not None and max(self.touches) > 1
         if many and self.touches is not None and self.customer_wait is not None:
             out["touches"] = {
@@ -232,6 +246,7 @@ class FitResult:
                     "patience": c.patience.summary() if c.patience else None,
                     "touches": c.touches,
                     "customer_wait": c.customer_wait.summary() if c.customer_wait else None,
+                    "lifecycle": c.lifecycle.summary() if c.lifecycle else None,
                 }
                 for c in self.classes
             ],
@@ -281,6 +296,8 @@ def fit_tickets(
     min_class_size: int = 30,
     target_occupancy: float = 0.85,
     source: str = "tickets",
+    lifecycle: bool = False,
+    policy: Policy | None = None,
 ) -> FitResult:
     """Fit a scenario from canonical tickets (+ status events, + interval staffing).
 
@@ -293,6 +310,12 @@ def fit_tickets(
     ``wait_seconds`` columns, >= 5 abandonments) become synchronous with a censored patience
     fit. Staffing: the given table's weekly mean, else the offered load per interval of the
     week / ``target_occupancy`` (noted in the result).
+
+    With ``lifecycle`` (needs ``events``) each class also gets the phases outside the agent
+    queue (pickup, team stints, hand-offs from ``reassignment_count``, outside waits by
+    status, reopens: :mod:`slarisk.capacity.lifecycle_fit`), counted on the calendars of
+    ``policy``'s resolution targets (wall clock without a policy); its touches come from the
+    lifecycle, not from ``touches``/pauses.
     """
     if tickets.empty:
         raise InputError("no tickets to fit")
@@ -393,6 +416,8 @@ def fit_tickets(
                 customer_wait=cw,
             )
         )
+    if lifecycle:
+        classes = _with_lifecycles(t, key, events, classes, policy, notes)
     created = pd.to_datetime(t["created_at"], utc=True)
     profile = arrival_profile(created, tz, interval_minutes)
     teams = None
@@ -401,15 +426,13 @@ def fit_tickets(
         method = "given staffing (weekly mean)"
         teams = _team_fits(t, key, classes, staffing, tz, interval_minutes, notes)
     else:
-        work = sum(
-            c.share * c.handle.mean * sum(k * p for k, p in (c.touches or {1: 1.0}).items())
-            for c in classes
-        )
-        load = profile["mean_arrivals"].to_numpy() * work / (interval_minutes * 60.0)
-        weekly = [float(np.ceil(x / target_occupancy)) if x > 0 else 0.0 for x in load]
+        work = sum(c.share * c.handle.mean * c.mean_touches() for c in classes)
+        per = profile["mean_arrivals"].to_numpy()
         method = f"offered load / occupancy {target_occupancy}"
+        load = per * work / (interval_minutes * 60.0)
+        weekly = [float(np.ceil(x / target_occupancy)) if x > 0 else 0.0 for x in load]
         notes.append("no staffing given: weekly roster = ceil(offered load / target occupancy)")
-    return FitResult(
+    result = FitResult(
         source=source,
         timezone=tz,
         interval_minutes=interval_minutes,
@@ -426,6 +449,46 @@ def fit_tickets(
         extra={"pauses": len(pauses)},
         teams=teams,
     )
+    if lifecycle and staffing is None:
+        # touches are timed by the lifecycle (calendars), not by arrivals: staff the peaks
+        hourly = peak_roster(result.scenario_dict(), policy, occupancy=target_occupancy)
+        weekly = [a for a in hourly for _ in range(60 // interval_minutes)]
+        notes[-1] = "no staffing given: weekly roster = peak busy agents (lifecycle pilot run)"
+        method = f"peak busy agents per hour of a 4-week pilot run / occupancy {target_occupancy}"
+        result = replace(result, weekly_agents=weekly, staffing_method=method)
+    return result
+
+
+def _with_lifecycles(
+    t: pd.DataFrame,
+    key: pd.Series,
+    events: pd.DataFrame | None,
+    classes: list[ClassFit],
+    policy: Policy | None,
+    notes: list[str],
+) -> list[ClassFit]:
+    """The classes with their fitted lifecycles (one touch each, no customer-wait pauses)."""
+    if events is None or not len(events):
+        raise InputError("fitting the lifecycle needs status events", field="events")
+    keys = [(f"{c.priority}|{c.tier}|{c.channel}", c.tier, c.priority) for c in classes]
+    handle = {k: c.handle.mean for (k, _, _), c in zip(keys, classes, strict=True)}
+    fits = fit_lifecycles(t, events, key, keys, handle, policy)
+    if "reassignment_count" not in t:
+        notes.append("lifecycle: no reassignment_count column, hand-offs not modelled")
+    if policy is None:
+        notes.append("lifecycle: no policy, durations fitted in wall-clock time")
+    if "reopen_count" in t and fits:
+        told = float(pd.to_numeric(t["reopen_count"], errors="coerce").fillna(0).mean())
+        seen = sum(f.n * sum(k * p for k, p in f.reopens.items()) for f in fits.values())
+        seen /= max(sum(f.n for f in fits.values()), 1)
+        notes.append(
+            f"lifecycle: {seen:.4f} reopens per ticket in the status events"
+            f" (reopen_count column: {told:.4f})"
+        )
+    return [
+        replace(c, lifecycle=fits.get(k), touches={1: 1.0}, customer_wait=None, patience=None)
+        for (k, _, _), c in zip(keys, classes, strict=True)
+    ]
 
 
 def _class_name(priority: str, tier: str, channel: str) -> str:

@@ -38,16 +38,27 @@ from pydantic import (
     model_validator,
 )
 
+from slarisk.capacity.distributions import MAX_DURATION_SECONDS as MAX_DURATION_SECONDS
+from slarisk.capacity.distributions import MAX_EMPIRICAL_VALUES as MAX_EMPIRICAL_VALUES
+from slarisk.capacity.distributions import MAX_GAMMA_SHAPE as MAX_GAMMA_SHAPE
+from slarisk.capacity.distributions import UNIT_SECONDS as UNIT_SECONDS
+from slarisk.capacity.distributions import Duration as Duration
+from slarisk.capacity.distributions import Empirical as Empirical
+from slarisk.capacity.distributions import Exponential as Exponential
+from slarisk.capacity.distributions import Fixed as Fixed
+from slarisk.capacity.distributions import Gamma as Gamma
+from slarisk.capacity.distributions import Lognormal as Lognormal
+from slarisk.capacity.distributions import NonNegFloat as NonNegFloat
+from slarisk.capacity.distributions import Unit as Unit
+from slarisk.capacity.distributions import duration_mean_seconds as duration_mean_seconds
+from slarisk.capacity.distributions import sample_duration as sample_duration
+from slarisk.capacity.lifecycle import Lifecycle
 from slarisk.errors import InputError
 from slarisk.specs import read_yaml, spec_error
 
-Unit = Literal["seconds", "minutes", "hours", "days"]
-UNIT_SECONDS: dict[str, float] = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
-PosFloat = Annotated[float, Field(gt=0)]
-NonNegFloat = Annotated[float, Field(ge=0)]
 
 # --- plausible ranges (docs/scenarios.md, "Limits") -------------------------------------------
 #: agents of one team at one time (constant, a shift, a weekly roster value).
@@ -62,21 +73,15 @@ MAX_MULTIPLIER = 100
 #: keeps a long horizon's memory in bounds).
 MAX_HORIZON_DAYS = 10 * 365.25
 MAX_HORIZON_HOURS = MAX_HORIZON_DAYS * 24
-#: any duration parameter (mean, sd, value) of a distribution, in seconds: 365 days.
-MAX_DURATION_SECONDS = 365 * 86400.0
 #: touches of one ticket (fixed value, geometric mean, empirical values).
 MAX_TOUCHES = 100
 #: expected tickets arriving in one replication (rate profile x horizon, spikes, customers).
 MAX_TICKETS_PER_REPLICATION = 2_000_000
 #: cost of one agent-hour (the policy's currency), for the report's cost per scenario.
 MAX_AGENT_HOUR_COST = 10_000
-#: values of an empirical distribution.
-MAX_EMPIRICAL_VALUES = 100_000
 
 #: relative weights (class shares, weekday and hour weights, added customers' shares).
 MAX_WEIGHT = 1_000_000
-#: shape of a gamma duration (larger: practically fixed).
-MAX_GAMMA_SHAPE = 1_000_000
 
 AgentCount = Annotated[int, Field(ge=0, le=MAX_TEAM_AGENTS)]
 Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
@@ -85,121 +90,6 @@ Multiplier = Annotated[float, Field(ge=0, le=MAX_MULTIPLIER)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-def _check_duration(d: Any) -> None:
-    """Every duration parameter of `d` within MAX_DURATION_SECONDS (in its unit)."""
-    f = UNIT_SECONDS[d.unit]
-    for key in ("mean", "sd", "value", "values"):
-        v = getattr(d, key, None)
-        if v is None:
-            continue
-        top = max(v) if isinstance(v, list) else v
-        if top * f > MAX_DURATION_SECONDS:
-            raise ValueError(
-                f"{key} {top:g} {d.unit} is above the limit of"
-                f" {MAX_DURATION_SECONDS / UNIT_SECONDS[d.unit]:g} {d.unit} (365 days)"
-            )
-
-
-# --- distributions (durations) ------------------------------------------------------------
-class Exponential(_Strict):
-    """Exponential duration with the given mean (in `unit`)."""
-
-    dist: Literal["exponential"]
-    mean: PosFloat
-    unit: Unit = "minutes"
-
-    @model_validator(mode="after")
-    def _limit(self) -> Exponential:
-        _check_duration(self)
-        return self
-
-
-class Lognormal(_Strict):
-    """Lognormal duration given by its mean and standard deviation (in `unit`)."""
-
-    dist: Literal["lognormal"]
-    mean: PosFloat
-    sd: PosFloat
-    unit: Unit = "minutes"
-
-    @model_validator(mode="after")
-    def _limit(self) -> Lognormal:
-        _check_duration(self)
-        return self
-
-
-class Gamma(_Strict):
-    """Gamma duration given by its shape and mean (in `unit`)."""
-
-    dist: Literal["gamma"]
-    shape: float = Field(gt=0, le=MAX_GAMMA_SHAPE)
-    mean: PosFloat
-    unit: Unit = "minutes"
-
-    @model_validator(mode="after")
-    def _limit(self) -> Gamma:
-        _check_duration(self)
-        return self
-
-
-class Empirical(_Strict):
-    """Durations resampled uniformly from observed values (in `unit`)."""
-
-    dist: Literal["empirical"]
-    values: list[NonNegFloat] = Field(min_length=1, max_length=MAX_EMPIRICAL_VALUES)
-    unit: Unit = "minutes"
-
-    @model_validator(mode="after")
-    def _limit(self) -> Empirical:
-        _check_duration(self)
-        return self
-
-
-class Fixed(_Strict):
-    """A constant duration (in `unit`)."""
-
-    dist: Literal["fixed"]
-    value: NonNegFloat
-    unit: Unit = "minutes"
-
-    @model_validator(mode="after")
-    def _limit(self) -> Fixed:
-        _check_duration(self)
-        return self
-
-
-Duration = Annotated[
-    Exponential | Lognormal | Gamma | Empirical | Fixed, Field(discriminator="dist")
-]
-
-
-def duration_mean_seconds(d: Duration) -> float:
-    """Mean of a duration distribution, in seconds."""
-    f = UNIT_SECONDS[d.unit]
-    if isinstance(d, Empirical):
-        return float(np.mean(d.values)) * f
-    if isinstance(d, Fixed):
-        return d.value * f
-    return d.mean * f
-
-
-def sample_duration(d: Duration, rng: np.random.Generator, n: int) -> np.ndarray:
-    """Draw `n` durations in seconds (vectorised)."""
-    f = UNIT_SECONDS[d.unit]
-    if isinstance(d, Exponential):
-        out = rng.exponential(d.mean, n)
-    elif isinstance(d, Lognormal):
-        sigma2 = math.log1p((d.sd / d.mean) ** 2)
-        out = rng.lognormal(math.log(d.mean) - sigma2 / 2, math.sqrt(sigma2), n)
-    elif isinstance(d, Gamma):
-        out = rng.gamma(d.shape, d.mean / d.shape, n)
-    elif isinstance(d, Empirical):
-        out = rng.choice(np.asarray(d.values, dtype=float), n)
-    else:
-        out = np.full(n, d.value)
-    return np.asarray(out, dtype=float) * f
 
 
 # --- touch counts ---------------------------------------------------------------------------
@@ -256,6 +146,8 @@ class TicketClass(_Strict):
     sync: the customer waits on line and abandons after `patience` (none = infinitely patient).
     async: `touches` agent work items separated by `customer_wait` periods (status `pending`,
     which pauses the SLA clock when the policy lists it as a pause status).
+    `lifecycle` (async, one `touches` entry): pickup, team stints, hand-offs, outside waits
+    and reopens around the touches (:mod:`slarisk.capacity.lifecycle`).
     """
 
     name: str = Field(min_length=1)
@@ -269,9 +161,14 @@ class TicketClass(_Strict):
     touches: Count = FixedCount(dist="fixed", value=1)
     customer_wait: Duration | None = None
     wait_status: str = "pending"
+    lifecycle: Lifecycle | None = None
 
     @model_validator(mode="after")
     def _mode_fields(self) -> TicketClass:
+        if self.lifecycle is not None and (
+            self.mode != "async" or count_max(self.touches) > 1 or self.customer_wait
+        ):
+            raise ValueError("lifecycle needs mode: async, no touches and no customer_wait")
         if self.mode == "async" and self.patience is not None:
             raise ValueError("patience is for sync classes only (async tickets do not abandon)")
         if self.mode == "sync" and count_max(self.touches) > 1:

@@ -89,6 +89,25 @@ def fit_cmd(
     report: Annotated[
         Path | None, typer.Option(help="JSON report of every estimate (default: OUT.fit.json).")
     ] = None,
+    lifecycle: Annotated[
+        bool,
+        typer.Option(
+            "--lifecycle",
+            help="Tickets: also fit what the event log shows outside the agent queue (pickup,"
+            " team stints, hand-offs, outside waits by status, reopens) on the --policy's"
+            " calendars.",
+        ),
+    ] = False,
+    check: Annotated[
+        int,
+        typer.Option(
+            "--check",
+            help="Tickets: simulate the written scenario with N replications and print its"
+            " attainment per priority next to the history's under --policy (0: off).",
+            min=0,
+            max=100,
+        ),
+    ] = 0,
     backtest: Annotated[
         bool,
         typer.Option(
@@ -116,6 +135,12 @@ def fit_cmd(
                 f"unknown rule {dispatch!r}; use fifo, priority or edf", field="--dispatch"
             )
         policy_ref = None
+        if (lifecycle or check) and tickets is None:
+            raise InputError("needs --tickets", field="--lifecycle" if lifecycle else "--check")
+        if check and policy is None:
+            raise InputError("comparing attainment needs --policy", field="--check")
+        if lifecycle and events is None:
+            raise InputError("fitting the lifecycle needs --events", field="--lifecycle")
         if policy is not None:
             if not policy.is_file():
                 raise InputError("policy file not found", path=str(policy), field="--policy")
@@ -143,6 +168,7 @@ def fit_cmd(
             )
         else:
             from slarisk.data.io import load_events, load_staffing, load_tickets
+            from slarisk.sla.policy import load_policy
 
             zone = tz or "UTC"
             assert tickets is not None
@@ -160,6 +186,8 @@ def fit_cmd(
                     default_handle_minutes * 60 if default_handle_minutes is not None else None
                 ),
                 source=str(tickets),
+                lifecycle=lifecycle,
+                policy=load_policy(str(policy)) if policy is not None else None,
             )
         if backtest:
             if staffing is None:
@@ -177,10 +205,57 @@ def fit_cmd(
         write_scenario(mapping, out)
         rpath = report or out.with_name(out.stem + ".fit.json")
         rpath.write_text(json.dumps(result.report(), indent=2, default=str), encoding="utf-8")
+        _print_fit(console, result)
+        console.print(f"scenario: {out}\nreport: {rpath}")
+        if check:
+            _check(console, out, tres.accepted, ev, check)
     except InputError as exc:
         raise _fail(str(exc)) from None
-    _print_fit(console, result)
-    console.print(f"scenario: {out}\nreport: {rpath}")
+
+
+def _check(console: Any, out: Path, tickets: Any, events: Any, replications: int) -> None:
+    """Simulate the written scenario and print its attainment per priority next to the
+    history's (both under the scenario's policy); writes OUT.check.csv."""
+    import pandas as pd
+    from rich.table import Table
+
+    from slarisk.capacity.lifecycle_check import (
+        compare_attainment,
+        log_attainment,
+        simulated_attainment,
+    )
+    from slarisk.capacity.scenario import load_scenario
+    from slarisk.capacity.sim import compile_scenario, simulate
+
+    model = compile_scenario(load_scenario(out))
+    assert model.policy is not None
+    res = simulate(model, replications=replications, seed=0)
+    table = compare_attainment(
+        log_attainment(tickets, events, model.policy), simulated_attainment(res, model)
+    )
+    cpath = out.with_name(out.stem + ".check.csv")
+    table.to_csv(cpath, index=False)
+    view = Table(title=f"attainment: history vs {replications} simulated replication(s)")
+    for col in ("priority", "metric", "history (n)", "simulated (n)", "diff pp", "se pp"):
+        view.add_column(col, justify="left" if col in ("priority", "metric") else "right")
+
+    def share(p: Any, n: Any) -> str:
+        return "-" if pd.isna(p) else f"{100 * float(p):.1f}% ({int(n):,})"
+
+    def num(x: Any, fmt: str) -> str:
+        return "-" if pd.isna(x) else format(float(x), fmt)
+
+    for r in table.to_dict("records"):
+        view.add_row(
+            str(r["priority"]),
+            str(r["metric"]),
+            share(r["log"], r["log_n"]),
+            share(r["simulated"], r["simulated_n"]),
+            num(r["difference_pp"], "+.1f"),
+            num(r["se_pp"], ".1f"),
+        )
+    console.print(view)
+    console.print(f"check: {cpath}")
 
 
 def _print_fit(console: Any, result: Any) -> None:
@@ -196,7 +271,9 @@ def _print_fit(console: Any, result: Any) -> None:
             c.handle.family,
             f"{c.handle.mean:.1f}",
             f"{c.patience.mean:.1f}" if c.patience else "-",
-            ", ".join(f"{k}:{v:.2f}" for k, v in (c.touches or {}).items()) or "-",
+            f"{c.mean_touches():.2f} (mean)"
+            if c.lifecycle is not None
+            else ", ".join(f"{k}:{v:.2f}" for k, v in (c.touches or {}).items()) or "-",
         )
     console.print(table)
     for note in result.notes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,47 @@ class FixedTickets:
 
 
 @dataclass(frozen=True)
+class BusinessClock:
+    """Open intervals of a policy calendar in seconds since the start (sorted, disjoint), for
+    lifecycle waits that count open time: ``end(now, secs)`` is when ``secs`` open seconds
+    have passed after ``now`` (inf beyond the compiled span)."""
+
+    starts: list[float]
+    ends: list[float]
+    cum_start: list[float]  # open seconds before each interval
+    cum_end: list[float]
+
+    @classmethod
+    def of(cls, policy: Policy, name: str, start_ns: int, limit: float) -> BusinessClock | None:
+        """The clock of calendar ``name`` over [start - 1 day, start + limit + 2 days]; None
+        for an always-open calendar (wall-clock time)."""
+        cal = policy.business_calendar(name)
+        if cal.always_open:
+            return None
+        lo, hi = start_ns - 86400 * 10**9, start_ns + int((limit + 2 * 86400.0) * 1e9)
+        tab = cal.intervals(lo, hi)
+        keep = (tab.ends > lo) & (tab.starts < hi)
+        st = (np.maximum(tab.starts[keep], lo) - start_ns) / 1e9
+        en = (np.minimum(tab.ends[keep], hi) - start_ns) / 1e9
+        cum = np.concatenate(([0.0], np.cumsum(en - st)))
+        return cls(st.tolist(), en.tolist(), cum[:-1].tolist(), cum[1:].tolist())
+
+    def end(self, now: float, secs: float) -> float:
+        """The instant (s) when ``secs`` open seconds have passed after ``now``."""
+        i = bisect_right(self.starts, now) - 1
+        used = 0.0
+        if i >= 0:
+            used = self.cum_start[i] + min(
+                max(now - self.starts[i], 0.0), self.ends[i] - self.starts[i]
+            )
+        target = used + secs
+        k = bisect_left(self.cum_end, target)
+        if k >= len(self.starts):
+            return math.inf
+        return max(now, self.starts[k] + (target - self.cum_start[k]))
+
+
+@dataclass(frozen=True)
 class CompiledScenario:
     """A scenario compiled to arrays (seconds since `start`), ready for replications."""
 
@@ -63,6 +105,8 @@ class CompiledScenario:
     class_teams: tuple[tuple[int, ...], ...]
     policy: Policy | None
     targets: np.ndarray  # (classes, 2) seconds: first_response, resolution (NaN: no policy)
+    #: per class: the clock of its lifecycle waits (None: wall clock)
+    clocks: tuple[BusinessClock | None, ...] = ()
 
     @property
     def n_classes(self) -> int:
@@ -246,6 +290,15 @@ def compile_scenario(sc: Scenario, policy: Policy | None = None) -> CompiledScen
     class_teams = tuple(
         tuple(ti for ti, ks in enumerate(team_classes) if k in ks) for k in range(len(names))
     )
+    clocks: list[BusinessClock | None] = []
+    for c in sc.classes:
+        cal = c.lifecycle.calendar if c.lifecycle is not None else None
+        if cal is not None and policy is None:
+            raise InputError(
+                f"class {c.name!r}: lifecycle calendar {cal!r} needs a policy",
+                field=f"classes[{c.name}].lifecycle.calendar",
+            )
+        clocks.append(BusinessClock.of(policy, cal, start_ns, limit) if policy and cal else None)
     return CompiledScenario(
         scenario=sc,
         start_ns=start_ns,
@@ -266,4 +319,5 @@ def compile_scenario(sc: Scenario, policy: Policy | None = None) -> CompiledScen
         class_teams=class_teams,
         policy=policy,
         targets=targets,
+        clocks=tuple(clocks),
     )

@@ -1,6 +1,8 @@
 """Per-replication random draws: every ticket of a replication pre-sampled with numpy in
 vectorised batches (arrival times by inverting the cumulative intensity of the piecewise-constant
-rate grid; handle times, touches, customer waits and patience per class), plus EDF deadlines.
+rate grid; handle times, touches, customer waits and patience per class; a lifecycle class's
+pickup, waits and their statuses from :func:`slarisk.capacity.lifecycle.sample_lifecycle`),
+plus EDF deadlines.
 
 Random streams: replication r of seed s uses ``SeedSequence(s).spawn(R)[r]``; each
 (purpose, arrival group, class) gets its own child keyed by stable hashes of the names, so two
@@ -14,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from slarisk.capacity.lifecycle import sample_lifecycle
 from slarisk.capacity.scenario import TicketClass, sample_count, sample_duration
 from slarisk.capacity.sim.compile import CompiledScenario, stable_key
 
 #: stream purposes (part of the SeedSequence spawn key; never renumber).
-_ARRIVALS, _HANDLE, _TOUCHES, _WAITS, _PATIENCE, _REPLAY = 1, 2, 3, 4, 5, 6
+_ARRIVALS, _HANDLE, _TOUCHES, _WAITS, _PATIENCE, _REPLAY, _LIFECYCLE = 1, 2, 3, 4, 5, 6, 7
 #: arrival groups.
 _BASE, _BACKLOG = 0, 1
 
@@ -42,6 +45,12 @@ class Draws:
     ticket_id: np.ndarray  # given ids (replay/backlog), None entries for generated tickets
     customer: np.ndarray
     prior_first_response: np.ndarray  # backlog: first response before start (s) or NaN
+    #: lifecycle (zeros / the class's wait_status without one): wait before the first touch
+    #: (s of the class's clock), status of each wait, hand-offs and reopens per ticket
+    pickup: np.ndarray | None = None
+    wait_status: np.ndarray | None = None
+    handoffs: np.ndarray | None = None
+    reopens: np.ndarray | None = None
 
 
 def nhpp_times(edges: np.ndarray, rates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -87,21 +96,31 @@ def draw_tickets(model: CompiledScenario, rep_seq: np.random.SeedSequence) -> Dr
                 )
     handles_all: list[np.ndarray] = []
     waits_all: list[np.ndarray] = []
+    status_all: list[np.ndarray] = []
     h_base = w_base = 0
     for gid, gkey, t, created, fidx, cls in groups:
         k = int(cls[0]) if len(cls) else 0
         c: TicketClass = sc.classes[k]
         key = model.class_keys[k]
         n = len(t)
-        touches = sample_count(c.touches, _stream(rep_seq, _TOUCHES, gkey, key), n)
+        zero = np.zeros(n, dtype=np.int64)
+        if c.lifecycle is not None:
+            plan = sample_lifecycle(c.lifecycle, _stream(rep_seq, _LIFECYCLE, gkey, key), n)
+            touches, waits, wstatus = plan.touches, plan.gaps, plan.gap_status
+            pickup, hand, reop = plan.pickup, plan.handoffs, plan.reopens
+        else:
+            touches = sample_count(c.touches, _stream(rep_seq, _TOUCHES, gkey, key), n)
+            n_w = int(touches.sum()) - n
+            waits = (
+                sample_duration(c.customer_wait, _stream(rep_seq, _WAITS, gkey, key), n_w)
+                if n_w and c.customer_wait is not None
+                else np.zeros(n_w)
+            )
+            wstatus = np.full(n_w, c.wait_status, dtype=object)
+            pickup, hand, reop = np.zeros(n), zero, zero
         n_h = int(touches.sum())
-        handles = sample_duration(c.handle, _stream(rep_seq, _HANDLE, gkey, key), n_h)
         n_w = n_h - n
-        waits = (
-            sample_duration(c.customer_wait, _stream(rep_seq, _WAITS, gkey, key), n_w)
-            if n_w and c.customer_wait is not None
-            else np.zeros(n_w)
-        )
+        handles = sample_duration(c.handle, _stream(rep_seq, _HANDLE, gkey, key), n_h)
         if c.patience is not None:
             pat = sample_duration(c.patience, _stream(rep_seq, _PATIENCE, gkey, key), n)
         else:
@@ -114,6 +133,7 @@ def draw_tickets(model: CompiledScenario, rep_seq: np.random.SeedSequence) -> Dr
         w_base += n_w
         handles_all.append(handles)
         waits_all.append(waits)
+        status_all.append(wstatus)
         fixed = model.replay if gid == 2 else model.backlog if gid == _BACKLOG else None
         parts.append(
             {
@@ -134,6 +154,9 @@ def draw_tickets(model: CompiledScenario, rep_seq: np.random.SeedSequence) -> Dr
                     )
                 ),
                 "prior_fr": fixed.first_response[fidx] if fixed is not None else np.full(n, np.nan),
+                "pickup": pickup,
+                "handoffs": hand,
+                "reopens": reop,
             }
         )
     cat = {
@@ -150,6 +173,9 @@ def draw_tickets(model: CompiledScenario, rep_seq: np.random.SeedSequence) -> Dr
             "ticket_id",
             "customer",
             "prior_fr",
+            "pickup",
+            "handoffs",
+            "reopens",
         )
     }
     order = np.lexsort((cat["created"], cat["t"]))
@@ -172,6 +198,10 @@ def draw_tickets(model: CompiledScenario, rep_seq: np.random.SeedSequence) -> Dr
         ticket_id=s["ticket_id"],
         customer=s["customer"],
         prior_first_response=s["prior_fr"].astype(float),
+        pickup=s["pickup"].astype(float),
+        wait_status=np.concatenate(status_all) if status_all else np.empty(0, dtype=object),
+        handoffs=s["handoffs"].astype(np.int64),
+        reopens=s["reopens"].astype(np.int64),
     )
 
 

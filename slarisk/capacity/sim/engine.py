@@ -5,7 +5,9 @@ process (generator functions taking ``env`` first) and one ``Timeout`` per servi
 wait whose callback frees the agent and dispatches the next work item from plain deques/heaps
 (no process per customer, no Resource). Abandonment is exact but lazy: a waiting sync ticket
 whose patience ran out is removed when an agent next looks at its queue, with its abandonment
-time = arrival + patience.
+time = arrival + patience. A lifecycle class (:mod:`slarisk.capacity.lifecycle`) adds a pickup
+wait before the first queueing and waits of several statuses between touches, timed on its
+policy calendar (:class:`~slarisk.capacity.sim.compile.BusinessClock`) when it names one.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class EngineOutput:
     wait_start: np.ndarray
     wait_end: np.ndarray
     end_time: float
+    wait_index: np.ndarray | None = None  # per customer wait: its index in the draws' waits
+    ready: np.ndarray | None = None  # when the ticket joined the queue (after its pickup)
 
 
 def _arrival_process(
@@ -91,12 +95,16 @@ class _Log:
     w_ticket: list[int] = field(default_factory=list)
     w_start: list[float] = field(default_factory=list)
     w_end: list[float] = field(default_factory=list)
+    w_index: list[int] = field(default_factory=list)
+    ready: list[float] = field(default_factory=list)
 
     @classmethod
     def for_draws(cls, d: Draws) -> _Log:
         n = len(d.t)
         nan = math.nan
-        return cls([nan] * n, [nan] * n, [nan] * n, [0] * n, d.created.tolist(), [0.0] * n)
+        log = cls([nan] * n, [nan] * n, [nan] * n, [0] * n, d.created.tolist(), [0.0] * n)
+        log.ready = d.t.tolist()
+        return log
 
     def output(self, end: float) -> EngineOutput:
         return EngineOutput(
@@ -112,6 +120,8 @@ class _Log:
             wait_start=np.asarray(self.w_start, dtype=float),
             wait_end=np.asarray(self.w_end, dtype=float),
             end_time=end,
+            wait_index=np.asarray(self.w_index, dtype=np.int64),
+            ready=np.asarray(self.ready, dtype=float),
         )
 
 
@@ -271,7 +281,22 @@ def run_engine(model: CompiledScenario, d: Draws) -> EngineOutput:
     log = _Log.for_draws(d)
     first_start, resolved, done_touches = log.first_start, log.resolved, log.done_touches
     entry, waited = log.entry, log.waited
-    w_ticket, w_start, w_end = log.w_ticket, log.w_start, log.w_end
+    w_ticket, w_start, w_end, w_index = log.w_ticket, log.w_start, log.w_end, log.w_index
+    ready = log.ready
+    n = len(d.t)
+    pickup = d.pickup.tolist() if d.pickup is not None else [0.0] * n
+    cls = d.cls.tolist()
+    clocks = list(model.clocks) or [None] * model.n_classes
+    cap = model.limit + 1.0
+    timed = any(c is not None for c in clocks)  # some class's waits run on a calendar
+    has_pickup = any(p > 0 for p in pickup)
+
+    def wait_for(i: int, now: float, w: float) -> float:
+        """Wall-clock length of a wait of `w` seconds of the class's clock begun at `now`
+        (a calendar's wait ending past the run's limit is cut there)."""
+        clock = clocks[cls[i]]
+        return w if clock is None else min(clock.end(now, w), cap) - now
+
     seg_ticket_append, seg_start_append = log.seg_ticket.append, log.seg_start.append
     seg_dur_append, seg_team_append = log.seg_dur.append, log.seg_team.append
     edf = model.scenario.dispatch == "edf"
@@ -304,10 +329,12 @@ def run_engine(model: CompiledScenario, d: Draws) -> EngineOutput:
             now = env.now
             j = done_touches[i] = done_touches[i] + 1
             if j < touches[i]:
-                w = waits[poff[i] + j - 1]
+                wi = poff[i] + j - 1
+                w = wait_for(i, now, waits[wi]) if timed else waits[wi]
                 w_ticket.append(i)
                 w_start.append(now)
                 w_end.append(now + w)
+                w_index.append(wi)
                 waited[i] += w
                 Timeout(env, w, i).callbacks.append(reenter)
             else:
@@ -330,7 +357,12 @@ def run_engine(model: CompiledScenario, d: Draws) -> EngineOutput:
 
     def arrive(i: int, now: float) -> None:
         state["in_system"] += 1
-        enqueue(i, now)
+        if has_pickup and pickup[i] > 0:
+            w = wait_for(i, now, pickup[i])
+            ready[i] = now + w
+            Timeout(env, w, i).callbacks.append(reenter)
+        else:
+            enqueue(i, now)
 
     def reenter(ev: Any) -> None:
         """The customer wait of ticket `ev.value` ended: it queues for its next touch."""

@@ -151,10 +151,11 @@ def interval_kpis(
     touch_ix = np.arange(st.size) - np.maximum.accumulate(
         np.where(first_seg, np.arange(st.size), 0)
     )
+    ready = out.ready if out.ready is not None else d.t  # queued after the pickup (lifecycle)
     entry = np.where(
         first_seg,
-        d.t[st],
-        we[np.clip(w_first[st] + touch_ix - 1, 0, max(wt.size - 1, 0))] if wt.size else d.t[st],
+        ready[st],
+        we[np.clip(w_first[st] + touch_ix - 1, 0, max(wt.size - 1, 0))] if wt.size else ready[st],
     )
     q_start = [entry]
     q_end = [ss]
@@ -166,8 +167,8 @@ def interval_kpis(
     last_we = np.full(n, -np.inf)
     if out.wait_ticket.size:
         np.maximum.at(last_we, out.wait_ticket, out.wait_end)
-    wq = waiting & ((done == 0) | (last_we <= end))
-    q_start.append(np.where(done[wq] == 0, d.t[wq], last_we[wq]))
+    wq = waiting & (((done == 0) & (ready <= end)) | ((done > 0) & (last_we <= end)))
+    q_start.append(np.where(done[wq] == 0, ready[wq], last_we[wq]))
     q_end.append(np.full(int(wq.sum()), end))
     queue = span_average(np.concatenate(q_start), np.concatenate(q_end), edges)
     busy = span_average(out.seg_start, np.minimum(out.seg_start + out.seg_dur, end), edges)

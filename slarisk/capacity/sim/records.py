@@ -86,9 +86,10 @@ def collect_replication(
         np.zeros(n, dtype=np.int64), categories=pd.Index(["unknown"])
     )
     in_window = (d.created >= model.warmup) & (d.created < model.horizon) & (d.group != 1)
+    ready = out.ready if out.ready is not None else d.t  # joined the queue (after pickup)
     wait = (
         np.where(np.isfinite(out.first_start), out.first_start, np.where(is_ab, abandoned, np.nan))
-        - d.t
+        - ready
     )
     tickets = pd.DataFrame(
         {
@@ -115,12 +116,11 @@ def collect_replication(
             "backlog": d.group == 1,
         }
     )
-    ev_t = np.concatenate((out.wait_start, out.wait_end))
-    ev_ticket = np.concatenate((out.wait_ticket, out.wait_ticket))
-    wait_status = np.array([c.wait_status for c in cdef], dtype=object)
-    ev_status = np.concatenate(
-        (wait_status[cls[out.wait_ticket]], np.full(out.wait_ticket.size, "open", dtype=object))
-    )
+    lifecycle = np.array([c.lifecycle is not None for c in cdef], dtype=bool)
+    if lifecycle.any():
+        tickets["reassignment_count"] = d.handoffs if d.handoffs is not None else 0
+        tickets["reopen_count"] = d.reopens if d.reopens is not None else 0
+    ev_t, ev_ticket, ev_status = _wait_events(model, d, out, fr, resolved, lifecycle)
     keep = ev_t <= end
     order = np.lexsort((ev_t[keep], ev_ticket[keep]))
     events = pd.DataFrame(
@@ -142,3 +142,36 @@ def collect_replication(
         "in_system": int(n - is_res.sum() - is_ab.sum()),
     }
     return ReplicationRecords(rep, tickets, events, kpis, team_kpis, outcomes, credits, counts)
+
+
+def _wait_events(
+    model: CompiledScenario,
+    d: Draws,
+    out: EngineOutput,
+    fr: np.ndarray,
+    resolved: np.ndarray,
+    lifecycle: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Status events (time, ticket, status) of the waits between touches: the wait's status at
+    its start, ``open`` at its end. Lifecycle classes (:mod:`slarisk.capacity.lifecycle`) say
+    more, like a help-desk log: ``new`` at creation, ``in_progress`` at the first response and
+    at the end of each wait, the wait's own status (``in_progress`` for a team stint,
+    ``resolved`` before a reopen) and ``resolved`` at the resolution."""
+    cls = d.cls
+    wait_status = np.array([c.wait_status for c in model.scenario.classes], dtype=object)
+    if d.wait_status is not None and out.wait_index is not None:
+        start_status = d.wait_status[out.wait_index]
+    else:
+        start_status = wait_status[cls[out.wait_ticket]]
+    life_w = lifecycle[cls[out.wait_ticket]]
+    end_status = np.where(life_w, "in_progress", "open").astype(object)
+    ts = [out.wait_start, out.wait_end]
+    ks = [out.wait_ticket, out.wait_ticket]
+    ss = [start_status, end_status]
+    life = np.flatnonzero(lifecycle[cls])
+    for when, status in ((d.created, "new"), (fr, "in_progress"), (resolved, "resolved")):
+        ok = life[np.isfinite(when[life])]
+        ts.append(when[ok])
+        ks.append(ok)
+        ss.append(np.full(ok.size, status, dtype=object))
+    return np.concatenate(ts), np.concatenate(ks), np.concatenate(ss)
