@@ -107,7 +107,7 @@ def _load_inputs(
         results.append(ev)
         events = ev.accepted
     lines = []
-    if events is not None and len(events):
+    if events is not None and len(events) and policy.pause_statuses:  # [] = never pauses
         seen = set(events["status"].dropna().astype(str))
         if not seen & set(policy.pause_statuses):
             lines.append(
