@@ -150,10 +150,10 @@ def requirements_cmd(
     """Required agents per interval (Erlang C/A, or backlog-aware for hours-long targets)."""
     import numpy as np
     from rich.console import Console
-    from rich.table import Table
 
     from slarisk.capacity.erlang import requirements_frame
     from slarisk.capacity.limits import check_range
+    from slarisk.cli.terminal_tables import Col, fit_table
     from slarisk.data.io import write_table
     from slarisk.errors import SlariskError
 
@@ -218,12 +218,9 @@ def requirements_cmd(
         return
 
     console = Console()
-    table = Table(title=f"Requirements ({method}, {step / 60:g}-minute intervals)")
-    for col in ("queue", "intervals", "volume", "peak agents", "agent-hours"):
-        table.add_column(col, justify="right" if col != "queue" else "left")
-    extras = ["mean SL"] if method != "backlog" else ["max delay h (done)", "end backlog h"]
-    for extra in extras:
-        table.add_column(extra, justify="right")
+    heads = ["queue", "intervals", "volume", "peak agents", "agent-hours"]
+    heads += ["mean SL"] if method != "backlog" else ["max delay h (done)", "end backlog h"]
+    rows = []
     for q, g in res.groupby("queue", sort=True):
         hours = float(g["agents"].sum()) * step / 3600.0
         if method != "backlog":
@@ -238,13 +235,21 @@ def requirements_cmd(
                 f"{done.max():.2f}" if done.size else "-",
                 f"{float(g['backlog_hours'].iloc[-1]):.1f}",
             ]
-        table.add_row(
-            str(q),
-            str(len(g)),
-            f"{g['volume'].sum():.0f}",
-            str(int(g["agents"].max())),
-            f"{hours:.1f}",
-            *last,
+        rows.append(
+            [
+                str(q),
+                str(len(g)),
+                f"{g['volume'].sum():.0f}",
+                str(int(g["agents"].max())),
+                f"{hours:.1f}",
+                *last,
+            ]
         )
+    table, _ = fit_table(
+        f"Requirements ({method}, {step / 60:g}-minute intervals)",
+        [Col(heads[0]), *(Col(h, True, drop=int(h == "intervals")) for h in heads[1:])],
+        rows,
+        console.width,
+    )
     console.print(table)
     console.print(f"wrote {len(res)} rows to {out}")

@@ -86,22 +86,25 @@ def _inputs(reqs: list[Path] | None, volumes: Path | None, catalogue: Path) -> t
 
 
 def _plan_table(console: Console, plan: Any, currency: str) -> None:
-    from rich.table import Table
+    from slarisk.cli.terminal_tables import Col, fit_table
 
-    t = Table(title="Shift plan (least cost, HiGHS)")
-    for c in ("team", "shifts", "paid hours", "cost", "short agent-h"):
-        t.add_column(c, justify="right" if c != "team" else "left")
+    heads = ("team", "shifts", "paid hours", "cost", "short agent-h")
+    rows = []
     sched = plan.scheduled()
     for k, team in enumerate(plan.teams):
         mine = [p for p in plan.shifts if p.template.team == team]
         short = float((plan.required[k] - sched[k]).clip(min=0).sum()) * plan.interval_minutes / 60
-        t.add_row(
-            team,
-            str(sum(p.count for p in mine)),
-            f"{sum(p.count * p.template.paid_hours for p in mine):,.1f}",
-            f"{sum(p.count * p.template.cost for p in mine):,.0f}",
-            f"{short:,.2f}",
+        rows.append(
+            [
+                team,
+                str(sum(p.count for p in mine)),
+                f"{sum(p.count * p.template.paid_hours for p in mine):,.1f}",
+                f"{sum(p.count * p.template.cost for p in mine):,.0f}",
+                f"{short:,.2f}",
+            ]
         )
+    cols = [Col(heads[0]), *(Col(h, True) for h in heads[1:])]
+    t, _ = fit_table("Shift plan (least cost, HiGHS)", cols, rows, console.width)
     console.print(t)
     console.print(
         f"cost {plan.shift_cost:,.0f} {currency}  objective {plan.objective:,.1f}  "

@@ -36,6 +36,7 @@ def evaluate_servicenow_command(
     reported): ROC AUC, PR AUC, Brier, ECE at opening and AUC in flight at several ages."""
     from rich.console import Console
 
+    from slarisk.cli.terminal_tables import markdown_blocks
     from slarisk.risk.servicenow_eval import (
         SPLITS,
         evaluate_servicenow,
@@ -61,7 +62,8 @@ def evaluate_servicenow_command(
             f"{ap:+.3f} (goal +0.02 AUC, AP not worse: {verdict})"
         )
     text += "\n"
-    console.print(text)
+    for block in markdown_blocks(text, console.width):  # tables fitted to the terminal
+        console.print(block)
     console.print(f"info: {rep.info}")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -79,7 +79,6 @@ def _run(
     import pandas as pd
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-    from rich.table import Table
 
     from slarisk.capacity.scenario import load_scenario
     from slarisk.capacity.sim import (
@@ -89,6 +88,7 @@ def _run(
         summary_table,
         write_report,
     )
+    from slarisk.cli.terminal_tables import dropped_note, frame_table
 
     assert isinstance(console, Console)
     paths = [scenario] + ([compare] if compare is not None else [])
@@ -142,24 +142,23 @@ def _run(
         res.required.to_csv(folder / "required.csv", index=False)
     title = " vs ".join(labels)
     report = write_report(results, labels, out / "report.html", title=f"Simulation: {title}")
-    table = Table(title=f"SLA attainment (mean [95% interval], {replications} replications)")
-    att = attainment_table(results, labels)
-    for col in att.columns:
-        if col in ("class", "metric"):
-            width = max([len(str(v)) for v in att[col]] + [len(col)])
-            table.add_column(str(col), justify="left", no_wrap=True, min_width=width)
-        else:
-            table.add_column(str(col), justify="right")
-    for row in att.itertuples(index=False):
-        table.add_row(*[str(v) for v in row])
+    att = attainment_table(results, labels).astype(str)
+    table, gone = frame_table(
+        f"SLA attainment (mean [95% interval], {replications} replications)",
+        att,
+        console.width,
+        text=("class", "metric"),
+        drop={c: 1 for c in att.columns if str(c).endswith(" breaches")},
+    )
     console.print(table)
+    if gone:
+        console.print(dropped_note(gone, f"{out}/<scenario>/attainment.csv"))
     # one column per scenario (a row per measure) so the totals fit a narrow terminal
     summ = summary_table(results, labels).set_index("scenario")
-    st = Table(title="Totals (mean per replication)")
-    st.add_column("", justify="left", no_wrap=True)
-    for label in summ.index:
-        st.add_column(str(label), justify="right", no_wrap=True)
-    for measure in summ.columns:
-        st.add_row(str(measure), *[str(v) for v in summ[measure]])
+    totals = pd.DataFrame(
+        {"": [str(m) for m in summ.columns]}
+        | {str(label): [str(v) for v in summ.loc[label]] for label in summ.index}
+    )
+    st, _ = frame_table("Totals (mean per replication)", totals, console.width, text=("",))
     console.print(st)
     console.print(f"report: {report}  records: {out}/<scenario>/")

@@ -107,7 +107,7 @@ def _load_inputs(
         results.append(ev)
         events = ev.accepted
     lines = []
-    if events is not None and len(events):
+    if events is not None and len(events) and policy.pause_statuses:  # [] = never pauses
         seen = set(events["status"].dropna().astype(str))
         if not seen & set(policy.pause_statuses):
             lines.append(
@@ -258,7 +258,7 @@ def report_cmd(
         )
         styles.append("red" if d["meets_goal"] is False else None)
     cols = [
-        *(Col(k) for k in keys),
+        *(Col(k, whole=k in ("month", "week")) for k in keys),
         Col("decided", True),
         Col("attained", True),
         Col("95% CI", True, drop=1),
@@ -403,7 +403,7 @@ def status_cmd(
         )
         styles.append(colour.get(int(r["alert_level"])))
     cols = [
-        Col("ticket"),
+        Col("ticket", whole=True),
         Col("metric"),
         Col("prio"),
         Col("tier", drop=2),

@@ -8,7 +8,8 @@ scoring (`clocks_at`), with its calendar and target tables beside it.
 
 - The clock runs from `created_at` to its stop: `first_response_at` for first_response (or
   `resolved_at` when a ticket is resolved without a recorded response), `resolved_at` for
-  resolution. An open clock (no stop) is measured at `now`.
+  resolution (or the column named by the policy's `resolution_stop`, e.g. `closed_at`).
+  An open clock (no stop) is measured at `now`.
 - Pauses: from each status event whose status is in the policy's `pause_statuses` until the
   next event of the same ticket (open-ended when it is the last event; events at the same
   instant keep their given order), clipped to
@@ -487,6 +488,14 @@ def compute_clocks(
     created = _ns_column(tickets, "created_at", ids, required=True)
     first_resp = _ns_column(tickets, "first_response_at", ids, required=False)
     resolved = _ns_column(tickets, "resolved_at", ids, required=False)
+    res_stop = resolved
+    if policy.resolution_stop != "resolved_at":  # e.g. closed_at: the tool's stop condition
+        if policy.resolution_stop not in tickets.columns:
+            raise InputError(
+                "column named by the policy's resolution_stop is missing",
+                field=policy.resolution_stop,
+            )
+        res_stop = _ns_column(tickets, policy.resolution_stop, ids, required=False)
     try:
         now_ns = int(to_ns(pd.Timestamp.now(tz="UTC") if now is None else now)[0])
     except (ValueError, TypeError):
@@ -519,8 +528,9 @@ def compute_clocks(
     tables: dict[int, OpenIntervals] = {}
     if n:
         lo = int(created.min())
-        any_open = bool((resolved == NAT).any())
+        any_open = bool((resolved == NAT).any() or (res_stop == NAT).any())
         hi = max(int(created.max()), int(first_resp.max()), int(resolved.max()))
+        hi = max(hi, int(res_stop.max()))
         hi = max(hi, now_ns) if any_open else hi
         for c in used_cals:
             b_max = int(tgt_ns[present][cal_tab[present] == c].max())
@@ -536,10 +546,10 @@ def compute_clocks(
     for blk, i0 in enumerate(range(0, n, _BLOCK_TICKETS)):
         i1 = min(i0 + _BLOCK_TICKETS, n)
         rs, shape2 = slice(i0 * m, i1 * m), (i1 - i0, m)
-        fr, res = first_resp[i0:i1], resolved[i0:i1]
+        fr, res, rstop = first_resp[i0:i1], resolved[i0:i1], res_stop[i0:i1]
         stop = stop_ns[rs].reshape(shape2)
         for k, metric in enumerate(METRICS):
-            stop[:, k] = np.where(fr == NAT, res, fr) if metric == "first_response" else res
+            stop[:, k] = np.where(fr == NAT, res, fr) if metric == "first_response" else rstop
         opened = np.equal(stop, NAT, out=is_open[rs].reshape(shape2))
         end = np.where(opened, now_ns, stop)
         np.maximum(end, created[i0:i1, None], out=end)

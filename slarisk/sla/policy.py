@@ -20,6 +20,7 @@ YAML format (policies/default.yaml is a complete example)::
       - {tier: "*", priority: P1, metric: first_response, hours: 0.5, calendar: 24x7,
          goal: 0.95}                   # tier "*" = wildcard (the default); an exact tier wins
     pause_statuses: [pending, on_hold] # statuses that stop the clock until the next event
+    resolution_stop: resolved_at       # ticket column stopping the resolution clock (default)
     warning_thresholds: [0.8, 0.9, 1.0]   # alert levels 80/90/100 (the default)
     credits:                           # optional service-credit schedule
       currency: GBP
@@ -335,6 +336,9 @@ class Policy(_Strict):
     default_tier: str | None = None
     targets: list[TargetSpec] = Field(min_length=1)
     pause_statuses: list[str] = Field(default_factory=list)
+    #: ticket timestamp column that stops the resolution clock: ``resolved_at`` (default), or
+    #: e.g. ``closed_at`` for a tool whose SLA stops on closure (ServiceNow "stop condition").
+    resolution_stop: str = "resolved_at"
     warning_thresholds: list[float] = Field(default_factory=lambda: [0.8, 0.9, 1.0])
     credits: Credits | None = None
     exceptions: list[ExceptionWindow] = Field(default_factory=list)
@@ -360,6 +364,13 @@ class Policy(_Strict):
             raise ValueError(f"duplicate values {dupes}")
         if ANY_TIER in v:
             raise ValueError(f"{ANY_TIER!r} is reserved for the wildcard")
+        return v
+
+    @field_validator("resolution_stop")
+    @classmethod
+    def _column_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise ValueError(f"{v!r} is not a ticket column name (e.g. resolved_at, closed_at)")
         return v
 
     @field_validator("warning_thresholds")
