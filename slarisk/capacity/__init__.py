@@ -18,8 +18,10 @@ from slarisk.capacity.backlog import (
 )
 from slarisk.capacity.call_log_fit import (
     call_priority,
+    call_type_groups,
     calls_to_tickets,
     fit_calls,
+    kept_call_types,
 )
 from slarisk.capacity.durations import (
     FAMILIES,
@@ -57,6 +59,7 @@ from slarisk.capacity.fit_validation import (
     FitValidation,
     binomial_floor,
     provenance_table,
+    replication_scatter,
     score_validation_cells,
     validate_call_fit,
     validation_html,
@@ -133,6 +136,7 @@ from slarisk.capacity.sim import (
     t_interval,
     time_shared,
 )
+from slarisk.capacity.staffing_calibration import hour_of_day_factors, span_load_staffing
 from slarisk.capacity.staffing_estimate import (
     STAFFING_METHODS,
     StaffingMethod,
@@ -207,6 +211,7 @@ __all__ = [
     "backlog_requirements",
     "binomial_floor",
     "call_priority",
+    "call_type_groups",
     "calls_to_tickets",
     "censored_mle",
     "check_range",
@@ -234,7 +239,9 @@ __all__ = [
     "gamma_shape_mle",
     "generate_history",
     "hhmm_seconds",
+    "hour_of_day_factors",
     "kaplan_meier",
+    "kept_call_types",
     "kpi_summary",
     "load_scenario",
     "local_time",
@@ -245,6 +252,7 @@ __all__ = [
     "pause_durations",
     "peak_roster",
     "provenance_table",
+    "replication_scatter",
     "replication_seeds",
     "required_agents",
     "requirements_frame",
@@ -259,6 +267,7 @@ __all__ = [
     "simulate_backlog",
     "simulated_attainment",
     "simulated_measures",
+    "span_load_staffing",
     "span_times_load_ratio",
     "summary_table",
     "t_interval",

@@ -17,17 +17,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from slarisk.capacity.call_log_fit import calls_to_tickets, fit_calls
+from slarisk.capacity.call_log_fit import calls_to_tickets, fit_calls, kept_call_types
 from slarisk.capacity.erlang import erlang_a_metrics
 from slarisk.capacity.fit_scenario import FitResult
 from slarisk.capacity.patience import fit_patience
 from slarisk.capacity.scenario import scenario_from_dict
 from slarisk.capacity.sim import simulate
+from slarisk.capacity.staffing_calibration import hour_of_day_factors, span_load_staffing
 from slarisk.capacity.staffing_estimate import (
     availability_by_load,
     dither_staffing,
     estimate_staffing,
-    span_times_load_ratio,
 )
 from slarisk.errors import InputError
 from slarisk.reports import figure, img, png_base64, render, table
@@ -42,7 +42,8 @@ class FitValidation:
     replications), ``ea_abandoned_M``, ``ea_wait_sum_M`` (Erlang A expectations).
     ``by_hour``: pooled per hour of day; ``errors``: one row per (method, model) with the
     pooled-by-hour MAE, the per date-hour MAE (hours with >= ``min_calls_cell`` calls, each
-    hour weighted equally) beside the noise floor of the same hours, and the whole-period
+    hour weighted equally) beside the noise floor of the same hours and, for the simulation,
+    the simulator's own scatter (:func:`replication_scatter`), and the whole-period
     ratio predicted/observed; ``monthly``: predicted/observed abandonment and mean wait per
     (method, model, month); ``provenance``: which period each input comes from;
     ``fit``: the training fit.
@@ -68,7 +69,14 @@ def validate_call_fit(
     workdir: Any,
     *,
     tz: str = "Asia/Jerusalem",
-    methods: Sequence[str] = ("distinct", "span", "available", "span_trained", "span_load"),
+    methods: Sequence[str] = (
+        "distinct",
+        "span",
+        "available",
+        "span_trained",
+        "span_load",
+        "span_calibrated",
+    ),
     replications: int = 3,
     seed: int = 0,
     gap_seconds: float = 1800.0,
@@ -77,6 +85,7 @@ def validate_call_fit(
     patience_family: str = "exponential",
     dispatch: str = "fifo",
     staffing_minutes: int = 60,
+    classes_by: str = "priority_type",
     progress: Any = None,
 ) -> FitValidation:
     """Fit on ``train`` calls, predict ``test``: replayed test arrivals + staffing estimated
@@ -90,18 +99,25 @@ def validate_call_fit(
     exponential). ``dispatch``: ``fifo`` or ``priority`` (high-priority callers first).
     ``staffing_minutes``: interval of the staffing estimates (60 or a divisor of it; the
     ``span_load`` ratio is chosen per hour and applied to every interval of the hour).
+    ``classes_by``: the simulator's classes, ``priority`` or ``priority_type`` (priority x
+    call type, see :func:`slarisk.capacity.call_log_fit.fit_calls`).
     """
     if staffing_minutes <= 0 or 60 % staffing_minutes:
         raise InputError("must divide 60", field="staffing_minutes")
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
     fitted = fit_calls(
-        train, tz=tz, staffing_method="available", gap_seconds=gap_seconds, source="training calls"
+        train,
+        tz=tz,
+        staffing_method="available",
+        gap_seconds=gap_seconds,
+        source="training calls",
+        classes_by=classes_by,
     )
     want = test.loc[test["reached_queue"]].copy()
     if want.empty:
         raise InputError("no test calls asked for an agent")
-    tickets = calls_to_tickets(test)
+    tickets = calls_to_tickets(test, kept_call_types(fitted.classes))
     tickets.to_parquet(wd / "replay_tickets.parquet", index=False)
     want["cell"] = _hour_cells(want["vru_exit_at"], tz)
     cells = want.groupby("cell").agg(
@@ -110,9 +126,7 @@ def validate_call_fit(
         wait_sum=("wait_seconds", "sum"),
         wait_sq_sum=("wait_seconds", lambda x: float((x.astype(float) ** 2).sum())),
     )
-    lo = pd.Timestamp(want["vru_exit_at"].min()).tz_convert(tz).normalize().tz_convert("UTC")
-    hi = pd.Timestamp(want["vru_exit_at"].max()).tz_convert(tz).normalize().tz_convert("UTC")
-    hi = hi + pd.Timedelta(days=1)
+    lo, hi = _day_bounds(want["vru_exit_at"], tz)
     served_all = train.loc[train["served"] & (train["server"] != "NO_SERVER"), "service_seconds"]
     aht = float(served_all.mean())
     q = train.loc[train["queued"]]
@@ -122,19 +136,8 @@ def validate_call_fit(
     tr_av = estimate_staffing(train, 60, "available", gap_seconds=gap_seconds)
     hod = tr_span["interval_start"].dt.tz_convert(tz).dt.hour
     ratio = (tr_av["agents"].groupby(hod).sum() / tr_span["agents"].groupby(hod).sum()).fillna(1.0)
-    base = {
-        "name": "validation",
-        "start": lo.isoformat(),
-        "timezone": tz,
-        "horizon_hours": (hi - lo).total_seconds() / 3600.0,
-        "dispatch": dispatch,
-        "drain_limit_hours": 24.0,
-        "classes": [_class_spec(c, patience_family) for c in fitted.classes],
-        "arrivals": {
-            "replay": "replay_tickets.parquet",
-            "replay_default_class": fitted.classes[-1].name,
-        },
-    }
+    kept = kept_call_types(fitted.classes)
+    base = _replay_base(fitted, lo, hi, tz, dispatch, patience_family, "replay_tickets.parquet")
     notes = [
         f"Erlang A inputs: pooled mean handle {aht:.1f} s, exponential patience {patience:.1f} s",
         f"simulation: {replications} replication(s), seed {seed}, {dispatch}, classes "
@@ -147,7 +150,7 @@ def validate_call_fit(
     ]
     load_ratio = (
         availability_by_load(train, aht, gap_seconds=gap_seconds)
-        if "span_load" in methods
+        if {"span_load", "span_calibrated"} & set(methods)
         else None
     )
     if load_ratio is not None:
@@ -155,18 +158,25 @@ def validate_call_fit(
             "span_load: training ratio available/span by load bin "
             + ", ".join(f"{k}: {v:.3f}" for k, v in load_ratio.items())
         )
+    hod_factor = pd.Series(dtype=float)
+    if "span_calibrated" in methods and load_ratio is not None:
+        hod_factor = _train_hour_factors(
+            train, fitted, load_ratio, aht, patience, wd, tz, dispatch, patience_family,
+            replications, seed, gap_seconds, kept,
+        )  # fmt: skip
+        notes.append(
+            "span_calibrated: training factor on span_load per hour of day "
+            + ", ".join(f"{k}: {v:.3f}" for k, v in hod_factor.items())
+        )
     sm = staffing_minutes
+    scatter: dict[tuple[str, str], float] = {}
+    cell_of_call = pd.Series(want["cell"].to_numpy(), index=want["call_key"].to_numpy())
     for mi, m in enumerate(methods):
-        if m == "span_load" and load_ratio is not None:
-            hourly = estimate_staffing(test, 60, "span", gap_seconds=gap_seconds, start=lo, end=hi)
-            scaled = span_times_load_ratio(test, hourly, load_ratio, aht)
-            factor = pd.Series(
-                np.where(hourly["agents"] > 0, scaled["agents"] / hourly["agents"], 1.0),
-                index=pd.DatetimeIndex(hourly["interval_start"]),
-            )
-            st = estimate_staffing(test, sm, "span", gap_seconds=gap_seconds, start=lo, end=hi)
-            hr = pd.DatetimeIndex(st["interval_start"]).floor("h")
-            st["agents"] = st["agents"] * factor.reindex(hr).fillna(1.0).to_numpy()
+        if m in ("span_load", "span_calibrated") and load_ratio is not None:
+            st = span_load_staffing(test, load_ratio, aht, lo, hi, sm, gap_seconds)
+            if m == "span_calibrated":
+                h = st["interval_start"].dt.tz_convert(tz).dt.hour
+                st["agents"] = st["agents"] * h.map(hod_factor).fillna(1.0).to_numpy()
         elif m == "span_trained":
             st = estimate_staffing(test, sm, "span", gap_seconds=gap_seconds, start=lo, end=hi)
             h = st["interval_start"].dt.tz_convert(tz).dt.hour
@@ -181,33 +191,15 @@ def validate_call_fit(
                 end=hi,
             )
         st = st[(st["interval_start"] >= lo) & (st["interval_start"] < hi)]
-        roster = dither_staffing(st, math.gcd(sm, 6))
-        roster.to_parquet(wd / f"roster_{m}.parquet", index=False)
-        sc = scenario_from_dict(
-            {
-                **base,
-                "staffing": {"teams": [{"name": "agents"}], "roster_file": f"roster_{m}.parquet"},
-            },
-            path=str(wd / f"scenario_{m}.yaml"),
-            base_dir=str(wd),
+        per_rep = _simulate_cells(
+            base, st, wd, m, cell_of_call, replications, seed, math.gcd(sm, 6)
         )
-        res = simulate(sc, replications=replications, seed=seed)
-        simt = res.tickets
-        simt = simt[~simt["backlog"]] if "backlog" in simt else simt
-        obs_cell = pd.Series(want["cell"].to_numpy(), index=want["call_key"].to_numpy())
-        cell = obs_cell.reindex(simt["ticket_id"].to_numpy()).to_numpy()
-        w = simt["wait_seconds"].to_numpy(dtype=float)
-        agg = (
-            pd.DataFrame(
-                {
-                    "cell": cell,
-                    "ab": simt["abandoned"].to_numpy(dtype=float),
-                    "w": np.where(np.isfinite(w), w, np.nan),
-                }
-            )
-            .groupby("cell")
-            .agg(ab=("ab", "sum"), w=("w", "sum"))
-        )
+        agg = per_rep.groupby(level="cell").sum()
+        scored = cells.index[cells["calls"] >= min_calls_cell]
+        n_scored = cells.loc[scored, "calls"].to_numpy(dtype=float)
+        for col, key in (("ab", "abandon"), ("w", "wait")):
+            reps = per_rep[col].unstack("rep").reindex(scored).fillna(0.0)
+            scatter[(m, key)] = replication_scatter(reps.to_numpy(dtype=float), n_scored)
         cells[f"agents_{m}"] = (
             st.groupby(st["interval_start"].dt.tz_convert(tz).dt.floor("h"))["agents"]
             .mean()
@@ -234,8 +226,123 @@ def validate_call_fit(
     by_hour, errors, monthly = score_validation_cells(
         cells, list(methods), min_calls_hour, min_calls_cell
     )
+    sim = errors["model"] == "simulation"
+    for key, unit in (("abandon", "pp"), ("wait", "s")):
+        scale = 100.0 if key == "abandon" else 1.0
+        col = f"{key}_sim_scatter_{unit}_date_hour"
+        errors[col] = np.nan
+        errors.loc[sim, col] = [scale * scatter[(m, key)] for m in errors.loc[sim, "staffing"]]
     prov = provenance_table(train, test, methods, tz)
     return FitValidation(cells, by_hour, errors, fitted, tuple(methods), notes, monthly, prov)
+
+
+def _day_bounds(times: pd.Series, tz: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Local midnight before the first and after the last of ``times`` (UTC)."""
+    lo = pd.Timestamp(times.min()).tz_convert(tz).normalize().tz_convert("UTC")
+    hi = pd.Timestamp(times.max()).tz_convert(tz).normalize().tz_convert("UTC")
+    return lo, hi + pd.Timedelta(days=1)
+
+
+def _replay_base(
+    fitted: FitResult,
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+    tz: str,
+    dispatch: str,
+    patience_family: str,
+    replay: str,
+) -> dict[str, Any]:
+    """Scenario mapping (without staffing) replaying the ticket file ``replay`` over [lo, hi)."""
+    return {
+        "name": "validation",
+        "start": lo.isoformat(),
+        "timezone": tz,
+        "horizon_hours": (hi - lo).total_seconds() / 3600.0,
+        "dispatch": dispatch,
+        "drain_limit_hours": 24.0,
+        "classes": [_class_spec(c, patience_family) for c in fitted.classes],
+        "arrivals": {"replay": replay, "replay_default_class": fitted.classes[-1].name},
+    }
+
+
+def _simulate_cells(
+    base: dict[str, Any],
+    staffing: pd.DataFrame,
+    wd: Path,
+    tag: str,
+    cell_of_call: pd.Series,
+    replications: int,
+    seed: int,
+    sub_minutes: int,
+) -> pd.DataFrame:
+    """Simulate ``base`` with ``staffing`` (dithered to ``sub_minutes``): abandoned calls
+    ``ab`` and summed waits ``w`` (s) per (cell, replication); ``cell_of_call`` maps each
+    replayed call key to its (local date, hour) cell."""
+    roster = dither_staffing(staffing, sub_minutes)
+    roster.to_parquet(wd / f"roster_{tag}.parquet", index=False)
+    sc = scenario_from_dict(
+        {
+            **base,
+            "staffing": {"teams": [{"name": "agents"}], "roster_file": f"roster_{tag}.parquet"},
+        },
+        path=str(wd / f"scenario_{tag}.yaml"),
+        base_dir=str(wd),
+    )
+    simt = simulate(sc, replications=replications, seed=seed).tickets
+    simt = simt[~simt["backlog"]] if "backlog" in simt else simt
+    w = simt["wait_seconds"].to_numpy(dtype=float)
+    return (
+        pd.DataFrame(
+            {
+                "cell": cell_of_call.reindex(simt["ticket_id"].to_numpy()).to_numpy(),
+                "rep": simt["replication"].to_numpy(),
+                "ab": simt["abandoned"].to_numpy(dtype=float),
+                "w": np.where(np.isfinite(w), w, 0.0),
+            }
+        )
+        .groupby(["cell", "rep"])
+        .agg(ab=("ab", "sum"), w=("w", "sum"))
+    )
+
+
+def _train_hour_factors(
+    train: pd.DataFrame,
+    fitted: FitResult,
+    load_ratio: pd.Series,
+    aht: float,
+    patience: float,
+    wd: Path,
+    tz: str,
+    dispatch: str,
+    patience_family: str,
+    replications: int,
+    seed: int,
+    gap_seconds: float,
+    kept: set[tuple[str, str]] | None,
+) -> pd.Series:
+    """Replay the training months with their own ``span_load`` staffing and return
+    :func:`hour_of_day_factors` of that simulation (training data only)."""
+    tw = train.loc[train["reached_queue"]].copy()
+    tw["cell"] = _hour_cells(tw["vru_exit_at"], tz)
+    lo, hi = _day_bounds(tw["vru_exit_at"], tz)
+    calls_to_tickets(train, kept).to_parquet(wd / "train_replay_tickets.parquet", index=False)
+    base = _replay_base(
+        fitted, lo, hi, tz, dispatch, patience_family, "train_replay_tickets.parquet"
+    )
+    st = span_load_staffing(train, load_ratio, aht, lo, hi, 60, gap_seconds)
+    st = st[(st["interval_start"] >= lo) & (st["interval_start"] < hi)]
+    cell_of_call = pd.Series(tw["cell"].to_numpy(), index=tw["call_key"].to_numpy())
+    per_rep = _simulate_cells(base, st, wd, "train_span_load", cell_of_call, replications, seed, 6)
+    cells = tw.groupby("cell").agg(calls=("abandoned", "size"), abandoned=("abandoned", "sum"))
+    sim = per_rep["ab"].groupby(level="cell").sum() / replications
+    cells["sim_abandoned"] = sim.reindex(cells.index).fillna(0.0).to_numpy()
+    agents = pd.Series(
+        st["agents"].to_numpy(dtype=float),
+        index=pd.DatetimeIndex(st["interval_start"]).tz_convert(tz),
+    )
+    cells["agents"] = agents.reindex(cells.index).fillna(0.0).to_numpy()
+    cells["hour"] = pd.DatetimeIndex(cells.index).hour
+    return hour_of_day_factors(cells, aht, patience)
 
 
 def _class_spec(c: Any, patience_family: str) -> dict[str, Any]:
@@ -255,6 +362,8 @@ _STAFFING_SOURCE = {
     "span_trained": "test: log-in spans (the roster) x training ratio available/span per hour",
     "span_load": "test: log-in spans (the roster) x training ratio available/span by the "
     "hour's offered load per agent (test arrivals x training handle time)",
+    "span_calibrated": "test: span_load x training factor per hour of day (the effective "
+    "servers that make the simulator reproduce the training months' abandonment by hour)",
 }
 
 
@@ -272,13 +381,30 @@ def provenance_table(
     rows = [
         ("arrivals", te, "test: observed calls replayed (created at the VRU exit)"),
         ("handle times", tr, "training: per-class fit (simulation), pooled mean (Erlang A)"),
+        ("call classes", te, "test: each replayed call's priority and call type"),
         ("patience", tr, "training: censored per-class fit (simulation), exponential (Erlang A)"),
     ]
     for m in methods:
         src = _STAFFING_SOURCE.get(m, "test")
-        months = f"{te} (x {tr})" if m in ("span_trained", "span_load") else te
+        months = f"{te} (x {tr})" if m in ("span_trained", "span_load", "span_calibrated") else te
         rows.append((f"staffing ({m})", months, src))
     return pd.DataFrame(rows, columns=["input", "months", "source"])
+
+
+def replication_scatter(sums: np.ndarray, calls: np.ndarray) -> float:
+    """The simulator's own per date-hour scatter: mean over hours and replications of
+    |one replication's rate - the mean of the other replications|, where ``sums`` holds each
+    hour's abandoned calls (or summed waits) per replication (hours x replications) and
+    ``calls`` the hour's calls. What a model that were exactly right would still miss by when
+    scored on one realisation (the observed month is one); NaN with fewer than 2 replications.
+    Unlike :func:`binomial_floor` it keeps the queue's own correlation: calls of one hour
+    share its queue, so hourly abandonment varies more than binomially."""
+    k = sums.shape[1] if sums.ndim == 2 else 0
+    if k < 2 or len(calls) == 0:
+        return math.nan
+    rate = sums / np.asarray(calls, dtype=float)[:, None]
+    others = (rate.sum(axis=1, keepdims=True) - rate) / (k - 1)
+    return float(np.abs(rate - others).mean())
 
 
 def binomial_floor(calls: np.ndarray, rate: np.ndarray) -> np.ndarray:

@@ -72,6 +72,12 @@ def fit_cmd(
     staffing_method: Annotated[
         str, typer.Option(help="Calls: distinct | busy | span | available.")
     ] = "available",
+    call_classes: Annotated[
+        str,
+        typer.Option(
+            "--classes", help="Calls: classes by priority, or priority-type (x call type)."
+        ),
+    ] = "priority",
     default_handle_minutes: Annotated[
         float | None, typer.Option(help="Tickets without handle_seconds: mean handle time.")
     ] = None,
@@ -152,6 +158,8 @@ def fit_cmd(
                     f"unknown method {staffing_method!r}; use {', '.join(STAFFING_METHODS)}",
                     field="--staffing-method",
                 )
+            if call_classes not in ("priority", "priority-type"):
+                raise InputError(f"unknown classes {call_classes!r}", field="--classes")
             log = _load_calls(calls, _split(months), zone)
             console.print(f"calls: {log.reconcile()}")
             if len(log.quarantine):
@@ -165,6 +173,7 @@ def fit_cmd(
                 interval_minutes=interval_minutes,
                 staffing_method=staffing_method,  # type: ignore[arg-type]
                 source=", ".join(str(c) for c in calls),
+                classes_by=call_classes.replace("-", "_"),
             )
         else:
             from slarisk.data.io import load_events, load_staffing, load_tickets
@@ -290,7 +299,7 @@ def validate_fit_cmd(
     tz: Annotated[str, typer.Option(help="Timezone of the call log.")] = "Asia/Jerusalem",
     methods: Annotated[
         str, typer.Option(help="Staffing methods to compare (comma-separated).")
-    ] = "distinct,span,available,span_trained,span_load",
+    ] = "distinct,span,available,span_trained,span_load,span_calibrated",
     replications: Annotated[int, typer.Option(help="Simulation replications.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     patience: Annotated[
@@ -310,6 +319,13 @@ def validate_fit_cmd(
     days: Annotated[
         int | None, typer.Option(help="Use only the first N days of the test period.")
     ] = None,
+    classes: Annotated[
+        str,
+        typer.Option(
+            "--classes",
+            help="Simulated classes: priority, or priority-type (priority x call type).",
+        ),
+    ] = "priority-type",
 ) -> None:
     """Fit on the training months, simulate the test month (replayed arrivals, estimated
     staffing) and compare hourly abandonment and mean wait with what was observed, next to
@@ -329,7 +345,11 @@ def validate_fit_cmd(
     try:
         tr_m, te_m = _split(train) or [], _split(test) or []
         meth = _split(methods) or []
-        bad = [m for m in meth if m not in (*STAFFING_METHODS, "span_trained", "span_load")]
+        bad = [
+            m
+            for m in meth
+            if m not in (*STAFFING_METHODS, "span_trained", "span_load", "span_calibrated")
+        ]
         if bad:
             raise InputError(f"unknown staffing method(s) {bad}", field="--methods")
         if replications < 1:
@@ -338,6 +358,8 @@ def validate_fit_cmd(
             raise InputError(f"unknown patience distribution {patience!r}", field="--patience")
         if dispatch not in ("fifo", "priority"):
             raise InputError(f"unknown dispatch rule {dispatch!r}", field="--dispatch")
+        if classes not in ("priority", "priority-type"):
+            raise InputError(f"unknown classes {classes!r}", field="--classes")
         log = _load_calls([calls_dir], tr_m + te_m, tz)
         console.print(f"calls: {log.reconcile()}")
         tr = restrict_months(log.calls, tr_m, tz)
@@ -361,6 +383,7 @@ def validate_fit_cmd(
                 patience_family=patience,
                 dispatch=dispatch,
                 staffing_minutes=staffing_minutes,
+                classes_by=classes.replace("-", "_"),
                 progress=lambda k, n: bar.update(task, completed=k),
             )
     except InputError as exc:
@@ -418,6 +441,8 @@ def _print_errors(console: Any, errors: Any) -> None:
         ("wait_mae_s_date_hour", "wait MAE s"),
         ("wait_floor_s_date_hour", "floor s"),
         ("wait_mae_over_floor", "x floor"),
+        ("abandon_sim_scatter_pp_date_hour", "sim. own pp"),
+        ("wait_sim_scatter_s_date_hour", "sim. own s"),
     ]
     title = "per date-hour error (hours with >= 30 calls, weighted equally) vs noise floor"
     _print_table(console, title, errors, cols)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from slarisk.capacity.fit_validation import validate_call_fit, validation_html
@@ -21,7 +22,8 @@ def test_cli_validate_fit(tmp_path: Path) -> None:
         app,
         [
             "capacity", "validate-fit", "--calls-dir", str(tmp_path), "--train", "1999-01",
-            "--test", "1999-01", "--replications", "1", "--methods", "span,available,span_load",
+            "--test", "1999-01", "--replications", "1", "--methods",
+            "span,available,span_load,span_calibrated",
             "--patience", "gamma", "--dispatch", "priority", "--staffing-minutes", "15",
             "--out", str(out),
         ],
@@ -34,7 +36,10 @@ def test_cli_validate_fit(tmp_path: Path) -> None:
     assert "log-in spans" in prov.loc["staffing (span)", "source"]
     assert "noise floor" in r.output and "per month" in r.output
     err = pd.read_csv(out / "errors.csv")
-    assert set(err["model"]) == {"simulation", "erlang_a"} and len(err) == 6
+    assert set(err["model"]) == {"simulation", "erlang_a"} and len(err) == 8
+    assert prov.loc["staffing (span_calibrated)", "months"] == "1999-01 (x 1999-01)"
+    assert "hour of day" in prov.loc["staffing (span_calibrated)", "source"]
+    assert "call type" in prov.loc["call classes", "source"]
     r = runner.invoke(
         app, ["capacity", "validate-fit", "--calls-dir", str(tmp_path), "--methods", "magic",
               "--out", str(out)],
@@ -88,6 +93,26 @@ def test_binomial_and_wait_floors() -> None:
     w = np.array([0.0, 10.0, 20.0, 30.0])
     got = wait_floor(np.array([4.0]), np.array([w.sum()]), np.array([(w**2).sum()]))[0]
     assert abs(got - math.sqrt(2 / math.pi) * w.std(ddof=1) / 2) < 1e-9
+
+
+def test_replication_scatter() -> None:
+    """One replication against the mean of the others; binomial replications give about the
+    binomial floor (independent calls), and fewer than 2 replications give NaN."""
+    import math
+
+    import numpy as np
+
+    from slarisk.capacity.fit_validation import binomial_floor, replication_scatter
+
+    # 2 replications of one 10-call hour: 2 and 4 abandoned -> |0.2 - 0.4| for both
+    assert replication_scatter(np.array([[2.0, 4.0]]), np.array([10.0])) == 0.2
+    assert math.isnan(replication_scatter(np.array([[2.0]]), np.array([10.0])))
+    rng = np.random.default_rng(1)
+    n = np.full(300, 80.0)
+    sums = rng.binomial(80, 0.3, (300, 40)).astype(float)
+    k = 40
+    want = binomial_floor(n, np.full(300, 0.3)).mean() * math.sqrt(1 + 1 / (k - 1))
+    assert replication_scatter(sums, n) == pytest.approx(want, rel=0.05)
 
 
 def test_per_date_hour_and_monthly_scores() -> None:
