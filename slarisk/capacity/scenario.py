@@ -130,6 +130,15 @@ def sample_count(d: Count, rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.choice(np.asarray(d.values, dtype=np.int64), n)
 
 
+def count_mean(d: Count) -> float:
+    """Mean touch count (a geometric mean below 1 draws 1)."""
+    if isinstance(d, FixedCount):
+        return float(d.value)
+    if isinstance(d, EmpiricalCount):
+        return float(np.mean(d.values))
+    return float(max(d.mean, 1.0))
+
+
 def count_max(d: Count) -> float:
     """Largest possible count (inf for geometric with mean > 1)."""
     if isinstance(d, FixedCount):

@@ -26,13 +26,13 @@ def generate_cmd(
     seed: Annotated[int, typer.Option(help="Random seed (reproduces the whole history).")] = 0,
     absence_rate: Annotated[
         float, typer.Option(help="Probability an agent is absent on a given day.")
-    ] = 0.05,
+    ] = 0.07,
     understaffed_days: Annotated[
         int | None, typer.Option(help="Understaffed weekdays (default: one per fortnight).")
     ] = None,
     spike_multiplier: Annotated[
         float, typer.Option(help="Holiday spike volume multiplier (1 = no spike).")
-    ] = 1.5,
+    ] = 1.6,
     spike_days: Annotated[float, typer.Option(help="Length of the holiday spike, days.")] = 4.0,
     daily_volume_sd: Annotated[
         float, typer.Option(help="Day-to-day volume noise (sd of a mean-1 lognormal factor).")
@@ -42,7 +42,7 @@ def generate_cmd(
     ] = 0.0,
     volume: Annotated[
         float, typer.Option(help="Volume multiplier on the scenario's arrivals.")
-    ] = 1.0,
+    ] = 1.1,
     closure_volume: Annotated[
         float,
         typer.Option(
@@ -58,7 +58,7 @@ def generate_cmd(
     ] = 3.0,
     max_overtime: Annotated[
         float, typer.Option(help="Most overtime per team and day, share of planned agents.")
-    ] = 0.5,
+    ] = 0.3,
     backlog_normal_days: Annotated[
         float,
         typer.Option(help="Backlog the desk tolerates, in days of planned capacity."),

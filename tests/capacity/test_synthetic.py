@@ -18,9 +18,16 @@ POLICY = ROOT / "policies" / "default.yaml"
 
 #: no imperfections at all (the planned roster, the planned volume); the tests of how breaches
 #: depend on staffing and workload switch the desk's recovery (overtime) off, so that only the
-#: spoiled roster or the volume differs between the histories they compare
+#: spoiled roster or the volume differs between the histories they compare. They run at the
+#: scenario's own volume (the default history runs hotter, ``volume_multiplier`` 1.1)
+PLANNED = 1.0
 CLEAN = Imperfections(
-    absence_rate=0.0, understaffed_days=0, spike_multiplier=1.0, growth=0.0, recovery_days=None
+    absence_rate=0.0,
+    understaffed_days=0,
+    spike_multiplier=1.0,
+    growth=0.0,
+    recovery_days=None,
+    volume_multiplier=PLANNED,
 )
 
 
@@ -39,6 +46,7 @@ def pair():  # type: ignore[no-untyped-def]
             spike_multiplier=1.0,
             growth=0.0,
             recovery_days=None,
+            volume_multiplier=PLANNED,
         ),
     )
     return clean, short
@@ -58,6 +66,7 @@ def spiky():  # type: ignore[no-untyped-def]
             spike_days=4,
             growth=0.0,
             recovery_days=None,
+            volume_multiplier=PLANNED,
         ),
     )
 
@@ -195,7 +204,12 @@ def test_desk_recovers_from_a_spike_with_overtime(spiky) -> None:  # type: ignor
     """Same spike, same seed, recovery on: the e-mail team books overtime and P4 first
     responses are back to about a day's wait a few days after the spike, instead of starving."""
     imp = Imperfections(
-        absence_rate=0.0, understaffed_days=0, spike_multiplier=1.8, spike_days=4, growth=0.0
+        absence_rate=0.0,
+        understaffed_days=0,
+        spike_multiplier=1.8,
+        spike_days=4,
+        growth=0.0,
+        volume_multiplier=PLANNED,
     )
     rec = generate_history(BASELINE, weeks=3, seed=11, imperfections=imp)
     assert len(rec.tickets) == len(spiky.tickets)  # same arrivals
