@@ -30,10 +30,12 @@ def evaluate_servicenow_command(
         Path | None, typer.Option(help="Also write the report (Markdown) to this file.")
     ] = None,
 ) -> None:
-    """Breach-risk model vs a tuned one-hot logistic regression (C by time-fold CV on the
-    training rows) on the ServiceNow incident log (made_sla false as the label, last 30% by
-    opening time as test, training rows resolved after the cutoff purged or not: both splits
-    reported): ROC AUC, PR AUC, Brier, ECE at opening and AUC in flight at several ages."""
+    """Breach-risk model (settings chosen on time folds of the training rows) vs two tuned
+    one-hot logistic regressions (C by time-fold CV on the training rows; plain attributes,
+    and those plus every numeric feature of the model) on the ServiceNow incident log
+    (made_sla false as the label, last 30% by opening time as test, training rows resolved
+    after the cutoff purged or not: both splits reported): ROC AUC, PR AUC, Brier, ECE at
+    opening, AUC/AP per priority, and AUC in flight at several ages."""
     from rich.console import Console
 
     from slarisk.cli.terminal_tables import markdown_blocks
@@ -55,12 +57,16 @@ def evaluate_servicenow_command(
         rep = evaluate_servicenow(tickets, ages_hours=age_list, max_tickets=max_tickets, seed=seed)
     text = report_markdown(rep)
     for split, _purge in SPLITS:
-        gain, ap = rep.gain(split, "roc_auc"), rep.gain(split, "pr_auc")
-        verdict = "met" if gain >= 0.02 and ap >= 0.0 else "NOT met"
-        text += (
-            f"\n{split}: AUC gain over the tuned LR at opening {gain:+.3f}, average precision "
-            f"{ap:+.3f} (goal +0.02 AUC, AP not worse: {verdict})"
-        )
+        for baseline, label in (
+            ("logistic", "tuned LR"),
+            ("logistic_all", "tuned LR, all features"),
+        ):
+            gain, ap = rep.gain(split, "roc_auc", baseline), rep.gain(split, "pr_auc", baseline)
+            verdict = "met" if gain >= 0.02 and ap >= 0.0 else "NOT met"
+            text += (
+                f"\n{split}: AUC gain over the {label} at opening {gain:+.3f}, average "
+                f"precision {ap:+.3f} (goal +0.02 AUC, AP not worse: {verdict})"
+            )
     text += "\n"
     for block in markdown_blocks(text, console.width):  # tables fitted to the terminal
         console.print(block)

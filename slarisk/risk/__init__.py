@@ -10,7 +10,8 @@ features), :mod:`~slarisk.risk.landmarks` (training set), :mod:`~slarisk.risk.mo
 :mod:`~slarisk.risk.tuning` and :mod:`~slarisk.risk.train` (training pipeline),
 :mod:`~slarisk.risk.registry` and :mod:`~slarisk.risk.model_card` (MLflow, export, loading),
 :mod:`~slarisk.risk.spec` (training spec), :mod:`~slarisk.risk.servicenow_eval` (public
-ServiceNow log evaluation), :mod:`~slarisk.risk.treekernel` (compiled tree scoring).
+ServiceNow log evaluation; :mod:`~slarisk.risk.servicenow_history` its known-before-t
+features), :mod:`~slarisk.risk.treekernel` (compiled tree scoring).
 """
 
 from slarisk.risk.classifier import BreachClassifier

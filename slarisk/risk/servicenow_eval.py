@@ -11,18 +11,24 @@ At opening, features are only what is known then: the ticket's attributes from t
 event of the incident (priority, contact type, location, category, assignment group, impact,
 urgency, subcategory, symptom, opened_by), the calendar, the workload at opening (open
 incidents overall / by priority / in the group, arrivals), and the history known before
-opening: breach rate and resolution time per category and group from incidents resolved
-before that instant, the group's last ten resolutions (breach share, mean log resolution
-hours) and the caller's history (breach rate and mean log resolution hours of the caller's
-earlier resolved incidents, the caller's incidents still open). The caller and the
-configuration item are not categorical features (thousands of levels: the trees overfit
-them); the caller enters through its history.
+opening (:mod:`slarisk.risk.servicenow_history`): breach rate and resolution time per category
+and group from incidents resolved before that instant, the group's last ten resolutions, the
+caller's history (breach rate, resolution time, incidents still open, earlier incidents, hours
+since the last one), the group's arrivals and resolutions in the last hours/days and the
+quantiles of its last 20 resolution times, and the 7-day breach share of the group, category,
+subcategory and symptom. The caller and the configuration item are not categorical features
+(thousands of levels: the trees overfit them); the caller enters through its history.
 
-Baseline: a *tuned* one-hot logistic regression on plain attributes (contact type, location,
-category, subcategory, symptom, impact, urgency, priority, assignment group, opened by;
-hour, weekday and open WIP standardised), its C chosen among :data:`LR_C_GRID` by the mean
-ROC AUC over expanding-window time folds of the training part
-(:func:`slarisk.risk.evaluate.tune_logistic`, purged like the split).
+The model's settings (leaves, rows per leaf, refit on all rows after calibration:
+:data:`MODEL_GRID`) are chosen by the mean ROC AUC over expanding-window time folds of each
+split's training rows (:func:`tune_model`); the test rows are never seen.
+
+Baselines: two *tuned* one-hot logistic regressions, their C chosen among :data:`LR_C_GRID`
+by the mean ROC AUC over the same time folds (:func:`slarisk.risk.evaluate.tune_logistic`,
+purged like the split): ``logistic`` on plain attributes (contact type, location, category,
+subcategory, symptom, impact, urgency, priority, assignment group, opened by; hour, weekday
+and open WIP standardised), and ``logistic_all``, the same plus every numeric feature of the
+model (counts as ``log1p``, missing values imputed by the median, standardised).
 
 In flight: every incident still unresolved at age a (a = 1, 4, 24, 72 hours after opening) is
 observed again at that instant with the workload and history of that instant and its age;
@@ -46,7 +52,13 @@ import pandas as pd
 from slarisk.data import schema as s
 from slarisk.data.io import read_table
 from slarisk.data.servicenow import import_servicenow
-from slarisk.risk.evaluate import LogisticChoice, classification_metrics, time_split, tune_logistic
+from slarisk.risk.evaluate import (
+    LogisticChoice,
+    classification_metrics,
+    time_folds,
+    time_split,
+    tune_logistic,
+)
 from slarisk.risk.feature_indexes import METRIC
 from slarisk.risk.features import (
     CATEGORICAL_FEATURES,
@@ -56,6 +68,14 @@ from slarisk.risk.features import (
     build_features,
 )
 from slarisk.risk.model import as_strings, make_logistic_baseline, make_pipeline
+from slarisk.risk.servicenow_history import (
+    COUNT_FEATURES,
+    HISTORY_FEATURES,
+    RECENT_FEATURES,
+    history_features,
+    outcome_known_at,
+    recent_features,
+)
 
 DEFAULT_PATH = Path("../shared/data/servicenow_incidents/incident_event_log.csv.gz")
 #: attributes known at opening (importer column names), used as categorical features.
@@ -71,16 +91,6 @@ OPENING_ATTRIBUTES: tuple[str, ...] = (
 #: opening attributes with thousands of levels: not categorical features of the model (it
 #: overfits them); the caller enters through :data:`HISTORY_FEATURES`.
 HIGH_CARDINALITY: tuple[str, ...] = ("caller", "cmdb_ci")
-#: known-at-opening history of the caller and the assignment group (:func:`history_features`).
-HISTORY_FEATURES: tuple[str, ...] = (
-    "caller_breach_rate",
-    "caller_mean_log_resolution_hours",
-    "caller_open_now",
-    "group_recent_breach_share",
-    "group_recent_log_resolution_hours",
-)
-#: resolutions of the group averaged by the ``group_recent_*`` features.
-RECENT_RESOLUTIONS = 10
 #: the baseline's plain features: one-hot categoricals and standardised numerics.
 PLAIN_LR_CATEGORICAL: tuple[str, ...] = (
     s.CHANNEL,  # contact type
@@ -115,9 +125,7 @@ def load_servicenow(path: str | Path = DEFAULT_PATH) -> pd.DataFrame:
 
 def _outcomes(tickets: pd.DataFrame) -> pd.DataFrame:
     """Outcome rows: breach = made_sla false, known at resolution (or closure)."""
-    known = tickets[s.RESOLVED_AT]
-    if "closed_at" in tickets:
-        known = known.fillna(tickets["closed_at"])
+    known = outcome_known_at(tickets)
     made = tickets[s.SOURCE_MADE_SLA]
     keep = (known.notna() & made.notna()).to_numpy()
     t = tickets.loc[keep]
@@ -138,9 +146,7 @@ def observations(tickets: pd.DataFrame, ages_hours: Sequence[float] = (0.0,)) ->
     """One row per incident and age (hours after opening) while still unresolved, sorted by
     observation time; ``label`` = made_sla false, ``outcome_known_at`` = resolution time."""
     t = tickets[tickets[s.SOURCE_MADE_SLA].notna()].reset_index(drop=True)
-    known = t[s.RESOLVED_AT]
-    if "closed_at" in t:
-        known = known.fillna(t["closed_at"])
+    known = outcome_known_at(t)
     parts = []
     for age in ages_hours:  # a handful of ages
         at = t[s.CREATED_AT] + pd.Timedelta(hours=float(age))
@@ -159,89 +165,10 @@ def observations(tickets: pd.DataFrame, ages_hours: Sequence[float] = (0.0,)) ->
     return obs.iloc[order].reset_index(drop=True)
 
 
-def _before(
-    at: pd.Series, keys: np.ndarray, when: pd.Series, event_keys: np.ndarray, values: pd.DataFrame
-) -> pd.DataFrame:
-    """Per observation, the last row of ``values`` (cumulative per key, in ``when`` order)
-    among the events of the same key strictly before ``at`` (NaN when there is none)."""
-    ev = values.assign(_t=when.to_numpy(), _k=event_keys)
-    ev = ev[ev["_t"].notna()].sort_values("_t", kind="stable")
-    left = pd.DataFrame({"_t": at.to_numpy(), "_k": keys, "_i": np.arange(len(at))})
-    left = left.sort_values("_t", kind="stable")
-    m = pd.merge_asof(left, ev, on="_t", by="_k", allow_exact_matches=False)
-    return m.sort_values("_i").drop(columns=["_t", "_k", "_i"]).reset_index(drop=True)
-
-
-def history_features(tickets: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
-    """:data:`HISTORY_FEATURES` of each observation from what was known strictly before its
-    instant ``at``: outcomes of incidents resolved before it, incidents opened before it.
-
-    ``caller_breach_rate``: breaches / resolved incidents of the caller, shrunk towards the
-    overall 37% with the weight of 5 incidents; ``caller_mean_log_resolution_hours``: mean
-    ``log1p`` resolution hours of those; ``caller_open_now``: the caller's incidents opened
-    but not resolved before ``at``; ``group_recent_*``: breach share and mean ``log1p``
-    resolution hours of the assignment group's last :data:`RECENT_RESOLUTIONS` resolutions.
-    """
-    known = tickets[s.RESOLVED_AT]
-    if "closed_at" in tickets:
-        known = known.fillna(tickets["closed_at"])
-    made = tickets[s.SOURCE_MADE_SLA]
-    breached = (~made.astype("boolean")).astype("Float64").to_numpy(np.float64, na_value=np.nan)
-    hours = (known - tickets[s.CREATED_AT]).dt.total_seconds().to_numpy() / 3600.0
-    log_res = np.log1p(np.clip(hours, 0.0, None))
-    at = obs[s.AT].reset_index(drop=True)
-    out = pd.DataFrame(index=range(len(obs)))
-
-    def keys(frame: pd.DataFrame, col: str) -> np.ndarray:
-        return frame[col].astype(object).where(frame[col].notna(), s.UNKNOWN).astype(str).to_numpy()
-
-    # caller: cumulative outcomes and openings per caller
-    ck, ock = keys(tickets, "caller"), keys(obs, "caller")
-    order = np.argsort(known.to_numpy(), kind="stable")
-    verdict = np.isfinite(breached)
-    res = pd.DataFrame(
-        {"b": np.nan_to_num(breached), "v": verdict.astype(float), "lr": log_res, "k": ck}
-    ).iloc[order]
-    g = res.groupby("k", sort=False)
-    res_cum = pd.DataFrame(
-        {
-            "n": g.cumcount() + 1.0,
-            "v": g["v"].cumsum(),
-            "b": g["b"].cumsum(),
-            "lr": g["lr"].cumsum(),
-        }
-    )
-    r = _before(at, ock, known.iloc[order], ck[order], res_cum)
-    prior, weight = 0.37, 5.0
-    n_res = r["n"].fillna(0.0).to_numpy()
-    n_verdict = r["v"].fillna(0.0).to_numpy()
-    out["caller_breach_rate"] = (r["b"].fillna(0.0).to_numpy() + prior * weight) / (
-        n_verdict + weight
-    )
-    out["caller_mean_log_resolution_hours"] = r["lr"].to_numpy() / np.where(
-        n_res > 0, n_res, np.nan
-    )
-    o_order = np.argsort(tickets[s.CREATED_AT].to_numpy(), kind="stable")
-    opened = pd.DataFrame({"k": ck[o_order]})
-    opened_cum = pd.DataFrame({"n": opened.groupby("k", sort=False).cumcount() + 1.0})
-    o = _before(at, ock, tickets[s.CREATED_AT].iloc[o_order], ck[o_order], opened_cum)
-    out["caller_open_now"] = o["n"].fillna(0.0).to_numpy() - n_res
-    # group: rolling mean of its last resolutions
-    gk, ogk = keys(tickets, s.GROUP), keys(obs, s.GROUP)
-    res_g = pd.DataFrame({"b": breached, "lr": log_res, "k": gk}).iloc[order]
-    roll = res_g.groupby("k", sort=False)[["b", "lr"]].rolling(RECENT_RESOLUTIONS, min_periods=1)
-    recent = roll.mean().reset_index(level=0, drop=True).reindex(res_g.index)
-    rg = _before(at, ogk, known.iloc[order], gk[order], recent.reset_index(drop=True))
-    out["group_recent_breach_share"] = rg["b"].to_numpy()
-    out["group_recent_log_resolution_hours"] = rg["lr"].to_numpy()
-    for col in ("caller_breach_rate", "caller_mean_log_resolution_hours", "caller_open_now"):
-        out.loc[obs["caller"].isna().to_numpy(), col] = np.nan
-    return out
-
-
 def feature_frame(tickets: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
     """Features of the observations (generic feature set + the opening attributes + the
-    caller's and the group's history, :func:`history_features`)."""
+    caller's and the group's history, :func:`history_features`, + the recent workload and
+    history of the group, the caller and the category, :func:`recent_features`)."""
     ctx = build_context(
         tickets,
         outcomes=_outcomes(tickets),
@@ -254,21 +181,42 @@ def feature_frame(tickets: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
     hist = history_features(tickets, obs)
     for col in HISTORY_FEATURES:
         X[col] = hist[col].to_numpy()
+    recent = recent_features(tickets, obs)
+    for col in RECENT_FEATURES:
+        X[col] = recent[col].to_numpy()
     return X
+
+
+#: the baselines compared with the model: the plain tuned LR of the issue, and the same LR
+#: given every numeric feature of the model as well (what a careful analyst would also try).
+BASELINES: tuple[str, ...] = ("logistic", "logistic_all")
+#: LightGBM settings tried on the training folds (:func:`tune_model`); ``refit_full`` refits
+#: the trees on all training rows after calibrating on the newest 20% (see BreachClassifier).
+MODEL_GRID: tuple[dict[str, Any], ...] = (
+    {"num_leaves": 31, "min_child_samples": 50, "refit_full": False},
+    {"num_leaves": 31, "min_child_samples": 50, "refit_full": True},
+    {"num_leaves": 15, "min_child_samples": 200, "refit_full": False},
+    {"num_leaves": 15, "min_child_samples": 200, "refit_full": True},
+)
+#: time folds of the training rows used to tune the model and the baselines.
+FOLDS, FOLD_FRACTION = 3, 0.15
 
 
 @dataclass
 class ServiceNowReport:
-    """At-opening comparison per split, in-flight AUC per age, and run information."""
+    """At-opening comparison per split (and per priority), in-flight AUC per age, run info."""
 
-    at_opening: pd.DataFrame  # split, model (model / logistic): roc_auc, pr_auc, brier, ...
+    at_opening: pd.DataFrame  # split, model (model / logistic / logistic_all): roc_auc, ...
     in_flight: pd.DataFrame  # per age: model and logistic AUC
     info: dict[str, Any] = field(default_factory=dict)
+    by_priority: pd.DataFrame = field(default_factory=pd.DataFrame)  # split, priority, model
 
-    def gain(self, split: str = "purged", metric: str = "roc_auc") -> float:
-        """Model minus tuned logistic regression at opening, on ``split``."""
+    def gain(
+        self, split: str = "purged", metric: str = "roc_auc", baseline: str = "logistic"
+    ) -> float:
+        """Model minus a tuned logistic regression (``baseline``) at opening, on ``split``."""
         a = self.at_opening[self.at_opening["split"] == split].set_index("model")[metric]
-        return float(a["model"] - a["logistic"])
+        return float(a["model"] - a[baseline])
 
     def auc_gain(self, split: str = "purged") -> float:
         """Model AUC minus tuned logistic-regression AUC at opening, on ``split``."""
@@ -279,6 +227,24 @@ def _plain(X: pd.DataFrame, extra_categorical: Sequence[str] = ()) -> pd.DataFra
     """The baseline's columns, categoricals as strings."""
     cats = [*PLAIN_LR_CATEGORICAL, *extra_categorical]
     return as_strings(X[[*cats, *PLAIN_LR_NUMERIC]], cats)
+
+
+def _is_count(name: str) -> bool:
+    """Count-like numeric features (heavy right tails): ``log1p`` for the logistic baseline."""
+    if name in COUNT_FEATURES or name == "hist_n_category":
+        return True
+    return name.startswith(("backlog_", "arrivals_")) and not name.endswith("_ratio")
+
+
+def _with_numeric(X: pd.DataFrame, numeric: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The plain baseline's columns plus ``numeric`` (counts as ``log1p``; columns without
+    any value dropped): the frame and the numeric column names of the logistic regression."""
+    Xs = _plain(X)
+    extra = [c for c in numeric if c not in PLAIN_LR_NUMERIC and X[c].notna().any()]
+    for c in extra:
+        v = X[c].to_numpy(np.float64, na_value=np.nan)
+        Xs[c] = np.log1p(np.clip(v, 0.0, None)) if _is_count(c) else v
+    return Xs, [*PLAIN_LR_NUMERIC, *extra]
 
 
 def _model_columns(X: pd.DataFrame, ages: bool) -> tuple[list[str], list[str]]:
@@ -315,10 +281,78 @@ def _fit_logistic(
     test: np.ndarray,
     C: float,
     categorical: Sequence[str] = PLAIN_LR_CATEGORICAL,
+    numeric: Sequence[str] = PLAIN_LR_NUMERIC,
 ) -> np.ndarray:
-    lr = make_logistic_baseline(categorical=categorical, numeric=PLAIN_LR_NUMERIC, C=C)
+    lr = make_logistic_baseline(categorical=categorical, numeric=numeric, C=C)
     lr.fit(Xs.iloc[np.flatnonzero(train)], y[train])
     return np.asarray(lr.predict_proba(Xs.iloc[np.flatnonzero(test)])[:, 1])
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The LightGBM settings chosen on the training folds and the mean fold AUC of each."""
+
+    params: dict[str, Any]
+    cv_auc: dict[str, float]
+
+
+def _grid_name(g: Mapping[str, Any]) -> str:
+    return f"leaves={g['num_leaves']},min_leaf={g['min_child_samples']},refit={g['refit_full']}"
+
+
+def tune_model(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    meta: pd.DataFrame,
+    train: np.ndarray,
+    *,
+    purge: bool,
+    categorical: list[str],
+    numeric: list[str],
+    params: Mapping[str, Any],
+    grid: Sequence[Mapping[str, Any]] = MODEL_GRID,
+    seed: int = 0,
+) -> ModelChoice:
+    """The :data:`MODEL_GRID` entry (over ``params``) with the best mean ROC AUC over the
+    expanding-window time folds of the training rows (:func:`time_folds`, purged like the
+    split: the test rows are never seen); the first entry wins a tie."""
+    pairs = [
+        (fit, val)
+        for fit, val in time_folds(meta, train, FOLDS, FOLD_FRACTION, purge)
+        if len(np.unique(y[fit])) == 2 and len(np.unique(y[val])) == 2
+    ]
+    if not pairs:
+        raise ValueError("no time fold with both outcomes in the training rows")
+    cv: dict[str, float] = {}
+    best: tuple[float, dict[str, Any]] | None = None
+    for g in grid:  # a handful of settings
+        p = {**params, **g}
+        aucs = [
+            classification_metrics(
+                y[val], _fit_model(X, y, fit, val, categorical, numeric, p, seed)
+            )["roc_auc"]
+            for fit, val in pairs
+        ]
+        cv[_grid_name(g)] = float(np.mean(aucs))
+        if best is None or cv[_grid_name(g)] > best[0]:
+            best = (cv[_grid_name(g)], p)
+    assert best is not None
+    return ModelChoice(best[1], cv)
+
+
+def _by_priority(
+    split: str, y: np.ndarray, preds: Mapping[str, np.ndarray], priority: pd.Series
+) -> pd.DataFrame:
+    """AUC/AP of every model per priority of the test rows (one-class priorities: NaN)."""
+    rows = []
+    for p in PRIORITIES:
+        m = (priority == p).to_numpy()
+        if not m.any():
+            continue
+        for name, pr in preds.items():
+            met = classification_metrics(y[m], pr[m])
+            rows.append({"split": split, "priority": p, "model": name, **met})
+    return pd.DataFrame(rows)
 
 
 def evaluate_servicenow(
@@ -329,9 +363,11 @@ def evaluate_servicenow(
     params: Mapping[str, Any] | None = None,
     max_tickets: int | None = None,
     seed: int = 0,
+    grid: Sequence[Mapping[str, Any]] = MODEL_GRID,
 ) -> ServiceNowReport:
     """Run the at-opening comparison on both splits and the in-flight evaluation (see the
-    module docstring).
+    module docstring). The model's settings (``grid`` over ``params``) and both baselines' C
+    are chosen on time folds of each split's training rows.
 
     ``max_tickets`` keeps a random subsample of incidents (for quick tests); the workload and
     history features are still computed from all incidents.
@@ -348,36 +384,43 @@ def evaluate_servicenow(
     obs0 = observations(pool, (0.0,))
     X0 = feature_frame(tickets, obs0)
     cat0, num0 = _model_columns(X0, ages=False)
-    Xs0 = _plain(X0)
+    frames = {"logistic": (_plain(X0), list(PLAIN_LR_NUMERIC))}
+    frames["logistic_all"] = _with_numeric(X0, num0)
     y0 = obs0["label"].to_numpy(np.int64)
-    rows = []
+    rows, by_prio = [], []
     info: dict[str, Any] = {"incidents": len(tickets), "evaluated": len(pool)}
     choices: dict[str, LogisticChoice] = {}
+    model_choice: dict[str, ModelChoice] = {}
     for split, purge in SPLITS:
         tr, te, cutoff = time_split(obs0, test_fraction, purge=purge)
-        choice = tune_logistic(
-            Xs0,
-            y0,
-            obs0,
-            tr,
-            purge=purge,
-            categorical=PLAIN_LR_CATEGORICAL,
-            numeric=PLAIN_LR_NUMERIC,
-            grid=LR_C_GRID,
-        )
-        choices[split] = choice
-        preds = {
-            "model": _fit_model(X0, y0, tr, te, cat0, num0, params, seed),
-            "logistic": _fit_logistic(Xs0, y0, tr, te, choice.C),
-        }
-        for name, p in preds.items():
-            rows.append({"split": split, "model": name, **classification_metrics(y0[te], p)})
-        info[split] = {
+        mc = tune_model(
+            X0, y0, obs0, tr, purge=purge, categorical=cat0, numeric=num0, params=params,
+            grid=grid, seed=seed,
+        )  # fmt: skip
+        model_choice[split] = mc
+        preds = {"model": _fit_model(X0, y0, tr, te, cat0, num0, mc.params, seed)}
+        split_info: dict[str, Any] = {
             "train_rows": int(tr.sum()),
             "test_rows": int(te.sum()),
-            "logistic_C": choice.C,
-            "logistic_cv_auc": {f"{c:g}": round(v, 4) for c, v in choice.cv_auc.items()},
+            "model_params": {k: mc.params[k] for k in grid[0]} if grid else {},
+            "model_cv_auc": {k: round(v, 4) for k, v in mc.cv_auc.items()},
         }
+        for name in BASELINES:
+            Xs, numeric = frames[name]
+            choice = tune_logistic(
+                Xs, y0, obs0, tr, purge=purge, categorical=PLAIN_LR_CATEGORICAL,
+                numeric=numeric, grid=LR_C_GRID, folds=FOLDS, fold_fraction=FOLD_FRACTION,
+            )  # fmt: skip
+            if name == "logistic":
+                choices[split] = choice
+            preds[name] = _fit_logistic(Xs, y0, tr, te, choice.C, PLAIN_LR_CATEGORICAL, numeric)
+            key = "logistic" if name == "logistic" else name
+            split_info[f"{key}_C"] = choice.C
+            split_info[f"{key}_cv_auc"] = {f"{c:g}": round(v, 4) for c, v in choice.cv_auc.items()}
+        for name, p in preds.items():
+            rows.append({"split": split, "model": name, **classification_metrics(y0[te], p)})
+        by_prio.append(_by_priority(split, y0[te], preds, obs0.loc[te, s.PRIORITY]))
+        info[split] = split_info
         info["cutoff"] = str(cutoff)
         info["test_breach_rate"] = float(y0[te].mean())
     at_opening = pd.DataFrame(rows)
@@ -394,7 +437,7 @@ def evaluate_servicenow(
         y = obs["label"].to_numpy(np.int64)
         tr_f, te_f, _ = time_split(obs, test_fraction, purge=True)
         pf = {
-            "model": _fit_model(X, y, tr_f, te_f, cat, num, params, seed),
+            "model": _fit_model(X, y, tr_f, te_f, cat, num, model_choice["purged"].params, seed),
             "logistic": _fit_logistic(
                 Xs, y, tr_f, te_f, choices["purged"].C, (*PLAIN_LR_CATEGORICAL, "age_level")
             ),
@@ -407,28 +450,61 @@ def evaluate_servicenow(
                     {"age_hours": a, "model": k, **classification_metrics(y[te_f][m], p[m])}
                 )
     info["seconds"] = round(time.perf_counter() - t0, 1)
-    return ServiceNowReport(at_opening, pd.DataFrame(flight), info)
+    return ServiceNowReport(
+        at_opening, pd.DataFrame(flight), info, pd.concat(by_prio, ignore_index=True)
+    )
+
+
+_NAMES = {"logistic": "tuned logistic", "logistic_all": "tuned logistic, all features"}
 
 
 def report_markdown(rep: ServiceNowReport) -> str:
     """The figures as Markdown tables (for docs/risk_model.md): both splits at opening, the
-    baseline's C per split, the gains, and the in-flight AUC per age."""
+    settings chosen on the training folds, the gains, AUC/AP per priority, and the in-flight
+    AUC per age."""
     cols = ["model", "roc_auc", "pr_auc", "brier", "ece", "precision_top10", "recall_top10"]
     lines = [
         "| split | " + " | ".join(cols) + " |",
         "|" + "---|" * (len(cols) + 1),
     ]
     for _, r in rep.at_opening.iterrows():
-        name = "tuned logistic" if r["model"] == "logistic" else str(r["model"])
+        name = _NAMES.get(str(r["model"]), str(r["model"]))
         vals = [f"{r[c]:.3f}" for c in cols[1:]]
         lines.append("| " + " | ".join([str(r["split"]), name, *vals]) + " |")
-    lines += ["", "| split | logistic C (time-fold CV) | AUC gain | AP gain |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| split | model settings (time-fold CV) | logistic C | C, all features "
+        "| AUC / AP gain vs logistic | vs logistic, all features |",
+        "|---|---|---|---|---|---|",
+    ]
     for split in dict.fromkeys(rep.at_opening["split"]):
-        c = rep.info.get(split, {}).get("logistic_C", float("nan"))
+        si = rep.info.get(split, {})
+        mp = ", ".join(f"{k}={v}" for k, v in si.get("model_params", {}).items())
+        gains = [
+            f"{rep.gain(split, 'roc_auc', b):+.3f} / {rep.gain(split, 'pr_auc', b):+.3f}"
+            for b in BASELINES
+        ]
         lines.append(
-            f"| {split} | {c:g} | {rep.gain(split, 'roc_auc'):+.3f} | "
-            f"{rep.gain(split, 'pr_auc'):+.3f} |"
+            f"| {split} | {mp} | {si.get('logistic_C', float('nan')):g} | "
+            f"{si.get('logistic_all_C', float('nan')):g} | {gains[0]} | {gains[1]} |"
         )
+    if len(rep.by_priority):
+        lines += [
+            "",
+            "| split | priority | test rows | breach rate | AUC model / LR / LR all "
+            "| AP model / LR / LR all |",
+            "|---|---|---|---|---|---|",
+        ]
+        for (split, prio), g in rep.by_priority.groupby(["split", "priority"], sort=False):
+            auc_of = g.set_index("model")["roc_auc"].astype(float)
+            ap_of = g.set_index("model")["pr_auc"].astype(float)
+            auc = " / ".join(f"{float(auc_of[m]):.3f}" for m in ("model", *BASELINES))
+            ap = " / ".join(f"{float(ap_of[m]):.3f}" for m in ("model", *BASELINES))
+            first = g.iloc[0]
+            lines.append(
+                f"| {split} | {prio} | {first['rows']:.0f} | {first['base_rate']:.3f} | "
+                f"{auc} | {ap} |"
+            )
     lines += [
         "",
         "| age (h) | rows | breach rate | model AUC | logistic AUC |",

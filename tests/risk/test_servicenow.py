@@ -13,6 +13,7 @@ import pytest
 from slarisk.risk.servicenow_eval import (
     HISTORY_FEATURES,
     LR_C_GRID,
+    MODEL_GRID,
     OPENING_ATTRIBUTES,
     evaluate_servicenow,
     history_features,
@@ -86,22 +87,30 @@ def test_model_against_the_tuned_logistic_regression_on_both_splits(incidents):
         ages_hours=(24.0,),
         max_tickets=9000,
         params={"n_estimators": 200, "learning_rate": 0.05},
+        grid=MODEL_GRID[:2],
     )
     at0 = rep.at_opening.set_index(["split", "model"])
-    assert set(at0.index) == {
-        (sp, m) for sp in ("purged", "unpurged") for m in ("model", "logistic")
-    }
+    models = ("model", "logistic", "logistic_all")
+    assert set(at0.index) == {(sp, m) for sp in ("purged", "unpurged") for m in models}
     for split in ("purged", "unpurged"):
-        assert at0.loc[(split, "model"), "roc_auc"] > 0.7
-        assert at0.loc[(split, "logistic"), "roc_auc"] > 0.7
+        for m in models:
+            assert at0.loc[(split, m), "roc_auc"] > 0.7
         assert rep.info[split]["logistic_C"] in LR_C_GRID
+        assert rep.info[split]["logistic_all_C"] in LR_C_GRID
         assert len(rep.info[split]["logistic_cv_auc"]) == len(LR_C_GRID)
+        assert rep.info[split]["model_params"] in MODEL_GRID[:2]  # chosen on training folds
+        assert len(rep.info[split]["model_cv_auc"]) == 2
+    prio = rep.by_priority
+    assert set(prio["model"]) == set(models) and set(prio["split"]) == {"purged", "unpurged"}
+    p3 = prio[(prio["priority"] == "P3") & (prio["model"] == "model")]
+    assert (p3["roc_auc"] > 0.6).all()  # most incidents are P3
     assert rep.info["purged"]["train_rows"] < rep.info["unpurged"]["train_rows"]
     assert rep.info["purged"]["test_rows"] == rep.info["unpurged"]["test_rows"]
     assert np.isfinite(rep.at_opening["brier"]).all()
     assert set(rep.in_flight["age_hours"]) == {0.0, 24.0}
     text = report_markdown(rep)
     assert "| purged | tuned logistic |" in text and "| unpurged | model |" in text
+    assert "| unpurged | P3 |" in text
 
 
 def test_the_command_reports_and_writes_the_markdown(incidents, shared_data, tmp_path):
