@@ -348,6 +348,7 @@ def verify_cmd(
         f"final roster {final.cost:,.0f} {cat.currency}; "
         f"every goal met with 95% confidence: {'yes' if final.ok else 'NO'}"
     )
+    console.print(f"repair: {v.status}")
     _write_roster(
         out,
         final.roster,

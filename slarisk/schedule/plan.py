@@ -7,7 +7,9 @@ break-start variables ``w[d, j, k, o]`` (how many of those shifts start break k 
 inside its window) with ``sum_o w[d, j, k, o] = x[d, j]``. The model never enumerates a
 shift x break-placement combination, so it stays small. Coverage per (team, interval) is the
 shifts on duty minus those on a break; a continuous shortage ``u[team, t]`` is penalised per
-agent-hour (``shortage_cost_per_hour``), so a plan always exists. The week is cyclic.
+agent-hour (``shortage_cost_per_hour``), so a plan always exists. The week is cyclic. Below
+an optional ``floor`` of agents per (team, interval) (the verification's repair) a second
+shortage costs more than any one shift, so the plan reaches the floor whenever a shift can.
 
 Solving: the LP relaxation (its value is the reported LP bound); LP dives that round the
 shift counts (breaks continuous) and keep the cheapest; the integer break placement for those
@@ -211,13 +213,17 @@ def solve_plan(
     max_nodes: int = 500,
     full_mip_max_integers: int = 12_000,
     threads: int = 1,
+    floor: np.ndarray | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Plan:
     """Least-cost plan covering `req` with the catalogue's shifts (HiGHS MIP).
 
     Deterministic for the same input and options (`max_nodes` branch-and-bound nodes per MIP,
     `mip_rel_gap`, `full_mip_max_integers`: see the module docstring); `time_limit` (seconds)
-    is only a safety cap, and `Plan.time_capped` tells when it stopped a stage.
+    is only a safety cap, and `Plan.time_capped` tells when it stopped a stage. `floor`
+    (agents, teams x intervals; the requirement is raised to it): each agent-interval short
+    of it costs the dearest shift + 1 on top of the catalogue's penalty, so any shift that
+    covers it is cheaper than the shortage.
     """
     import highspy  # heavy optional solver: imported only when a plan is solved
 
@@ -225,6 +231,10 @@ def solve_plan(
     if req.interval_minutes != cat.interval_minutes:
         raise ValueError("requirement and catalogue use different interval grids")
     templates = [t for t in expand_templates(cat) if t.team in req.teams]
+    if floor is not None:
+        if floor.shape != req.agents.shape:
+            raise ValueError("the floor has not the requirement's shape (teams x intervals)")
+        req = Requirement(req.teams, np.maximum(req.agents, floor), req.interval_minutes)
     slots, spd = req.slots, cat.slots_per_day
     teams = req.teams
     cols_cost: list[float] = []
@@ -298,15 +308,25 @@ def solve_plan(
             ci.append(c)
             vals.append(-share if c in xset else 1.0)
     pen = cat.shortage_cost_per_hour * cat.interval_minutes / 60.0
+    # below the floor: a second shortage column dearer than any shift (the first one is
+    # bounded by requirement - floor, so the LP uses it first)
+    hard = pen + max((t.cost for t in templates), default=0.0) + 1.0
+    flat_floor = None if floor is None else floor.reshape(-1).astype(float)
     ucol0 = len(cols_cost)
     for r in range(n_cov):
-        c = len(cols_cost)
-        cols_cost.append(pen)
-        cols_ub.append(math.inf)
-        is_int.append(False)
-        ri.append(r)
-        ci.append(c)
-        vals.append(1.0)
+        shortages = [(pen, math.inf)]
+        if flat_floor is not None:
+            shortages = [(pen, max(0.0, row_lo[r] - flat_floor[r]))]
+            if flat_floor[r] > 0:
+                shortages.append((hard, math.inf))
+        for cost, ub in shortages:
+            c = len(cols_cost)
+            cols_cost.append(cost)
+            cols_ub.append(ub)
+            is_int.append(False)
+            ri.append(r)
+            ci.append(c)
+            vals.append(1.0)
 
     from scipy.sparse import csc_matrix  # only needed to lay out the column-wise matrix
 
@@ -432,6 +452,8 @@ def solve_plan(
     short = np.maximum(req.agents - sched, 0.0)
     short_h = float(short.sum()) * cat.interval_minutes / 60.0
     objective = cost + short_h * cat.shortage_cost_per_hour
+    if floor is not None:
+        objective += float(np.maximum(floor - sched, 0.0).sum()) * (hard - pen)
     return Plan(
         interval_minutes=cat.interval_minutes,
         teams=teams,

@@ -116,7 +116,11 @@ def schedule_page(
         )
         cost_rows.append(
             {
-                "roster": f"repaired (round {verification.final.round})",
+                "roster": (
+                    f"after repair (round {verification.final.round})"
+                    if verification.final.round
+                    else "final (no repair round)"
+                ),
                 f"cost{cur}": verification.final.cost,
                 "paid hours": sum(a.template.paid_hours for a in roster.assignments),
                 "meets every goal": verification.final.ok,
@@ -177,6 +181,7 @@ def schedule_page(
         note=note,
         cost_table=table(pd.DataFrame(cost_rows)),
         rounds_table=rounds_table,
+        outcome=None if verification is None else verification.status,
         coverage_plots=plots,
         attainment_table=attainment_table,
         missed_table=missed_table,

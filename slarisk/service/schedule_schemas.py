@@ -78,10 +78,11 @@ class ScheduleVerifyIn(RequestModel):
     """Verification by simulation, as ``slarisk schedule verify`` does it: the roster is
     simulated against the scenario's demand with common random numbers, and while a class
     misses its goal (the lower end of its 95% interval under the goal) the requirement is
-    raised where the teams serving it are busiest, then re-planned, re-rostered and
-    re-simulated, for at most `max_rounds` repair rounds. The scenario is one of the files
-    of the server's scenario folder (`scenario_file`) or sent inline (`scenario`, the format
-    of ``POST /v1/simulations``): exactly one of the two."""
+    raised, and made a floor the plan must cover, where the teams serving it are busiest or
+    its tickets waited, then re-planned, re-rostered and re-simulated, for at most
+    `max_rounds` repair rounds; each adds agents or the loop stops (`status`). The scenario
+    is one of the files of the server's scenario folder (`scenario_file`) or sent inline
+    (`scenario`, the format of ``POST /v1/simulations``): exactly one of the two."""
 
     scenario_file: str | None = Field(
         default=None,
@@ -285,6 +286,11 @@ class VerificationOut(ResponseModel):
     weeks: int
     seed: int
     ok: bool = Field(description="The final roster meets every goal with 95% confidence.")
+    status: str = Field(
+        description="Why the repair loop stopped: `goals met: no repair needed`, `goals met"
+        " after N repair round(s)`, `goal not met: budget reached (N repair round(s))` or"
+        " `goal not met: no change possible (reason)`."
+    )
     erlang_cost: float = Field(description="Cost of the round-0 roster, before repair.")
     final_cost: float = Field(description="Cost of the final roster, after repair.")
     rounds: list[VerifyRoundOut]

@@ -301,6 +301,7 @@ def verification_result(
         "weeks": body.verify.weeks,
         "seed": body.seed,
         "ok": bool(final.ok),
+        "status": v.status,
         "erlang_cost": _num(v.erlang_cost),
         "final_cost": _num(final.cost),
         "rounds": [

@@ -226,3 +226,24 @@ def test_same_input_same_plan_and_roster_twice() -> None:
     rosters = [solve_roster(p, people, seed=3, workers=1, time_limit=1) for p in plans]
     assert rosters[0].assignments == rosters[1].assignments
     assert rosters[0].assignments_frame().equals(rosters[1].assignments_frame())
+
+
+def test_a_floor_is_covered_when_the_shortage_penalty_alone_is_cheaper(catalogue) -> None:
+    # one agent needed on Monday 10:00-12:00: 2 short hours at 10 cost less than any shift
+    cheap = catalogue.model_copy(update={"shortage_cost_per_hour": 10.0})
+    agents = np.zeros((1, 168))
+    agents[0, 10:12] = 1.0
+    req = Requirement(("desk",), agents, 60)
+    plain = solve_plan(req, cheap, time_limit=10)
+    assert plain.shifts == () and plain.shortage_hours == pytest.approx(2.0)
+    floor = np.zeros_like(agents)
+    floor[0, 10] = 1.0  # the floor may be below the requirement, or above it (Monday 13:00)
+    floor[0, 13] = 1.0
+    plan = solve_plan(req, cheap, time_limit=10, floor=floor)
+    cover = plan.scheduled()
+    assert cover[0, 10] >= 1 and cover[0, 13] >= 1  # the floor is reached
+    assert plan.required[0, 13] == 1.0  # the requirement is raised to the floor
+    assert plan.shift_cost == pytest.approx(140.0)  # one day shift covers both (2 part: 168)
+    assert plan.lp_bound <= plan.objective + 1e-6
+    with pytest.raises(ValueError, match="shape"):
+        solve_plan(req, cheap, floor=floor[:, :24])

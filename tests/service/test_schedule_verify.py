@@ -74,6 +74,7 @@ def test_verification_job_matches_the_library(
     assert v["erlang_cost"] == v["rounds"][0]["cost"]
     assert v["final_cost"] == v["rounds"][-1]["cost"] == inline["result"]["roster"]["cost"]
     assert v["ok"] == v["rounds"][-1]["ok"] == all(a["met"] for a in v["attainment"])
+    assert v["status"].startswith("goals met" if v["ok"] else "goal not met")
     assert {(a["ticket_class"], a["metric"]) for a in v["attainment"]} == {
         ("p1", "first_response"),
         ("p1", "resolution"),
@@ -104,6 +105,7 @@ def test_verification_job_matches_the_library(
         policy=load_policy(str(policy_path)),
     )
     assert [c.cost for c in lib.rounds] == [r["cost"] for r in v["rounds"]]
+    assert lib.status == v["status"]
     att = lib.final.attainment
     assert att["attainment"].tolist() == pytest.approx([a["attainment"] for a in v["attainment"]])
     assert att["lo"].tolist() == pytest.approx([a["attainment_lo"] for a in v["attainment"]])
