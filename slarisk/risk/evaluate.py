@@ -182,16 +182,33 @@ def time_split(
 
 
 def time_folds(
-    meta: pd.DataFrame, train_mask: np.ndarray, folds: int, fold_fraction: float, purge: bool
+    meta: pd.DataFrame,
+    train_mask: np.ndarray,
+    folds: int,
+    fold_fraction: float,
+    purge: bool,
+    *,
+    cutoff: pd.Timestamp | None = None,
+    maturity: pd.Timedelta | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Expanding-window folds inside the training rows: (fit mask, validation mask) pairs.
 
     The last ``folds x fold_fraction`` of training tickets (by creation time) are cut into
     ``folds`` consecutive validation windows; each fold fits on the tickets created before its
     window (purged of outcomes not known at the window start).
+
+    With ``cutoff`` and ``maturity`` (purged/embargoed CV mirroring a purged outer split), only
+    training tickets created before ``cutoff - maturity`` take part in the windows, so the last
+    window ends a label-maturity period before the outer cutoff: its rows' outcomes are mostly
+    known at the cutoff, not only the quickly resolved ones.
     """
+    if (cutoff is None) != (maturity is None):
+        raise ValueError("time_folds: give both cutoff and maturity, or neither")
     created = meta["created_at"]
-    tick = meta.loc[train_mask, ["ticket_id", "created_at"]].drop_duplicates("ticket_id")
+    eligible = np.asarray(train_mask, dtype=bool)
+    if cutoff is not None and maturity is not None:
+        eligible = eligible & (created < cutoff - maturity).to_numpy()
+    tick = meta.loc[eligible, ["ticket_id", "created_at"]].drop_duplicates("ticket_id")
     times = tick["created_at"].sort_values(kind="stable").to_numpy()
     n = len(times)
     out = []
@@ -201,7 +218,7 @@ def time_folds(
         if lo <= 0 or hi <= lo:
             continue
         start = times[lo]
-        val = train_mask & (created >= start).to_numpy()
+        val = eligible & (created >= start).to_numpy()
         if hi < n:
             val &= (created < times[hi]).to_numpy()
         fit = train_mask & (created < start).to_numpy()
@@ -236,14 +253,19 @@ def tune_logistic(
     grid: Sequence[float] = LOGISTIC_C_GRID,
     folds: int = 3,
     fold_fraction: float = 0.15,
+    cutoff: pd.Timestamp | None = None,
+    maturity: pd.Timedelta | None = None,
 ) -> LogisticChoice:
     """C of :func:`slarisk.risk.model.make_logistic_baseline` with the best mean ROC AUC over
     the expanding-window time folds (:func:`time_folds`) of the training rows; ``X`` has the
     categorical columns as strings, ``meta`` has ``ticket_id``, ``created_at`` and
-    ``outcome_known_at``. The smaller C wins a tie."""
+    ``outcome_known_at``; ``cutoff``/``maturity`` as in :func:`time_folds`. The smaller C
+    wins a tie."""
     pairs = [
         (fit, val)
-        for fit, val in time_folds(meta, train, folds, fold_fraction, purge)
+        for fit, val in time_folds(
+            meta, train, folds, fold_fraction, purge, cutoff=cutoff, maturity=maturity
+        )
         if len(np.unique(y[fit])) == 2 and len(np.unique(y[val])) == 2
     ]
     if not pairs:

@@ -21,7 +21,13 @@ subcategory and symptom. The caller and the configuration item are not categoric
 
 The model's settings (leaves, rows per leaf, refit on all rows after calibration:
 :data:`MODEL_GRID`) are chosen by the mean ROC AUC over expanding-window time folds of each
-split's training rows (:func:`tune_model`); the test rows are never seen.
+split's training rows (:func:`tune_model`); the test rows are never seen. On the purged split
+the folds mirror the split (purged/embargoed CV): their validation windows end a
+label-maturity period (:func:`label_maturity`: the 90th percentile of time to outcome of the
+training incidents, fixed a priori) before the cutoff, so a window holds the slow incidents as
+well as the quick ones, as the test set does; each fold's fit rows are purged of outcomes not
+known at its window start. The unpurged split keeps windows up to the cutoff: its training
+labels, like its test labels, are all known, so its windows are not censored.
 
 Baselines: two *tuned* one-hot logistic regressions, their C chosen among :data:`LR_C_GRID`
 by the mean ROC AUC over the same time folds (:func:`slarisk.risk.evaluate.tune_logistic`,
@@ -200,6 +206,22 @@ MODEL_GRID: tuple[dict[str, Any], ...] = (
 )
 #: time folds of the training rows used to tune the model and the baselines.
 FOLDS, FOLD_FRACTION = 3, 0.15
+#: quantile of the training incidents' time to outcome taken as the label-maturity period of
+#: the purged split's folds (chosen a priori, not by test score).
+MATURITY_QUANTILE = 0.9
+
+
+def label_maturity(
+    meta: pd.DataFrame, train: np.ndarray, quantile: float = MATURITY_QUANTILE
+) -> pd.Timedelta:
+    """Label-maturity period: the ``quantile`` of time to outcome (``outcome_known_at -
+    created_at``, one value per training incident with a known outcome) of the training rows."""
+    tick = meta.loc[train, ["ticket_id", "created_at", "outcome_known_at"]]
+    tick = tick.drop_duplicates("ticket_id")
+    wait = (tick["outcome_known_at"] - tick["created_at"]).dropna()
+    if wait.empty:
+        raise ValueError("no training incident with a known outcome")
+    return pd.Timedelta(seconds=round(float(wait.dt.total_seconds().quantile(quantile))))
 
 
 @dataclass
@@ -312,13 +334,18 @@ def tune_model(
     params: Mapping[str, Any],
     grid: Sequence[Mapping[str, Any]] = MODEL_GRID,
     seed: int = 0,
+    cutoff: pd.Timestamp | None = None,
+    maturity: pd.Timedelta | None = None,
 ) -> ModelChoice:
     """The :data:`MODEL_GRID` entry (over ``params``) with the best mean ROC AUC over the
     expanding-window time folds of the training rows (:func:`time_folds`, purged like the
-    split: the test rows are never seen); the first entry wins a tie."""
+    split, validation windows ending ``maturity`` before ``cutoff`` when given: the test rows
+    are never seen); the first entry wins a tie."""
     pairs = [
         (fit, val)
-        for fit, val in time_folds(meta, train, FOLDS, FOLD_FRACTION, purge)
+        for fit, val in time_folds(
+            meta, train, FOLDS, FOLD_FRACTION, purge, cutoff=cutoff, maturity=maturity
+        )
         if len(np.unique(y[fit])) == 2 and len(np.unique(y[val])) == 2
     ]
     if not pairs:
@@ -393,9 +420,12 @@ def evaluate_servicenow(
     model_choice: dict[str, ModelChoice] = {}
     for split, purge in SPLITS:
         tr, te, cutoff = time_split(obs0, test_fraction, purge=purge)
+        # purged split: folds end a label-maturity period before the cutoff (module docstring)
+        maturity = label_maturity(obs0, tr) if purge else None
+        fold_cut = cutoff if purge else None
         mc = tune_model(
             X0, y0, obs0, tr, purge=purge, categorical=cat0, numeric=num0, params=params,
-            grid=grid, seed=seed,
+            grid=grid, seed=seed, cutoff=fold_cut, maturity=maturity,
         )  # fmt: skip
         model_choice[split] = mc
         preds = {"model": _fit_model(X0, y0, tr, te, cat0, num0, mc.params, seed)}
@@ -404,12 +434,16 @@ def evaluate_servicenow(
             "test_rows": int(te.sum()),
             "model_params": {k: mc.params[k] for k in grid[0]} if grid else {},
             "model_cv_auc": {k: round(v, 4) for k, v in mc.cv_auc.items()},
+            "fold_maturity_days": (
+                round(maturity.total_seconds() / 86400, 2) if maturity is not None else 0.0
+            ),
         }
         for name in BASELINES:
             Xs, numeric = frames[name]
             choice = tune_logistic(
                 Xs, y0, obs0, tr, purge=purge, categorical=PLAIN_LR_CATEGORICAL,
                 numeric=numeric, grid=LR_C_GRID, folds=FOLDS, fold_fraction=FOLD_FRACTION,
+                cutoff=fold_cut, maturity=maturity,
             )  # fmt: skip
             if name == "logistic":
                 choices[split] = choice
@@ -473,9 +507,9 @@ def report_markdown(rep: ServiceNowReport) -> str:
         lines.append("| " + " | ".join([str(r["split"]), name, *vals]) + " |")
     lines += [
         "",
-        "| split | model settings (time-fold CV) | logistic C | C, all features "
-        "| AUC / AP gain vs logistic | vs logistic, all features |",
-        "|---|---|---|---|---|---|",
+        "| split | fold windows end before cutoff (days) | model settings (time-fold CV) "
+        "| logistic C | C, all features | AUC / AP gain vs logistic | vs logistic, all features |",
+        "|---|---|---|---|---|---|---|",
     ]
     for split in dict.fromkeys(rep.at_opening["split"]):
         si = rep.info.get(split, {})
@@ -485,7 +519,8 @@ def report_markdown(rep: ServiceNowReport) -> str:
             for b in BASELINES
         ]
         lines.append(
-            f"| {split} | {mp} | {si.get('logistic_C', float('nan')):g} | "
+            f"| {split} | {si.get('fold_maturity_days', 0.0):g} | {mp} | "
+            f"{si.get('logistic_C', float('nan')):g} | "
             f"{si.get('logistic_all_C', float('nan')):g} | {gains[0]} | {gains[1]} |"
         )
     if len(rep.by_priority):
