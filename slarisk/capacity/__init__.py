@@ -53,6 +53,7 @@ from slarisk.capacity.fit_scenario import (
     FitResult,
     fit_tickets,
     pause_durations,
+    touch_distribution,
     write_scenario,
 )
 from slarisk.capacity.fit_validation import (
@@ -86,7 +87,13 @@ from slarisk.capacity.patience import (
     fit_patience,
     kaplan_meier,
 )
-from slarisk.capacity.round_trip import compare_measures, simulated_measures, ticket_measures
+from slarisk.capacity.round_trip import (
+    check_round_trip,
+    compare_measures,
+    history_end,
+    simulated_measures,
+    ticket_measures,
+)
 from slarisk.capacity.scenario import (
     UNIT_SECONDS,
     WEEKDAYS,
@@ -216,6 +223,7 @@ __all__ = [
     "calls_to_tickets",
     "censored_mle",
     "check_range",
+    "check_round_trip",
     "compare_attainment",
     "compare_measures",
     "compile_scenario",
@@ -241,6 +249,7 @@ __all__ = [
     "gamma_shape_mle",
     "generate_history",
     "hhmm_seconds",
+    "history_end",
     "hour_of_day_factors",
     "kaplan_meier",
     "kept_call_types",
@@ -275,6 +284,7 @@ __all__ = [
     "t_interval",
     "ticket_measures",
     "time_shared",
+    "touch_distribution",
     "unavailable_agent_seconds",
     "validate_call_fit",
     "validation_html",

@@ -16,7 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from slarisk.capacity.sim.compile import CompiledScenario
 from slarisk.capacity.sim.results import SimResult, t_interval
+from slarisk.capacity.sim.run import simulate
 from slarisk.data.schema import TICKET_COLUMNS
 from slarisk.sla.clock import compute_clocks
 from slarisk.sla.policy import Policy
@@ -106,9 +108,10 @@ def compare_measures(
     wait_tolerance: float = 0.10,
 ) -> pd.DataFrame:
     """History vs simulation per class and measure: the simulated mean over replications
-    with its 95% t-interval, the difference, and ``agrees``: the history's value inside the
-    interval or within ``tolerance_pp`` percentage points (mean wait: within
-    ``wait_tolerance`` relative)."""
+    with its 95% t-interval, the smallest and largest replication (``rep_min``, ``rep_max``:
+    how far one period's value can stray, the history being one such period), the
+    difference, and ``agrees``: the history's value inside the interval or within
+    ``tolerance_pp`` percentage points (mean wait: within ``wait_tolerance`` relative)."""
     rows = []
     for (name, measure), g in simulated.groupby(["class", "measure"], sort=False):
         vals = g["value"].to_numpy(dtype=float)
@@ -135,8 +138,44 @@ def compare_measures(
                 "simulated": mean,
                 "lo": lo,
                 "hi": hi,
+                "rep_min": float(vals.min()) if vals.size else np.nan,
+                "rep_max": float(vals.max()) if vals.size else np.nan,
                 "difference": mean - h,
                 "agrees": agrees,
             }
         )
     return pd.DataFrame(rows)
+
+
+def history_end(tickets: pd.DataFrame, tz: str) -> pd.Timestamp:
+    """When a ticket export is judged: the end of the local date of its last arrival (the
+    period a backtest covers), or its latest timestamp when that is later (UTC)."""
+    created = pd.to_datetime(tickets["created_at"], utc=True)
+    last = created.max().tz_convert(tz).tz_localize(None).normalize() + pd.Timedelta(days=1)
+    end = last.tz_localize(tz, ambiguous=False, nonexistent="shift_forward").tz_convert("UTC")
+    stamps = [pd.to_datetime(tickets[c], utc=True).max() for c in _STAMPS if c in tickets]
+    return max([end, *(x for x in stamps if pd.notna(x))])
+
+
+_STAMPS = ("created_at", "first_response_at", "resolved_at")
+
+
+def check_round_trip(
+    model: CompiledScenario,
+    tickets: pd.DataFrame,
+    events: pd.DataFrame | None,
+    replications: int,
+    *,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Simulate a fitted scenario and compare it per class with the history it was fitted on
+    (:func:`compare_measures`), both under the scenario's policy: the history judged at
+    :func:`history_end`, the simulation at the end of its horizon (a backtest covers the
+    history's own period, so both ends coincide)."""
+    policy = model.policy
+    if policy is None:
+        raise ValueError("the scenario has no policy to judge attainment with")
+    res = simulate(model, replications=replications, seed=seed)
+    sim_end = pd.Timestamp(model.start_ns, tz="UTC") + pd.Timedelta(seconds=model.horizon)
+    hist = ticket_measures(tickets, events, policy, history_end(tickets, model.scenario.timezone))
+    return compare_measures(hist, simulated_measures(res, policy, sim_end))

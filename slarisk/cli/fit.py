@@ -114,6 +114,14 @@ def fit_cmd(
             max=100,
         ),
     ] = 0,
+    check_by: Annotated[
+        str,
+        typer.Option(
+            "--check-by",
+            help="--check per priority (attainment) or per class (attainment, abandonment,"
+            " mean wait; simulated mean with its 95% interval).",
+        ),
+    ] = "priority",
     backtest: Annotated[
         bool,
         typer.Option(
@@ -145,6 +153,8 @@ def fit_cmd(
             raise InputError("needs --tickets", field="--lifecycle" if lifecycle else "--check")
         if check and policy is None:
             raise InputError("comparing attainment needs --policy", field="--check")
+        if check_by not in ("priority", "class"):
+            raise InputError(f"unknown {check_by!r}; use priority or class", field="--check-by")
         if lifecycle and events is None:
             raise InputError("fitting the lifecycle needs --events", field="--lifecycle")
         if policy is not None:
@@ -216,7 +226,9 @@ def fit_cmd(
         rpath.write_text(json.dumps(result.report(), indent=2, default=str), encoding="utf-8")
         _print_fit(console, result)
         console.print(f"scenario: {out}\nreport: {rpath}")
-        if check:
+        if check and check_by == "class":
+            _check_classes(console, out, tres.accepted, ev, check)
+        elif check:
             _check(console, out, tres.accepted, ev, check)
     except InputError as exc:
         raise _fail(str(exc)) from None
@@ -265,6 +277,64 @@ def _check(console: Any, out: Path, tickets: Any, events: Any, replications: int
         )
     console.print(view)
     console.print(f"check: {cpath}")
+
+
+def _check_classes(console: Any, out: Path, tickets: Any, events: Any, replications: int) -> None:
+    """Simulate the written scenario and print per class its attainment, abandonment and
+    mean wait next to the history's (:func:`slarisk.capacity.round_trip.check_round_trip`);
+    writes OUT.check.csv."""
+    import pandas as pd
+    from rich.table import Table
+
+    from slarisk.capacity.round_trip import check_round_trip
+    from slarisk.capacity.scenario import load_scenario
+    from slarisk.capacity.sim import compile_scenario
+
+    model = compile_scenario(load_scenario(out))
+    try:
+        table = check_round_trip(model, tickets, events, replications)
+    except ValueError as exc:
+        raise InputError(str(exc), field="--check") from None
+    cpath = out.with_name(out.stem + ".check.csv")
+    table.to_csv(cpath, index=False)
+    view = Table(
+        title=f"history vs {replications} simulated replication(s), per class",
+        box=None,
+        pad_edge=False,
+    )
+    for col in ("class", "measure", "history", "simulated", "95% interval", "diff", "ok"):
+        left = col in ("class", "measure")
+        view.add_column(col, justify="left" if left else "right", no_wrap=True)
+    labels = {
+        "first_response": "FR %",
+        "resolution": "res %",
+        "abandonment": "aband %",
+        "mean_wait_seconds": "wait s",
+    }
+
+    def num(x: Any, wait: bool) -> str:
+        if pd.isna(x):
+            return "-"
+        return f"{float(x):,.0f}" if wait else f"{100 * float(x):.1f}"
+
+    for r in table.to_dict("records"):
+        wait = r["measure"] == "mean_wait_seconds"
+        d = r["difference"]
+        diff = "-" if pd.isna(d) else (f"{float(d):+,.0f}" if wait else f"{100 * d:+.1f}")
+        view.add_row(
+            str(r["class"]),
+            labels.get(str(r["measure"]), str(r["measure"])),
+            num(r["history"], wait),
+            num(r["simulated"], wait),
+            f"[{num(r['lo'], wait)}, {num(r['hi'], wait)}]",
+            diff,
+            "yes" if r["agrees"] else "NO",
+        )
+    console.print(view)
+    console.print(
+        "diff in pp (wait: s); ok: the history inside the 95% interval or within 2 pp"
+        f" (wait: 10%); counts and replication range in {cpath}"
+    )
 
 
 def _print_fit(console: Any, result: Any) -> None:

@@ -171,3 +171,55 @@ def test_fit_keeps_the_teams_their_skills_and_staff() -> None:
     assert total == pytest.approx(fit.weekly_agents)
     spec = fit.scenario_dict()
     assert [t["name"] for t in spec["staffing"]["teams"]] == ["voice", "email", "tier2"]
+
+
+def test_touches_of_open_tickets_count_as_censored() -> None:
+    """Geometric touches (mean 2), a ticket's touches spread over time: an export cuts the
+    tickets with many touches more often. Counting finished tickets only under-counts; the
+    open tickets' touches so far (each needs one more) put the mean back."""
+    from slarisk.capacity.fit_scenario import touch_distribution
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    true = rng.geometric(0.5, n)  # mean 2
+    # each touch takes a day; tickets arrive over 30 days, the export is taken on day 30
+    age = rng.uniform(0, 30, n)
+    done_so_far = np.minimum(true, np.floor(age).astype(int))
+    finished = done_so_far == true
+    naive = true[finished].mean()
+    est = touch_distribution(pd.Series(true[finished]), pd.Series(done_so_far[~finished]))
+    mean = sum(k * p for k, p in est.items())
+    assert naive < 1.95  # the bias this fixes
+    assert mean == pytest.approx(2.0, abs=0.03)
+    assert sum(est.values()) == pytest.approx(1.0)
+    assert touch_distribution(pd.Series([1, 1, 2]), pd.Series([], dtype=float)) == {
+        1: pytest.approx(2 / 3),
+        2: pytest.approx(1 / 3),
+    }
+
+
+def test_fit_check_by_class_prints_the_round_trip(tmp_path: Path) -> None:
+    """`capacity fit --backtest --check N --check-by class`: the per-class comparison of the
+    history with the simulated backtest, printed and written to OUT.check.csv."""
+    sc = load_scenario(ROOT / "simulations" / "tiny.yaml")
+    hist = generate_history(sc, weeks=1, seed=1, imperfections=Imperfections(**STEADY))
+    for name in ("tickets", "events", "staffing"):
+        getattr(hist, name).to_parquet(tmp_path / f"{name}.parquet")
+    args = [
+        "capacity", "fit", "--tickets", str(tmp_path / "tickets.parquet"),
+        "--events", str(tmp_path / "events.parquet"),
+        "--staffing", str(tmp_path / "staffing.parquet"), "--tz", sc.timezone,
+        "--policy", str(POLICY), "--backtest", "--check", "2",
+    ]  # fmt: skip
+    runner = CliRunner()
+    r = runner.invoke(app, [*args, "--check-by", "class", "--out", str(tmp_path / "bt.yaml")])
+    assert r.exit_code == 0, r.output
+    assert "per class" in r.output and "FR %" in r.output and "aband %" in r.output
+    table = pd.read_csv(tmp_path / "bt.check.csv")
+    n_classes = len(load_scenario(tmp_path / "bt.yaml").classes)
+    assert len(table) == 4 * (n_classes + 1)
+    assert {"history", "history_n", "simulated", "lo", "hi", "rep_min", "rep_max"} <= set(table)
+    first = table[(table["class"] == "ALL") & (table["measure"] == "first_response")].iloc[0]
+    assert first["history_n"] > 0 and first["rep_min"] <= first["simulated"] <= first["rep_max"]
+    bad = runner.invoke(app, [*args, "--check-by", "team", "--out", str(tmp_path / "x.yaml")])
+    assert bad.exit_code == 2 and "--check-by" in bad.output
