@@ -277,6 +277,18 @@ class GroupBacklogIndex:
         unknown = g < 0
         return np.where(unknown, np.nan, total), np.where(unknown, np.nan, ahead)
 
+    def higher(self, group: Any, priority: Any, t_ns: np.ndarray, window_ns: int) -> np.ndarray:
+        """Events in the window ``[t - window, t)`` (to the second) of the row's group with a
+        strictly higher priority than the row's (NaN for unknown groups): on an index of
+        creations alone, the arrivals that go ahead of a waiting ticket."""
+        g = self.groups.codes(group)
+        k = len(self.priorities)
+        rank = _Coder(self.priorities).codes(priority)
+        rank = np.where(rank < 0, k, rank)
+        sums = np.cumsum(self.index.window_sums(g, t_ns, window_ns), axis=1)
+        out = np.where(rank > 0, sums[np.arange(len(g)), np.maximum(rank - 1, 0)], 0.0)
+        return np.where(g < 0, np.nan, out)
+
 
 # --------------------------------------------------------------------------------------------
 # Staffing: agents on duty as a step function, with its integral for horizon means
@@ -310,6 +322,41 @@ class _Steps:
 
     def mean(self, t_ns: np.ndarray, horizon_ns: int) -> np.ndarray:
         return (self.integral(t_ns + horizon_ns) - self.integral(t_ns)) / horizon_ns
+
+    def drain(self, t_ns: Any, work_agent_ns: np.ndarray) -> np.ndarray:
+        """Fluid drain time (ns) from ``t`` (one instant or one per row): how long the agents
+        on duty from ``t`` on take to do ``work_agent_ns`` (agent-ns; FIFO at full capacity,
+        no agents in the gaps of the roster). Work left at the end of the roster is done at
+        the roster's mean over its last week. 0 where there is no work."""
+        work = np.asarray(work_agent_ns, dtype=np.float64)
+        start = self.integral(np.atleast_1d(np.asarray(t_ns, dtype=np.int64)))
+        return self.drain_from(t_ns, start, work)
+
+    def drain_from(self, t_ns: Any, start: np.ndarray, work: np.ndarray) -> np.ndarray:
+        """:meth:`drain` given ``start = integral(t)`` (so repeated drains from the same
+        instants compute it once)."""
+        if not len(self.starts):
+            return np.where(work > 0, np.inf, 0.0)
+        cum = self.cum_agent_ns
+        goal = start + work
+        i = np.searchsorted(cum, goal, side="left") - 1  # cum[i] < goal <= cum[i + 1]
+        n = len(self.starts)
+        ic = np.minimum(np.maximum(i, 0), n - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            done_at = np.where(
+                i >= n,
+                np.maximum(self.ends[-1], t_ns) + (goal - cum[-1]) / self._tail_rate,
+                self.starts[ic] + (goal - cum[ic]) / self.agents[ic],
+            )
+        return np.where(work > 0, np.maximum(done_at - t_ns, 0.0), 0.0)
+
+    @cached_property
+    def _tail_rate(self) -> float:
+        """Mean agents over the roster's last week (or all of it when shorter)."""
+        end = int(self.ends[-1])
+        week = min(WEEK_NS, end - int(self.starts[0]))
+        before = float(self.integral(np.asarray([end - week], np.int64))[0])
+        return (float(self.cum_agent_ns[-1]) - before) / max(week, 1)
 
     # one instant (scoring at `now`): the same arithmetic on Python numbers, no array calls
     @cached_property
@@ -348,21 +395,70 @@ class StaffingIndex:
 
     @classmethod
     def build(cls, staffing: pd.DataFrame) -> StaffingIndex:
-        st = _ns(staffing[s.INTERVAL_START])
-        en = st + staffing[s.INTERVAL_MINUTES].to_numpy(np.int64) * 60 * 10**9
-        ag = staffing[s.AGENTS].to_numpy(np.float64)
+        """From interval-form staffing (``interval_start``, ``interval_minutes``, ``team``,
+        ``agents``): :meth:`from_arrays` of its columns."""
         teams = as_categorical(staffing[s.TEAM])
+        return cls.from_arrays(
+            _ns(staffing[s.INTERVAL_START]),
+            staffing[s.INTERVAL_MINUTES].to_numpy(np.int64),
+            staffing[s.AGENTS].to_numpy(np.float64),
+            np.asarray(teams.codes, dtype=np.intp),
+            [str(c) for c in teams.categories],
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        start_ns: np.ndarray,
+        minutes: np.ndarray,
+        agents: np.ndarray,
+        team_codes: np.ndarray,
+        team_names: Sequence[str],
+    ) -> StaffingIndex:
+        """From columns: interval starts (int64 UTC ns), lengths (minutes), agents, and the
+        team of each interval as codes into ``team_names`` (a name may repeat)."""
+        start = np.asarray(start_ns, dtype=np.int64)
+        end = start + np.asarray(minutes, dtype=np.int64) * 60 * 10**9
+        ag = np.asarray(agents, dtype=np.float64)
+        codes = np.asarray(team_codes, dtype=np.intp)
         per_team = {}
-        for t in sorted(str(c) for c in teams.categories):  # a few teams
-            m = _is(teams, t)
-            per_team[str(t)] = _Steps.build(st[m], en[m], ag[m])
+        for name in sorted(set(team_names)):  # a few teams
+            m = np.isin(codes, [i for i, x in enumerate(team_names) if x == name])
+            if m.any():
+                per_team[str(name)] = _Steps.build(start[m], end[m], ag[m])
         # total: agents of all teams summed on the union of the interval boundaries
-        bounds = np.unique(np.concatenate([st, en]))
+        bounds = np.unique(np.concatenate([start, end]))
         mids = bounds[:-1]
         tot = np.zeros(len(mids))
         for steps in per_team.values():
             tot += steps.at(mids)
         return cls(_Steps.build(mids, bounds[1:], tot), per_team)
+
+
+def work_hours_per_ticket(
+    staffing: StaffingIndex, created: np.ndarray, group: Any
+) -> dict[str, float]:
+    """Per team that is also a ticket group: agent-hours on duty per ticket of the group over
+    the earliest half of the tickets (first creation to the median creation time, int64 ns),
+    so that a backtest on the later part does not see its own weeks in it. The scale of the
+    fluid queue wait (:meth:`_Steps.drain`): one constant per team, the same at training and
+    scoring, whatever the load (agents idle part of the time make it larger than the work
+    itself)."""
+    created = np.asarray(created, dtype=np.int64)
+    ok = created != _NAT
+    if not ok.any():
+        return {}
+    grp = as_categorical(group)
+    c = np.sort(created[ok])
+    lo, hi = int(c[0]), int(c[len(c) // 2])
+    span = (created >= lo) & (created < hi)
+    out: dict[str, float] = {}
+    for name, steps in staffing.teams.items():  # a few teams
+        n = int(np.count_nonzero(span & _is(grp, name)))
+        hours = float(np.diff(steps.integral(np.asarray([lo, hi], np.int64)))[0]) / HOUR_NS
+        if n > 0 and hours > 0:
+            out[name] = hours / n
+    return out
 
 
 # --------------------------------------------------------------------------------------------

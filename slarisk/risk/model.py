@@ -171,14 +171,33 @@ class ElapsedFractionRule(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        frac = X["elapsed_fraction"].to_numpy(np.float64)
-        metric = X["metric"].astype(str).to_numpy()
-        p = np.full(len(X), self.base_rate_)
-        for m, iso in self.maps_.items():
+        p = self.risk(X["metric"].astype(str).to_numpy(), X["elapsed_fraction"].to_numpy())
+        return np.column_stack([1.0 - p, p])
+
+    def risk(self, metric: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """Breach probability per row from arrays of metric names and elapsed fractions (the
+        base rate for other metrics or a missing fraction): the isotonic maps read as the
+        piecewise-linear curves they are, clipped at both ends."""
+        frac = np.asarray(fraction, dtype=np.float64)
+        p = np.full(len(frac), self.base_rate_)
+        for m, (xs, ys) in self.curves.items():
             sel = (metric == m) & np.isfinite(frac)
             if sel.any():
-                p[sel] = iso.predict(frac[sel])
-        return np.column_stack([1.0 - p, p])
+                p[sel] = np.interp(frac[sel], xs, ys)
+        return p
+
+    @cached_property
+    def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per metric, the fitted map's breakpoints (``X_thresholds_``, ``y_thresholds_``)."""
+        return {
+            str(m): (np.asarray(iso.X_thresholds_), np.asarray(iso.y_thresholds_))
+            for m, iso in self.maps_.items()
+        }
+
+    def lift(self, metric: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """What the timer alone adds: the risk at ``fraction`` less that of a fresh ticket of
+        the same metric (elapsed 0): the floor of the input-range guard."""
+        return self.risk(metric, fraction) - self.risk(metric, np.zeros(len(fraction)))
 
 
 def make_logistic_baseline(
@@ -349,8 +368,9 @@ class RiskModel:
         outside = flags.ne("").to_numpy()
         if self.rule is not None and outside.any():
             rows = features[outside]
-            fresh = rows.assign(elapsed_fraction=0.0)
-            lift = self.rule.predict_proba(rows)[:, 1] - self.rule.predict_proba(fresh)[:, 1]
+            lift = self.rule.lift(
+                rows["metric"].astype(str).to_numpy(), rows["elapsed_fraction"].to_numpy()
+            )
             p = p.copy()
             p[outside] = np.maximum(p[outside], lift)
         return p, flags
@@ -447,6 +467,7 @@ def fit_risk_model(
             "train_rows": len(data.y),
             "train_base_rate": float(np.mean(data.y)),
             "workload_range": workload_range(data.X),
+            "work_hours": dict(data.context.work_hours),
         },
         rule=rule,
     )

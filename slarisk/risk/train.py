@@ -286,7 +286,11 @@ def _champion_on_backtest(
         return None, None, None
     try:
         champ = reg.load_registered_model(client, uri, name, str(mv.version))
-        p = np.asarray(champ.predict_proba(X_test), dtype=np.float64)
+        guarded = getattr(champ, "predict_guarded", None)  # a RiskModel: what it serves
+        p = np.asarray(
+            guarded(X_test)[0] if guarded is not None else champ.predict_proba(X_test),
+            dtype=np.float64,
+        )
         if p.ndim == 2:
             p = p[:, 1]
         return classification_metrics(y_test, p), str(mv.version), None
