@@ -457,13 +457,15 @@ def _numeric_features(
         cells_used, inv_cell = np.unique(cell, return_inverse=True)
         rank_t = p_rank[p_codes]
         waiting, higher = _queue_cells(fm, tickets, t, created, g_codes, rank_t, g_names, k, found)
+        cell_g = cells_used // (k + 1)
+        work = np.asarray([fm.work_hours.get(g_names[g], np.nan) for g in cell_g.tolist()])
         wait = expected_wait_hours(
             st,
-            fm.work_hours,
             g_names,
-            cells_used // (k + 1),
+            cell_g,
             waiting[cells_used],
             higher[cells_used] * (HOUR_NS / PREEMPT_WINDOW_NS),
+            work,
             t,
         )[inv_cell.ravel()]
     h = fm.history

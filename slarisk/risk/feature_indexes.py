@@ -323,40 +323,47 @@ class _Steps:
     def mean(self, t_ns: np.ndarray, horizon_ns: int) -> np.ndarray:
         return (self.integral(t_ns + horizon_ns) - self.integral(t_ns)) / horizon_ns
 
-    def drain(self, t_ns: Any, work_agent_ns: np.ndarray) -> np.ndarray:
+    def drain(self, t_ns: Any, work_agent_ns: np.ndarray, horizon_ns: int) -> np.ndarray:
         """Fluid drain time (ns) from ``t`` (one instant or one per row): how long the agents
-        on duty from ``t`` on take to do ``work_agent_ns`` (agent-ns; FIFO at full capacity,
-        no agents in the gaps of the roster). Work left at the end of the roster is done at
-        the roster's mean over its last week. 0 where there is no work."""
+        on duty from ``t`` on take to do ``work_agent_ns`` (agent-ns; at full capacity, no
+        agents in the gaps of the roster). The roster is known ``horizon_ns`` ahead (a plan):
+        after ``t + horizon`` the week before it repeats (the same hours of the week, so
+        nights and weekends stay closed); a roster without agents that week never drains
+        (inf). 0 where there is no work."""
         work = np.asarray(work_agent_ns, dtype=np.float64)
-        start = self.integral(np.atleast_1d(np.asarray(t_ns, dtype=np.int64)))
-        return self.drain_from(t_ns, start, work)
+        t = np.broadcast_to(np.asarray(t_ns, dtype=np.int64), work.shape)
+        return self.drain_from(t, self.integral(t), work, horizon_ns)
 
-    def drain_from(self, t_ns: Any, start: np.ndarray, work: np.ndarray) -> np.ndarray:
-        """:meth:`drain` given ``start = integral(t)`` (so repeated drains from the same
-        instants compute it once)."""
+    def _inverse(self, goal: np.ndarray) -> np.ndarray:
+        """The first time (ns, float) the integral reaches ``goal`` (within the roster)."""
+        cum = self.cum_agent_ns
+        i = np.searchsorted(cum, goal, side="left") - 1  # cum[i] < goal <= cum[i + 1]
+        ic = np.minimum(np.maximum(i, 0), len(self.starts) - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.starts[ic] + (goal - cum[ic]) / self.agents[ic]
+
+    def drain_from(
+        self, t: np.ndarray, start: np.ndarray, work: np.ndarray, horizon_ns: int
+    ) -> np.ndarray:
+        """:meth:`drain` given ``start = integral(t)`` (int64 ``t`` per row), so that repeated
+        drains from the same instants compute it once."""
         if not len(self.starts):
             return np.where(work > 0, np.inf, 0.0)
-        cum = self.cum_agent_ns
+        h = t + horizon_ns
+        at_h = self.integral(h)
         goal = start + work
-        i = np.searchsorted(cum, goal, side="left") - 1  # cum[i] < goal <= cum[i + 1]
-        n = len(self.starts)
-        ic = np.minimum(np.maximum(i, 0), n - 1)
+        week_ago = h - WEEK_NS
+        at_week_ago = self.integral(week_ago)
+        weekly = at_h - at_week_ago  # agent-ns of the week before t + horizon
         with np.errstate(divide="ignore", invalid="ignore"):
-            done_at = np.where(
-                i >= n,
-                np.maximum(self.ends[-1], t_ns) + (goal - cum[-1]) / self._tail_rate,
-                self.starts[ic] + (goal - cum[ic]) / self.agents[ic],
-            )
-        return np.where(work > 0, np.maximum(done_at - t_ns, 0.0), 0.0)
-
-    @cached_property
-    def _tail_rate(self) -> float:
-        """Mean agents over the roster's last week (or all of it when shorter)."""
-        end = int(self.ends[-1])
-        week = min(WEEK_NS, end - int(self.starts[0]))
-        before = float(self.integral(np.asarray([end - week], np.int64))[0])
-        return (float(self.cum_agent_ns[-1]) - before) / max(week, 1)
+            rest = goal - at_h  # > 0: beyond the known roster
+            weeks = np.floor(np.maximum(rest, 0.0) / weekly)
+            left = rest - weeks * weekly
+            again = self._inverse(at_week_ago + np.where(left > 0, left, 0.0)) - week_ago
+            later = h + weeks * WEEK_NS + again
+            done_at = np.where(goal <= at_h, self._inverse(goal), later)
+            done_at = np.where((goal > at_h) & ~(weekly > 0), np.inf, done_at)
+        return np.where(work > 0, np.maximum(done_at - t, 0.0), 0.0)
 
     # one instant (scoring at `now`): the same arithmetic on Python numbers, no array calls
     @cached_property
@@ -436,29 +443,14 @@ class StaffingIndex:
 
 
 def work_hours_per_ticket(
-    staffing: StaffingIndex, created: np.ndarray, group: Any
-) -> dict[str, float]:
-    """Per team that is also a ticket group: agent-hours on duty per ticket of the group over
-    the earliest half of the tickets (first creation to the median creation time, int64 ns),
-    so that a backtest on the later part does not see its own weeks in it. The scale of the
-    fluid queue wait (:meth:`_Steps.drain`): one constant per team, the same at training and
-    scoring, whatever the load (agents idle part of the time make it larger than the work
-    itself)."""
-    created = np.asarray(created, dtype=np.int64)
-    ok = created != _NAT
-    if not ok.any():
-        return {}
-    grp = as_categorical(group)
-    c = np.sort(created[ok])
-    lo, hi = int(c[0]), int(c[len(c) // 2])
-    span = (created >= lo) & (created < hi)
-    out: dict[str, float] = {}
-    for name, steps in staffing.teams.items():  # a few teams
-        n = int(np.count_nonzero(span & _is(grp, name)))
-        hours = float(np.diff(steps.integral(np.asarray([lo, hi], np.int64)))[0]) / HOUR_NS
-        if n > 0 and hours > 0:
-            out[name] = hours / n
-    return out
+    steps: _Steps, created_before: np.ndarray, t_ns: np.ndarray
+) -> np.ndarray:
+    """Agent-hours on duty per ticket of a team's group, known at ``t`` (per row): the
+    roster's agent-hours from its start up to ``t`` over the group's tickets created before
+    ``t`` (``created_before``, at least 1). The scale of the fluid queue wait
+    (:meth:`_Steps.drain`); agents idle part of the time make it larger than the work itself.
+    An expanding mean, so it settles as the history grows and never looks ahead."""
+    return steps.integral(np.asarray(t_ns, np.int64)) / HOUR_NS / np.maximum(created_before, 1.0)
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,11 +13,13 @@ Everything a feature uses is known at ``at``:
 - staffing: the roster (a plan, known in advance) now and over the next hours;
 - queue wait: the fluid time the ticket's team takes, on its roster from ``at`` on, to work
   through the tickets ahead of the ticket in its group's queue for a first response (created
-  and not yet responded to, same or higher priority), at a
-  constant amount of work per ticket (:func:`~slarisk.risk.feature_indexes.work_hours_per_ticket`),
-  and that wait against the wall time left to the due time. Its meaning does not change with
-  the load level: a wait twice the time left is as bad on a calm desk as on an overloaded one
-  (the raw backlog counts of an overload may lie beyond anything training saw);
+  and not yet responded to, same or higher priority) and the higher-priority tickets arriving
+  meanwhile, at the agent-hours per ticket known at ``at``
+  (:func:`~slarisk.risk.feature_indexes.work_hours_per_ticket`), on the roster known up to
+  4 hours ahead (then the week before repeats); and that wait against the wall time left to
+  the due time. Its meaning does not change with the load level: a wait twice the time left
+  is as bad on a calm desk as on an overloaded one (the raw backlog counts of an overload may
+  lie beyond anything training saw);
 - history: breach rates and resolution times by category/group over the last 28 days, from
   outcomes *known strictly before* ``at`` (a met target is known when the clock stops, a breach
   at the due time at the latest).
@@ -223,8 +225,11 @@ class FeatureContext:
     #: ticket creations per group and priority (no resolutions): the arrivals of a higher
     #: priority that go ahead of a waiting ticket.
     group_arrivals: GroupBacklogIndex | None = None
-    #: agent-hours per ticket per team (:func:`work_hours_per_ticket`), the queue-wait scale.
+    #: a fixed queue-wait scale per team (agent-hours per ticket; scoring: the model's);
+    #: empty: the expanding estimate known at each row's time (training)
     work_hours: Mapping[str, float] = field(default_factory=dict)
+    #: :func:`work_hours_per_ticket` just after the last ticket: what a model carries.
+    work_hours_at_end: Mapping[str, float] = field(default_factory=dict)
 
 
 def build_context(
@@ -277,8 +282,23 @@ def build_context(
         history=HistoryIndex.build(outcomes) if outcomes is not None and len(outcomes) else None,
         staffing=staff,
         calendar=calendar or CalendarInfo(),
-        work_hours=work_hours_per_ticket(staff, created, group) if staff is not None else {},
+        work_hours_at_end=_work_hours_at_end(staff, created, group) if staff is not None else {},
     )
+
+
+def _work_hours_at_end(staff: StaffingIndex, created: np.ndarray, group: Any) -> dict[str, float]:
+    """Per team that is also a ticket group: :func:`work_hours_per_ticket` just after the last
+    ticket was created (every ticket of the group counted)."""
+    if not len(created):
+        return {}
+    end = np.asarray([(int(created.max()) // 10**9 + 1) * 10**9], np.int64)
+    grp = as_categorical(group)
+    out = {}
+    for name, steps in staff.teams.items():  # a few teams
+        n = float(np.count_nonzero(_is(grp, name)))
+        if n:
+            out[name] = float(work_hours_per_ticket(steps, np.asarray([n]), end)[0])
+    return out
 
 
 def _col(obs: pd.DataFrame, name: str, n: int) -> Any:
@@ -396,17 +416,18 @@ def numeric_features(
 
 def expected_wait_hours(
     staffing: StaffingIndex,
-    work_hours: Mapping[str, float],
     groups: Sequence[str],
     group_code: np.ndarray,
     ahead: np.ndarray,
     higher_per_hour: np.ndarray,
+    work_hours: np.ndarray,
     t: Any,
 ) -> np.ndarray:
     """The fluid queue wait (hours) of rows at ``t`` (ns; one instant or one per row): the
     time the team named like the row's group (``groups[group_code]``) takes, on its roster
-    from ``t`` on, to do ``ahead`` tickets of ``work_hours`` agent-hours each
-    (:meth:`~slarisk.risk.feature_indexes.StaffingIndex` steps' ``drain``), plus the tickets
+    from ``t`` on (known :data:`STAFF_HORIZON_NS` ahead), to do ``ahead`` tickets of
+    ``work_hours`` agent-hours each (per row; the ``drain`` of
+    :class:`~slarisk.risk.feature_indexes.StaffingIndex` steps), plus the tickets
     of a higher priority arriving meanwhile at ``higher_per_hour`` (strict priority: they go
     ahead; a fixed point of a few steps, capped at :data:`MAX_WAIT_HOURS`). NaN where the
     group has no team on the roster, no work scale or no queue count. The one definition,
@@ -416,22 +437,25 @@ def expected_wait_hours(
     per_row = np.ndim(t) > 0
     for gi, name in enumerate(groups):  # a few groups
         steps = staffing.teams.get(name)
-        w = work_hours.get(name)
-        if steps is None or w is None:
+        if steps is None:
             continue
         m = group_code == gi
         if not m.any():
             continue
-        a = np.nan_to_num(ahead[m]) * (w * HOUR_NS)  # agent-ns ahead
-        rate = np.nan_to_num(higher_per_hour[m]) * w  # agent-hours arriving ahead per hour
-        tm = t[m] if per_row else t
-        start = steps.integral(np.broadcast_to(np.asarray(tm, np.int64), a.shape))
-        wait = np.minimum(steps.drain_from(tm, start, a) / HOUR_NS, MAX_WAIT_HOURS)
+        w = work_hours[m]
+        a = np.nan_to_num(ahead[m]) * (np.nan_to_num(w) * HOUR_NS)  # agent-ns ahead
+        rate = np.nan_to_num(higher_per_hour[m]) * np.nan_to_num(w)  # agent-h/h arriving ahead
+        tm = np.broadcast_to(np.asarray(t[m] if per_row else t, np.int64), a.shape)
+        start = steps.integral(tm)
+        wait = steps.drain_from(tm, start, a, STAFF_HORIZON_NS) / HOUR_NS
+        wait = np.minimum(wait, MAX_WAIT_HOURS)
         if rate.any():
             for _ in range(PREEMPT_STEPS):  # more higher-priority work arrives while waiting
-                wait = steps.drain_from(tm, start, a + rate * wait * HOUR_NS) / HOUR_NS
-                wait = np.minimum(wait, MAX_WAIT_HOURS)
-        out[m] = np.where(np.isnan(ahead[m]), np.nan, wait)
+                more = a + rate * wait * HOUR_NS
+                wait = np.minimum(
+                    steps.drain_from(tm, start, more, STAFF_HORIZON_NS) / HOUR_NS, MAX_WAIT_HOURS
+                )
+        out[m] = np.where(np.isnan(ahead[m]) | np.isnan(w), np.nan, wait)
     return out
 
 
@@ -488,18 +512,29 @@ def build_features(
     if context.response_queue is not None and context.staffing is not None:
         grp = cats[s.GROUP]
         _, waiting = context.response_queue.features(grp, pri, t)
-        higher = (
-            context.group_arrivals.higher(grp, pri, t, PREEMPT_WINDOW_NS)
-            if context.group_arrivals is not None
-            else np.zeros(n)
-        )
+        higher = np.zeros(n)
+        work = np.full(n, np.nan)
+        codes = np.asarray(grp.codes, dtype=np.intp)
+        names = [str(c) for c in grp.categories]
+        if context.group_arrivals is not None:
+            higher = context.group_arrivals.higher(grp, pri, t, PREEMPT_WINDOW_NS)
+            so_far, _ = context.group_arrivals.features(grp, pri, t)  # created before t
+        for gi, name in enumerate(names):  # a few groups
+            steps = context.staffing.teams.get(name)
+            m = codes == gi
+            if steps is None or not m.any():
+                continue
+            if context.work_hours:
+                work[m] = context.work_hours.get(name, np.nan)
+            elif context.group_arrivals is not None:
+                work[m] = work_hours_per_ticket(steps, so_far[m], t[m])
         wait = expected_wait_hours(
             context.staffing,
-            context.work_hours,
-            [str(c) for c in grp.categories],
-            np.asarray(grp.codes, dtype=np.intp),
+            names,
+            codes,
             waiting,
             higher * (HOUR_NS / PREEMPT_WINDOW_NS),
+            work,
             t,
         )
     history = None

@@ -467,7 +467,7 @@ def fit_risk_model(
             "train_rows": len(data.y),
             "train_base_rate": float(np.mean(data.y)),
             "workload_range": workload_range(data.X),
-            "work_hours": dict(data.context.work_hours),
+            "work_hours": dict(data.context.work_hours_at_end),
         },
         rule=rule,
     )

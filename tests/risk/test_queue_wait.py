@@ -48,43 +48,50 @@ def test_drain_matches_a_per_minute_count_across_a_gap_in_the_roster():
     for start_h in (0.0, 1.0, 3.5):
         for work in (0.5, 2.0, 7.0, 12.0):  # agent-hours; 8 are left before the gap from 0:00
             t = T0 + int(start_h * HOUR_NS)
-            got = float(steps.drain(t, np.asarray([work * HOUR_NS]))[0]) / HOUR_NS
+            got = float(steps.drain(t, np.asarray([work * HOUR_NS]), 24 * HOUR_NS)[0]) / HOUR_NS
             assert abs(got - _per_minute_drain(agents_at, t, work)) <= 1 / 60 + 1e-9
-    assert steps.drain(T0, np.zeros(1))[0] == 0.0
+    assert steps.drain(T0, np.zeros(1), 24 * HOUR_NS)[0] == 0.0
 
 
-def test_work_beyond_the_roster_is_done_at_its_recent_mean():
+def test_beyond_the_known_roster_the_week_before_repeats():
     steps = _roster().teams["a"]
-    end = T0 + 10 * HOUR_NS
-    # 20 agent-hours: 8 before the gap, 12 after (done by 10:00), 3 more beyond the end
-    got = float(steps.drain(T0, np.asarray([23.0 * HOUR_NS]))[0]) / HOUR_NS
-    mean = (8.0 + 12.0) / 10.0  # agent-hours per hour over the roster (shorter than a week)
-    assert np.isclose(got, (end - T0) / HOUR_NS + 3.0 / mean)
+    agents_at = lambda t: float(steps.at(np.asarray([t]))[0])  # noqa: E731
+    t = T0 + 7 * 24 * HOUR_NS + HOUR_NS  # a week later, 01:00: nothing rostered any more
+    week = 7 * 24 * HOUR_NS
+    week_ago = lambda u: agents_at(t - week + (u - t) % week)  # noqa: E731  the week repeats
+    for work in (1.0, 5.0, 12.0, 25.0):  # 20 agent-hours a week: 25 runs into the next week
+        got = float(steps.drain(t, np.asarray([work * HOUR_NS]), 0)[0]) / HOUR_NS
+        assert abs(got - _per_minute_drain(week_ago, t, work)) <= 1 / 60 + 1e-9
+    # the known part first: 4 hours ahead from 01:00 on the roster itself (6 agent-hours)
+    got = float(steps.drain(T0 + HOUR_NS, np.asarray([5.0 * HOUR_NS]), 4 * HOUR_NS)[0])
+    assert np.isclose(got / HOUR_NS, 2.5)
+    # no agents in the week before the horizon: never drains
+    empty = float(steps.drain(T0 + 30 * 24 * HOUR_NS, np.asarray([HOUR_NS]), 0)[0])
+    assert empty == np.inf
 
 
 def test_expected_wait_grows_with_the_queue_and_the_higher_priority_arrivals():
     st = _roster()
-    work = {"a": 0.5}  # agent-hours per ticket
+    work = np.full(6, 0.5)  # agent-hours per ticket
     ahead = np.asarray([0.0, 2.0, 4.0, 4.0, 4.0, np.nan])
     higher = np.asarray([0.0, 0.0, 0.0, 1.0, 4.0, 0.0])
     groups = ["a", "b"]
     code = np.asarray([0, 0, 0, 0, 0, 0])
-    w = expected_wait_hours(st, work, groups, code, ahead, higher, T0)
+    w = expected_wait_hours(st, groups, code, ahead, higher, work, T0)
     assert w[0] == 0.0
     assert np.isclose(w[1], 0.5) and np.isclose(w[2], 1.0)  # 2 agents: 1 ticket per 15 min
     assert w[2] < w[3] < w[4] <= MAX_WAIT_HOURS  # arrivals ahead of it while it waits
     assert np.isnan(w[5])
     # a group without a team on the roster, or without a work scale: unknown
-    assert np.isnan(expected_wait_hours(st, work, groups, np.ones(1, np.intp), ahead[:1] + 1,
-                                        higher[:1], T0)).all()  # fmt: skip
-    assert np.isnan(expected_wait_hours(st, {}, groups, code[:1], ahead[:1] + 1,
-                                        higher[:1], T0)).all()  # fmt: skip
+    one = (ahead[:1] + 1, higher[:1])
+    assert np.isnan(expected_wait_hours(st, groups, np.ones(1, np.intp), *one, work[:1], T0))
+    assert np.isnan(expected_wait_hours(st, groups, code[:1], *one, np.full(1, np.nan), T0))
 
 
 def test_per_row_times_give_the_same_wait_as_one_instant():
     st = _roster()
     ahead = np.asarray([1.0, 3.0, 5.0])
-    args = (st, {"a": 0.5}, ["a"], np.zeros(3, np.intp), ahead, np.full(3, 0.5))
+    args = (st, ["a"], np.zeros(3, np.intp), ahead, np.full(3, 0.5), np.full(3, 0.5))
     one = expected_wait_hours(*args, T0 + HOUR_NS)
     rows = expected_wait_hours(*args, np.full(3, T0 + HOUR_NS, np.int64))
     np.testing.assert_allclose(one, rows)
