@@ -520,14 +520,14 @@ def build_features(
             higher = context.group_arrivals.higher(grp, pri, t, PREEMPT_WINDOW_NS)
             so_far, _ = context.group_arrivals.features(grp, pri, t)  # created before t
         for gi, name in enumerate(names):  # a few groups
-            steps = context.staffing.teams.get(name)
+            roster = context.staffing.teams.get(name)
             m = codes == gi
-            if steps is None or not m.any():
+            if roster is None or not m.any():
                 continue
             if context.work_hours:
                 work[m] = context.work_hours.get(name, np.nan)
             elif context.group_arrivals is not None:
-                work[m] = work_hours_per_ticket(steps, so_far[m], t[m])
+                work[m] = work_hours_per_ticket(roster, so_far[m], t[m])
         wait = expected_wait_hours(
             context.staffing,
             names,
