@@ -35,7 +35,12 @@ from slarisk.errors import InputError
 # also what models pickled before the classifier had its own module look up here
 from slarisk.risk.classifier import BreachClassifier
 from slarisk.risk.feature_indexes import HistoryIndex, as_categorical
-from slarisk.risk.features import BASE_NUMERIC_FEATURES, CATEGORICAL_FEATURES, CalendarInfo
+from slarisk.risk.features import (
+    BASE_NUMERIC_FEATURES,
+    CATEGORICAL_FEATURES,
+    WAIT_FEATURES,
+    CalendarInfo,
+)
 
 if TYPE_CHECKING:
     from slarisk.risk.landmarks import TrainingData
@@ -402,10 +407,16 @@ AGE_FEATURES: tuple[str, ...] = (
 
 
 def numeric_feature_columns(
-    priorities: Sequence[str], exclude: Sequence[str] = (), at_opening_only: bool = False
+    priorities: Sequence[str],
+    exclude: Sequence[str] = (),
+    at_opening_only: bool = False,
+    queue_wait: bool = False,
 ) -> list[str]:
-    """Numeric feature columns of the breach model for these priorities."""
+    """Numeric feature columns of the breach model for these priorities (the queue-wait
+    features only with ``queue_wait``: opt-in, see docs/risk_model.md)."""
     drop = set(exclude) | (set(AGE_FEATURES) if at_opening_only else set())
+    if not queue_wait:
+        drop |= set(WAIT_FEATURES)
     cols = [*BASE_NUMERIC_FEATURES, *[f"backlog_p_{p}" for p in priorities]]
     return [c for c in cols if c not in drop]
 
@@ -429,6 +440,7 @@ def fit_risk_model(
     at_opening_only: bool = False,
     attributes: Sequence[str] = (),
     pipeline: Pipeline | None = None,
+    queue_wait: bool = False,
 ) -> RiskModel:
     """Fit the Pipeline on a (time-ordered) training set and wrap it as a :class:`RiskModel`.
 
@@ -440,7 +452,7 @@ def fit_risk_model(
     pipe = pipeline or make_pipeline(
         params,
         categorical=categorical_feature_columns(exclude, attributes),
-        numeric=numeric_feature_columns(data.priorities, exclude, at_opening_only),
+        numeric=numeric_feature_columns(data.priorities, exclude, at_opening_only, queue_wait),
         random_state=random_state,
     )
     pipe.fit(data.X, data.y)

@@ -179,7 +179,7 @@ def _workload_section(ranges: dict[str, dict[str, float]]) -> list[str]:
         )
     lines += [
         "",
-        "Outside this range the trees extrapolate flat: a tree is constant beyond its last "
+        "Outside this range the model extrapolates flat: a tree is constant beyond its last "
         "split, so a backlog twice the training maximum scores like the maximum, and the "
         "monotone constraints only keep the risk from falling. What happens there: the "
         "scorer flags each such row (`RiskModel.out_of_range(features)` names the workload "

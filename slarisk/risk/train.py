@@ -256,12 +256,14 @@ class TrainResult:
 
 
 def _feature_options(spec: TrainSpec) -> dict[str, Any]:
-    """``exclude`` / ``at_opening_only`` / ``attributes`` for :func:`slarisk.risk.evaluate.
-    backtest` (and the tuning folds), from the spec's ``features`` section."""
+    """``exclude`` / ``at_opening_only`` / ``attributes`` / ``queue_wait`` for
+    :func:`slarisk.risk.evaluate.backtest` (and the tuning folds), from the spec's
+    ``features`` section."""
     return {
         "exclude": tuple(spec.features.exclude),
         "at_opening_only": spec.features.at_opening_only,
         "attributes": tuple(spec.features.attributes),
+        "queue_wait": spec.features.queue_wait,
     }
 
 
@@ -286,11 +288,7 @@ def _champion_on_backtest(
         return None, None, None
     try:
         champ = reg.load_registered_model(client, uri, name, str(mv.version))
-        guarded = getattr(champ, "predict_guarded", None)  # a RiskModel: what it serves
-        p = np.asarray(
-            guarded(X_test)[0] if guarded is not None else champ.predict_proba(X_test),
-            dtype=np.float64,
-        )
+        p = np.asarray(champ.predict_proba(X_test), dtype=np.float64)
         if p.ndim == 2:
             p = p[:, 1]
         return classification_metrics(y_test, p), str(mv.version), None
