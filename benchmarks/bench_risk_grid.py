@@ -6,10 +6,10 @@ W in {4, 6, 8} weeks x S in {1, ..., 5} seeds of the default generator
 ``pipelines/breach_risk.yaml --trials 1`` has a backtest ROC AUC >= the elapsed-fraction
 rule's and a Brier score <= the rule's, and an ECE <= 0.03 on at least 13 of the 15 desks.
 W=6, S=3 is the desk whose backtest weeks hold a backlog the training weeks never reached.
-The table also shows the model with the input-range guard (``model_guarded``: the risk
-widened towards the rule, ``max(model, rule - rule at elapsed 0)``, on rows whose workload
-lies outside the training range) and the share of backtest rows outside; the acceptance
-columns are the plain model's.
+The table also shows the model with the input-range guard that scoring serves
+(``model_guarded``: the risk widened towards the rule, ``max(model, rule - rule at elapsed
+0)``, on rows whose workload lies outside the training range) and the share of backtest rows
+outside; the acceptance columns are the plain model's (what the promotion gate compares).
 
 Each desk is generated with :func:`slarisk.capacity.synthetic.generate_history` (the CLI's
 defaults), written to a temporary folder and trained with :func:`slarisk.risk.train.train`

@@ -41,7 +41,7 @@ def _setup(quick: bool) -> dict[str, Any]:
     h = make_history(seed=7, days=21 if quick else 42, per_day=135.0)
     end = h.tickets["created_at"].max()
     data = build_training_data(h.tickets, h.policy, events=h.events, staffing=h.staffing, now=end)
-    model = fit_risk_model(data, {"n_estimators": 300}, tickets=h.tickets)
+    model = fit_risk_model(data, {"n_estimators": 300}, tickets=h.tickets, queue_wait=True)
     rng = np.random.default_rng(0)
     n = 10_000
     src = h.tickets.sample(n, replace=True, random_state=1).reset_index(drop=True)
@@ -75,7 +75,7 @@ def _demo_desk(quick: bool) -> dict[str, Any]:
     h = generate_history(root / "simulations" / "baseline.yaml", weeks=4 if quick else 8, seed=7)
     policy = load_policy(root / "policies" / "default.yaml")
     data = build_training_data(h.tickets, policy, events=h.events, staffing=h.staffing, now=h.now)
-    model = fit_risk_model(data, {"n_estimators": 300}, tickets=h.tickets)
+    model = fit_risk_model(data, {"n_estimators": 300}, tickets=h.tickets, queue_wait=True)
     now = h.now
     openq = h.open_tickets.sort_values("created_at", kind="stable").head(100)
     ev = h.events[h.events["ticket_id"].isin(openq["ticket_id"])]

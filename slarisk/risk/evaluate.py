@@ -318,6 +318,7 @@ def backtest(
     exclude: Sequence[str] = (),
     at_opening_only: bool = False,
     attributes: Sequence[str] = (),
+    queue_wait: bool = False,
     logistic_grid: Sequence[float] = LOGISTIC_C_GRID,
     folds: int = 3,
     fold_fraction: float = 0.15,
@@ -325,12 +326,14 @@ def backtest(
     """Train on the past, test on the future; compare the model with the baselines.
 
     Models: ``model`` (the calibrated LightGBM Pipeline), ``model_guarded`` (the same with the
-    input-range guard, :meth:`slarisk.risk.model.RiskModel.predict_guarded`; the share of
-    rows it sent to the rule is ``info["out_of_range_share"]``), ``elapsed_rule`` and ``logistic``
+    input-range guard, :meth:`slarisk.risk.model.RiskModel.predict_guarded`: what scoring
+    serves; the share of rows outside the training range is ``info["out_of_range_share"]``),
+    ``elapsed_rule`` and ``logistic``
     (one-hot LR on ticket attributes + metric + landmark age, standardised numerics excluded;
     its C chosen among ``logistic_grid`` by :func:`tune_logistic` on ``folds`` time folds of
     the training rows, recorded in ``info["logistic_C"]``).
-    ``exclude`` / ``at_opening_only`` / ``attributes`` select the model's features (see
+    ``exclude`` / ``at_opening_only`` / ``attributes`` / ``queue_wait`` select the model's
+    features (see
     :func:`slarisk.risk.model.fit_risk_model`); the logistic baseline gets the same categorical
     columns.
     """
@@ -344,11 +347,13 @@ def backtest(
         exclude=exclude,
         at_opening_only=at_opening_only,
         attributes=attributes,
+        queue_wait=queue_wait,
     )
     preds: dict[str, np.ndarray] = {"model": model.predict_proba(te.X)}
     info: dict[str, Any] = {"train_rows": int(train.sum()), "test_rows": int(test.sum())}
     if model.rule is not None and model.workload_range:
-        # the model with the input-range guard: the rule where the load was never seen
+        # what the scorer serves: the input-range guard widens towards the rule where the
+        # load was never seen
         preds["model_guarded"], flags = model.predict_guarded(te.X)
         info["out_of_range_share"] = float(flags.ne("").mean())
     if baselines:

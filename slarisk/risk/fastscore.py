@@ -16,6 +16,9 @@ Leaves and their contribution rows come from one compiled pass over the trees
 and a gather over the table.
 ``tests/risk/test_score.py`` checks the scores against a from-scratch computation (clocks by
 ``compute_clocks``, features by the training builder ``build_features``).
+Over 600 lines on purpose: the engine and the per-request counts it hands to the one feature
+definition (arrival windows, group backlog and first-response queue cells, history lookups)
+share the request's arrays; apart, a dozen arrays would cross a module boundary per call.
 """
 
 from __future__ import annotations
@@ -36,13 +39,16 @@ from slarisk.risk.feature_indexes import (
 )
 from slarisk.risk.features import (
     HISTORY_FEATURES,
+    PREEMPT_WINDOW_NS,
     Counts,
     calendar_features_at,
+    expected_wait_hours,
     numeric_features,
 )
 from slarisk.risk.outputs import (
     BREACHED_BAND,
     SCORE_COLUMNS,
+    guard_outside_range,
     risk_band,
     top_reasons,
     work_order_ranks,
@@ -228,6 +234,11 @@ def score_arrays(
         reasons_live = top_reasons(
             model, None, contrib, n_reasons, X, cache=fm.reason_cache, names=fm.feature_names
         )
+        if fm.rule is not None:
+            metric_names = np.asarray(pt.metrics, dtype=object)[mk[live]]
+            proba_live, reasons_live = guard_outside_range(
+                fm, X, proba_live, reasons_live, metric_names, num["elapsed_fraction"]
+            )
     else:
         proba_live = np.zeros(0)
         reasons_live = [np.zeros(0, dtype=object) for _ in range(min(n_reasons, X.shape[1]))]
@@ -407,6 +418,7 @@ def _numeric_features(
     g_codes, g_names = cat_vals[s.GROUP]
     row_g = g_codes[lt]
     agents = None
+    st: StaffingIndex | None = None
     if staffing is not None:
         st = staffing if isinstance(staffing, StaffingIndex) else staffing_index(staffing)
         now_ag, next_ag, per_team = _staffing_at(st, t)
@@ -439,6 +451,23 @@ def _numeric_features(
     sums = np.cumsum(flat_counts.reshape(len(g_names), k + 1), axis=1)
     gtot = sums[:, -1][row_g]
     ahead = sums[row_g, p_rank[row_p]]
+    wait = None
+    if st is not None and fm.uses_wait:  # per (group, priority rank) cell of the live rows
+        cell = row_g * (k + 1) + p_rank[row_p]
+        cells_used, inv_cell = np.unique(cell, return_inverse=True)
+        rank_t = p_rank[p_codes]
+        waiting, higher = _queue_cells(fm, tickets, t, created, g_codes, rank_t, g_names, k, found)
+        cell_g = cells_used // (k + 1)
+        work = np.asarray([fm.work_hours.get(g_names[g], np.nan) for g in cell_g.tolist()])
+        wait = expected_wait_hours(
+            st,
+            g_names,
+            cell_g,
+            waiting[cells_used],
+            higher[cells_used] * (HOUR_NS / PREEMPT_WINDOW_NS),
+            work,
+            t,
+        )[inv_cell.ravel()]
     h = fm.history
     history = None
     if h is not None:
@@ -487,12 +516,67 @@ def _numeric_features(
         staffing=agents,
         group=(gtot, ahead),
         history=history,
+        wait=wait,
     )
     d = due[live]
     return numeric_features(
         t, created[lt], target_s[live], elapsed_s[live], d, calendar_features_at(t, model.calendar),
         counts, model.priorities,
     )  # fmt: skip
+
+
+def _queue_cells(
+    fm: FastModel,
+    tickets: TicketArrays,
+    t: int,
+    created: np.ndarray,
+    g_codes: np.ndarray,
+    rank: np.ndarray,
+    g_names: list[str],
+    k: int,
+    found: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per (group, priority rank) cell, flat: the tickets waiting for a first response with
+    the same or a higher priority, and the tickets of a strictly higher priority created in
+    the last
+    :data:`~slarisk.risk.features.PREEMPT_WINDOW_NS`, as the training indexes count them
+    (``response_queue`` and ``group_arrivals`` of :class:`~slarisk.risk.features.
+    FeatureContext`: events of a second before that of ``t``). The model's recent closed
+    tickets were responded to before ``now``: they count in the arrivals only, less those
+    also in the request (``found``: each request ticket's index among them, or -1)."""
+    now_s = t // 10**9
+    cells = len(g_names) * (k + 1)
+    flat = g_codes * (k + 1) + rank
+    fr = np.asarray(tickets.first_response_ns, dtype=np.int64)
+    res = np.asarray(tickets.resolved_ns, dtype=np.int64)
+    stop = np.where(fr == NAT, res, fr)
+    weight = (created // 10**9 < now_s).astype(np.float64) - (
+        (stop != NAT) & (stop // 10**9 < now_s)
+    )
+    waiting = np.bincount(flat, weights=weight, minlength=cells)
+    lo_s = (t - PREEMPT_WINDOW_NS) // 10**9
+    sec = created // 10**9
+    new = (sec >= lo_s) & (sec < now_s)
+    arrivals = np.bincount(flat[new], minlength=cells).astype(np.float64)
+    rs = fm.recent_created  # sorted: is any recent ticket in the window at all?
+    if len(rs) and np.searchsorted(rs, now_s * 10**9) > np.searchsorted(rs, lo_s * 10**9):
+        rcr = fm.recent_created_raw
+        rsec = rcr // 10**9
+        keep = (rsec >= lo_s) & (rsec < now_s)
+        keep[found[found >= 0]] = False  # in the request: counted above
+        idx = np.flatnonzero(keep)
+        gmap = {name: i for i, name in enumerate(g_names)}
+        og = np.asarray([gmap.get(x, -1) for x in fm.recent_group_names], dtype=np.intp)
+        og = og[fm.recent_group[idx]]
+        ok = og >= 0
+        arrivals += np.bincount(og[ok] * (k + 1) + fm.recent_rank[idx][ok], minlength=cells).astype(
+            np.float64
+        )
+    # waiting with the same or a higher priority; arrivals of a strictly higher one
+    ahead = np.cumsum(waiting.reshape(len(g_names), k + 1), axis=1)
+    higher = np.zeros((len(g_names), k + 1))
+    higher[:, 1:] = np.cumsum(arrivals.reshape(len(g_names), k + 1), axis=1)[:, :-1]
+    return ahead.ravel(), higher.ravel()
 
 
 def _recent_group_counts(

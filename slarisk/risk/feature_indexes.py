@@ -277,6 +277,18 @@ class GroupBacklogIndex:
         unknown = g < 0
         return np.where(unknown, np.nan, total), np.where(unknown, np.nan, ahead)
 
+    def higher(self, group: Any, priority: Any, t_ns: np.ndarray, window_ns: int) -> np.ndarray:
+        """Events in the window ``[t - window, t)`` (to the second) of the row's group with a
+        strictly higher priority than the row's (NaN for unknown groups): on an index of
+        creations alone, the arrivals that go ahead of a waiting ticket."""
+        g = self.groups.codes(group)
+        k = len(self.priorities)
+        rank = _Coder(self.priorities).codes(priority)
+        rank = np.where(rank < 0, k, rank)
+        sums = np.cumsum(self.index.window_sums(g, t_ns, window_ns), axis=1)
+        out = np.where(rank > 0, sums[np.arange(len(g)), np.maximum(rank - 1, 0)], 0.0)
+        return np.where(g < 0, np.nan, out)
+
 
 # --------------------------------------------------------------------------------------------
 # Staffing: agents on duty as a step function, with its integral for horizon means
@@ -310,6 +322,48 @@ class _Steps:
 
     def mean(self, t_ns: np.ndarray, horizon_ns: int) -> np.ndarray:
         return (self.integral(t_ns + horizon_ns) - self.integral(t_ns)) / horizon_ns
+
+    def drain(self, t_ns: Any, work_agent_ns: np.ndarray, horizon_ns: int) -> np.ndarray:
+        """Fluid drain time (ns) from ``t`` (one instant or one per row): how long the agents
+        on duty from ``t`` on take to do ``work_agent_ns`` (agent-ns; at full capacity, no
+        agents in the gaps of the roster). The roster is known ``horizon_ns`` ahead (a plan):
+        after ``t + horizon`` the week before it repeats (the same hours of the week, so
+        nights and weekends stay closed); a roster without agents that week never drains
+        (inf). 0 where there is no work."""
+        work = np.asarray(work_agent_ns, dtype=np.float64)
+        t = np.broadcast_to(np.asarray(t_ns, dtype=np.int64), work.shape)
+        return self.drain_from(t, self.integral(t), work, horizon_ns)
+
+    def _inverse(self, goal: np.ndarray) -> np.ndarray:
+        """The first time (ns, float) the integral reaches ``goal`` (within the roster)."""
+        cum = self.cum_agent_ns
+        i = np.searchsorted(cum, goal, side="left") - 1  # cum[i] < goal <= cum[i + 1]
+        ic = np.minimum(np.maximum(i, 0), len(self.starts) - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.starts[ic] + (goal - cum[ic]) / self.agents[ic]
+
+    def drain_from(
+        self, t: np.ndarray, start: np.ndarray, work: np.ndarray, horizon_ns: int
+    ) -> np.ndarray:
+        """:meth:`drain` given ``start = integral(t)`` (int64 ``t`` per row), so that repeated
+        drains from the same instants compute it once."""
+        if not len(self.starts):
+            return np.where(work > 0, np.inf, 0.0)
+        h = t + horizon_ns
+        at_h = self.integral(h)
+        goal = start + work
+        week_ago = h - WEEK_NS
+        at_week_ago = self.integral(week_ago)
+        weekly = at_h - at_week_ago  # agent-ns of the week before t + horizon
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rest = goal - at_h  # > 0: beyond the known roster
+            weeks = np.floor(np.maximum(rest, 0.0) / weekly)
+            left = rest - weeks * weekly
+            again = self._inverse(at_week_ago + np.where(left > 0, left, 0.0)) - week_ago
+            later = h + weeks * WEEK_NS + again
+            done_at = np.where(goal <= at_h, self._inverse(goal), later)
+            done_at = np.where((goal > at_h) & ~(weekly > 0), np.inf, done_at)
+        return np.where(work > 0, np.maximum(done_at - t, 0.0), 0.0)
 
     # one instant (scoring at `now`): the same arithmetic on Python numbers, no array calls
     @cached_property
@@ -348,21 +402,55 @@ class StaffingIndex:
 
     @classmethod
     def build(cls, staffing: pd.DataFrame) -> StaffingIndex:
-        st = _ns(staffing[s.INTERVAL_START])
-        en = st + staffing[s.INTERVAL_MINUTES].to_numpy(np.int64) * 60 * 10**9
-        ag = staffing[s.AGENTS].to_numpy(np.float64)
+        """From interval-form staffing (``interval_start``, ``interval_minutes``, ``team``,
+        ``agents``): :meth:`from_arrays` of its columns."""
         teams = as_categorical(staffing[s.TEAM])
+        return cls.from_arrays(
+            _ns(staffing[s.INTERVAL_START]),
+            staffing[s.INTERVAL_MINUTES].to_numpy(np.int64),
+            staffing[s.AGENTS].to_numpy(np.float64),
+            np.asarray(teams.codes, dtype=np.intp),
+            [str(c) for c in teams.categories],
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        start_ns: np.ndarray,
+        minutes: np.ndarray,
+        agents: np.ndarray,
+        team_codes: np.ndarray,
+        team_names: Sequence[str],
+    ) -> StaffingIndex:
+        """From columns: interval starts (int64 UTC ns), lengths (minutes), agents, and the
+        team of each interval as codes into ``team_names`` (a name may repeat)."""
+        start = np.asarray(start_ns, dtype=np.int64)
+        end = start + np.asarray(minutes, dtype=np.int64) * 60 * 10**9
+        ag = np.asarray(agents, dtype=np.float64)
+        codes = np.asarray(team_codes, dtype=np.intp)
         per_team = {}
-        for t in sorted(str(c) for c in teams.categories):  # a few teams
-            m = _is(teams, t)
-            per_team[str(t)] = _Steps.build(st[m], en[m], ag[m])
+        for name in sorted(set(team_names)):  # a few teams
+            m = np.isin(codes, [i for i, x in enumerate(team_names) if x == name])
+            if m.any():
+                per_team[str(name)] = _Steps.build(start[m], end[m], ag[m])
         # total: agents of all teams summed on the union of the interval boundaries
-        bounds = np.unique(np.concatenate([st, en]))
+        bounds = np.unique(np.concatenate([start, end]))
         mids = bounds[:-1]
         tot = np.zeros(len(mids))
         for steps in per_team.values():
             tot += steps.at(mids)
         return cls(_Steps.build(mids, bounds[1:], tot), per_team)
+
+
+def work_hours_per_ticket(
+    steps: _Steps, created_before: np.ndarray, t_ns: np.ndarray
+) -> np.ndarray:
+    """Agent-hours on duty per ticket of a team's group, known at ``t`` (per row): the
+    roster's agent-hours from its start up to ``t`` over the group's tickets created before
+    ``t`` (``created_before``, at least 1). The scale of the fluid queue wait
+    (:meth:`_Steps.drain`); agents idle part of the time make it larger than the work itself.
+    An expanding mean, so it settles as the history grows and never looks ahead."""
+    return steps.integral(np.asarray(t_ns, np.int64)) / HOUR_NS / np.maximum(created_before, 1.0)
 
 
 # --------------------------------------------------------------------------------------------

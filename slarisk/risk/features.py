@@ -11,6 +11,15 @@ Everything a feature uses is known at ``at``:
   later counts as open, exactly as it did at the time), arrivals in the last hour / day against
   the same hour over the previous 4 weeks / the last 28 days;
 - staffing: the roster (a plan, known in advance) now and over the next hours;
+- queue wait: the fluid time the ticket's team takes, on its roster from ``at`` on, to work
+  through the tickets ahead of the ticket in its group's queue for a first response (created
+  and not yet responded to, same or higher priority) and the higher-priority tickets arriving
+  meanwhile, at the agent-hours per ticket known at ``at``
+  (:func:`~slarisk.risk.feature_indexes.work_hours_per_ticket`), on the roster known up to
+  4 hours ahead (then the week before repeats); and that wait against the wall time left to
+  the due time. Its meaning does not change with the load level: a wait twice the time left
+  is as bad on a calm desk as on an overloaded one (the raw backlog counts of an overload may
+  lie beyond anything training saw);
 - history: breach rates and resolution times by category/group over the last 28 days, from
   outcomes *known strictly before* ``at`` (a met target is known when the clock stops, a breach
   at the due time at the latest).
@@ -21,8 +30,8 @@ Durations are in seconds internally; feature columns say their unit (``_hours``)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cached_property, lru_cache
 from typing import Any
@@ -48,6 +57,7 @@ from slarisk.risk.feature_indexes import (
     _is,
     _ns,
     as_categorical,
+    work_hours_per_ticket,
 )
 
 # models pickled before the indexes moved to feature_indexes look these classes up here
@@ -73,9 +83,22 @@ STAFFING_FEATURES: tuple[str, ...] = (
     "agents_team_next_4h",
     "backlog_per_agent",
 )
+#: the fluid queue wait of the ticket's team (hours) and that wait against the wall time left.
+WAIT_FEATURES: tuple[str, ...] = ("expected_wait_hours", "wait_left_ratio", "wait_minus_left_hours")
 #: every feature that needs a staffing table (constant NaN without one): turned off by
 #: :func:`slarisk.risk.train.available_features` when training has no staffing.
-NEEDS_STAFFING_FEATURES: tuple[str, ...] = (*STAFFING_FEATURES, "ahead_per_team_agent")
+NEEDS_STAFFING_FEATURES: tuple[str, ...] = (
+    *STAFFING_FEATURES,
+    "ahead_per_team_agent",
+    *WAIT_FEATURES,
+)
+#: the longest queue wait a feature holds (hours): a roster without agents never drains.
+MAX_WAIT_HOURS = 10_000.0
+#: window of the higher-priority arrival rate of the queue wait (ns), and its fixed-point steps.
+PREEMPT_WINDOW_NS = DAY_NS
+PREEMPT_STEPS = 4
+#: the least wall time left a ratio divides by (hours: one minute).
+MIN_LEFT_HOURS = 1.0 / 60.0
 #: features of the outcome history before t (NaN without one).
 HISTORY_FEATURES: tuple[str, ...] = (
     "hist_breach_rate_metric",
@@ -107,6 +130,7 @@ BASE_NUMERIC_FEATURES: tuple[str, ...] = (
     "backlog_group",
     "backlog_group_ahead",
     "ahead_per_team_agent",
+    *WAIT_FEATURES,
     *HISTORY_FEATURES,
 )
 
@@ -195,6 +219,17 @@ class FeatureContext:
     calendar: CalendarInfo = CalendarInfo()
     #: clip history queries to this time (ns): scoring with a history that ends earlier.
     history_clip_ns: int | None = None
+    #: tickets waiting for a first response (created, not responded to nor resolved) per
+    #: group and priority: the queue position of the wait features.
+    response_queue: GroupBacklogIndex | None = None
+    #: ticket creations per group and priority (no resolutions): the arrivals of a higher
+    #: priority that go ahead of a waiting ticket.
+    group_arrivals: GroupBacklogIndex | None = None
+    #: a fixed queue-wait scale per team (agent-hours per ticket; scoring: the model's);
+    #: empty: the expanding estimate known at each row's time (training)
+    work_hours: Mapping[str, float] = field(default_factory=dict)
+    #: :func:`work_hours_per_ticket` just after the last ticket: what a model carries.
+    work_hours_at_end: Mapping[str, float] = field(default_factory=dict)
 
 
 def build_context(
@@ -223,6 +258,13 @@ def build_context(
         if priorities is not None
         else sorted(str(c) for c in as_categorical(tickets[s.PRIORITY]).categories)
     )
+    staff = StaffingIndex.build(staffing) if staffing is not None and len(staffing) else None
+    responded = (
+        _ns(tickets[s.FIRST_RESPONSE_AT])
+        if s.FIRST_RESPONSE_AT in tickets
+        else np.full(len(tickets), _NAT, dtype=np.int64)
+    )
+    responded = np.where(responded == _NAT, resolved, responded)
     return FeatureContext(
         workload=WorkloadIndex.from_arrays(created, resolved, tickets[s.PRIORITY]),
         group_backlog=GroupBacklogIndex.from_arrays(
@@ -231,10 +273,32 @@ def build_context(
         overdue=OverdueIndex.from_arrays(np.asarray(resolution_due, np.int64), resolved)
         if resolution_due is not None
         else None,
+        response_queue=GroupBacklogIndex.from_arrays(
+            created, responded, group, tickets[s.PRIORITY], prio
+        ),
+        group_arrivals=GroupBacklogIndex.from_arrays(
+            created, np.full(len(created), _NAT, np.int64), group, tickets[s.PRIORITY], prio
+        ),
         history=HistoryIndex.build(outcomes) if outcomes is not None and len(outcomes) else None,
-        staffing=StaffingIndex.build(staffing) if staffing is not None and len(staffing) else None,
+        staffing=staff,
         calendar=calendar or CalendarInfo(),
+        work_hours_at_end=_work_hours_at_end(staff, created, group) if staff is not None else {},
     )
+
+
+def _work_hours_at_end(staff: StaffingIndex, created: np.ndarray, group: Any) -> dict[str, float]:
+    """Per team that is also a ticket group: :func:`work_hours_per_ticket` just after the last
+    ticket was created (every ticket of the group counted)."""
+    if not len(created):
+        return {}
+    end = np.asarray([(int(created.max()) // 10**9 + 1) * 10**9], np.int64)
+    grp = as_categorical(group)
+    out = {}
+    for name, steps in staff.teams.items():  # a few teams
+        n = float(np.count_nonzero(_is(grp, name)))
+        if n:
+            out[name] = float(work_hours_per_ticket(steps, np.asarray([n]), end)[0])
+    return out
 
 
 def _col(obs: pd.DataFrame, name: str, n: int) -> Any:
@@ -260,7 +324,8 @@ class Counts:
     ago (the sum of the four) and the 28 days before the last day; ``staffing``: agents now,
     mean agents over the next 4 h, the same for the row's team (None: no roster);
     ``group``: the open tickets of the row's group and those of its group ahead in priority
-    order (None: unknown); ``history``: :data:`HISTORY_FEATURES` (None: no history).
+    order (None: unknown); ``history``: :data:`HISTORY_FEATURES` (None: no history);
+    ``wait``: the fluid queue wait in hours (:func:`expected_wait_hours`; None: no roster).
     """
 
     backlog: dict[str, Any]
@@ -270,6 +335,7 @@ class Counts:
     staffing: tuple[Any, Any, Any, Any] | None
     group: tuple[Any, Any] | None
     history: dict[str, Any] | None
+    wait: Any | None = None
 
 
 def numeric_features(
@@ -331,11 +397,65 @@ def numeric_features(
         out["ahead_per_team_agent"] = ahead / (
             np.fmax(out["agents_team_now"], out["agents_team_next_4h"]) + 1.0
         )
+    if counts.wait is not None:
+        wait = np.minimum(counts.wait, MAX_WAIT_HOURS)
+        left = out["wall_left_hours"]
+        out["expected_wait_hours"] = wait
+        out["wait_left_ratio"] = wait / np.maximum(left, MIN_LEFT_HOURS)
+        out["wait_minus_left_hours"] = wait - left
+    else:
+        for name in WAIT_FEATURES:
+            out[name] = np.nan
     hist = counts.history
     for name in HISTORY_FEATURES:
         out[name] = hist[name] if hist is not None else np.nan
     for p in priorities:
         out[f"backlog_p_{p}"] = counts.backlog.get(p, 0.0)
+    return out
+
+
+def expected_wait_hours(
+    staffing: StaffingIndex,
+    groups: Sequence[str],
+    group_code: np.ndarray,
+    ahead: np.ndarray,
+    higher_per_hour: np.ndarray,
+    work_hours: np.ndarray,
+    t: Any,
+) -> np.ndarray:
+    """The fluid queue wait (hours) of rows at ``t`` (ns; one instant or one per row): the
+    time the team named like the row's group (``groups[group_code]``) takes, on its roster
+    from ``t`` on (known :data:`STAFF_HORIZON_NS` ahead), to do ``ahead`` tickets of
+    ``work_hours`` agent-hours each (per row; the ``drain`` of
+    :class:`~slarisk.risk.feature_indexes.StaffingIndex` steps), plus the tickets
+    of a higher priority arriving meanwhile at ``higher_per_hour`` (strict priority: they go
+    ahead; a fixed point of a few steps, capped at :data:`MAX_WAIT_HOURS`). NaN where the
+    group has no team on the roster, no work scale or no queue count. The one definition,
+    for training (:func:`build_features`) and scoring (:mod:`slarisk.risk.fastscore`, on
+    the (group, priority) cells)."""
+    out = np.full(len(ahead), np.nan)
+    per_row = np.ndim(t) > 0
+    for gi, name in enumerate(groups):  # a few groups
+        steps = staffing.teams.get(name)
+        if steps is None:
+            continue
+        m = group_code == gi
+        if not m.any():
+            continue
+        w = work_hours[m]
+        a = np.nan_to_num(ahead[m]) * (np.nan_to_num(w) * HOUR_NS)  # agent-ns ahead
+        rate = np.nan_to_num(higher_per_hour[m]) * np.nan_to_num(w)  # agent-h/h arriving ahead
+        tm = np.broadcast_to(np.asarray(t[m] if per_row else t, np.int64), a.shape)
+        start = steps.integral(tm)
+        wait = steps.drain_from(tm, start, a, STAFF_HORIZON_NS) / HOUR_NS
+        wait = np.minimum(wait, MAX_WAIT_HOURS)
+        if rate.any():
+            for _ in range(PREEMPT_STEPS):  # more higher-priority work arrives while waiting
+                more = a + rate * wait * HOUR_NS
+                wait = np.minimum(
+                    steps.drain_from(tm, start, more, STAFF_HORIZON_NS) / HOUR_NS, MAX_WAIT_HOURS
+                )
+        out[m] = np.where(np.isnan(ahead[m]) | np.isnan(w), np.nan, wait)
     return out
 
 
@@ -388,6 +508,35 @@ def build_features(
     if context.group_backlog is not None:
         gtot, ahead = context.group_backlog.features(cats[s.GROUP], pri, t)
         group = (gtot, ahead)
+    wait = None
+    if context.response_queue is not None and context.staffing is not None:
+        grp = cats[s.GROUP]
+        _, waiting = context.response_queue.features(grp, pri, t)
+        higher = np.zeros(n)
+        work = np.full(n, np.nan)
+        codes = np.asarray(grp.codes, dtype=np.intp)
+        names = [str(c) for c in grp.categories]
+        if context.group_arrivals is not None:
+            higher = context.group_arrivals.higher(grp, pri, t, PREEMPT_WINDOW_NS)
+            so_far, _ = context.group_arrivals.features(grp, pri, t)  # created before t
+        for gi, name in enumerate(names):  # a few groups
+            roster = context.staffing.teams.get(name)
+            m = codes == gi
+            if roster is None or not m.any():
+                continue
+            if context.work_hours:
+                work[m] = context.work_hours.get(name, np.nan)
+            elif context.group_arrivals is not None:
+                work[m] = work_hours_per_ticket(roster, so_far[m], t[m])
+        wait = expected_wait_hours(
+            context.staffing,
+            names,
+            codes,
+            waiting,
+            higher * (HOUR_NS / PREEMPT_WINDOW_NS),
+            work,
+            t,
+        )
     history = None
     if context.history is not None:
         th = t if context.history_clip_ns is None else np.minimum(t, context.history_clip_ns)
@@ -400,6 +549,7 @@ def build_features(
         staffing=staffing,
         group=group,
         history=history,
+        wait=wait,
     )
     prios = list(priorities) if priorities is not None else list(wl.priorities)
     out.update(

@@ -35,7 +35,12 @@ from slarisk.errors import InputError
 # also what models pickled before the classifier had its own module look up here
 from slarisk.risk.classifier import BreachClassifier
 from slarisk.risk.feature_indexes import HistoryIndex, as_categorical
-from slarisk.risk.features import BASE_NUMERIC_FEATURES, CATEGORICAL_FEATURES, CalendarInfo
+from slarisk.risk.features import (
+    BASE_NUMERIC_FEATURES,
+    CATEGORICAL_FEATURES,
+    WAIT_FEATURES,
+    CalendarInfo,
+)
 
 if TYPE_CHECKING:
     from slarisk.risk.landmarks import TrainingData
@@ -171,14 +176,33 @@ class ElapsedFractionRule(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        frac = X["elapsed_fraction"].to_numpy(np.float64)
-        metric = X["metric"].astype(str).to_numpy()
-        p = np.full(len(X), self.base_rate_)
-        for m, iso in self.maps_.items():
+        p = self.risk(X["metric"].astype(str).to_numpy(), X["elapsed_fraction"].to_numpy())
+        return np.column_stack([1.0 - p, p])
+
+    def risk(self, metric: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """Breach probability per row from arrays of metric names and elapsed fractions (the
+        base rate for other metrics or a missing fraction): the isotonic maps read as the
+        piecewise-linear curves they are, clipped at both ends."""
+        frac = np.asarray(fraction, dtype=np.float64)
+        p = np.full(len(frac), self.base_rate_)
+        for m, (xs, ys) in self.curves.items():
             sel = (metric == m) & np.isfinite(frac)
             if sel.any():
-                p[sel] = iso.predict(frac[sel])
-        return np.column_stack([1.0 - p, p])
+                p[sel] = np.interp(frac[sel], xs, ys)
+        return p
+
+    @cached_property
+    def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per metric, the fitted map's breakpoints (``X_thresholds_``, ``y_thresholds_``)."""
+        return {
+            str(m): (np.asarray(iso.X_thresholds_), np.asarray(iso.y_thresholds_))
+            for m, iso in self.maps_.items()
+        }
+
+    def lift(self, metric: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """What the timer alone adds: the risk at ``fraction`` less that of a fresh ticket of
+        the same metric (elapsed 0): the floor of the input-range guard."""
+        return self.risk(metric, fraction) - self.risk(metric, np.zeros(len(fraction)))
 
 
 def make_logistic_baseline(
@@ -349,8 +373,9 @@ class RiskModel:
         outside = flags.ne("").to_numpy()
         if self.rule is not None and outside.any():
             rows = features[outside]
-            fresh = rows.assign(elapsed_fraction=0.0)
-            lift = self.rule.predict_proba(rows)[:, 1] - self.rule.predict_proba(fresh)[:, 1]
+            lift = self.rule.lift(
+                rows["metric"].astype(str).to_numpy(), rows["elapsed_fraction"].to_numpy()
+            )
             p = p.copy()
             p[outside] = np.maximum(p[outside], lift)
         return p, flags
@@ -382,10 +407,16 @@ AGE_FEATURES: tuple[str, ...] = (
 
 
 def numeric_feature_columns(
-    priorities: Sequence[str], exclude: Sequence[str] = (), at_opening_only: bool = False
+    priorities: Sequence[str],
+    exclude: Sequence[str] = (),
+    at_opening_only: bool = False,
+    queue_wait: bool = False,
 ) -> list[str]:
-    """Numeric feature columns of the breach model for these priorities."""
+    """Numeric feature columns of the breach model for these priorities (the queue-wait
+    features only with ``queue_wait``: opt-in, see docs/risk_model.md)."""
     drop = set(exclude) | (set(AGE_FEATURES) if at_opening_only else set())
+    if not queue_wait:
+        drop |= set(WAIT_FEATURES)
     cols = [*BASE_NUMERIC_FEATURES, *[f"backlog_p_{p}" for p in priorities]]
     return [c for c in cols if c not in drop]
 
@@ -409,6 +440,7 @@ def fit_risk_model(
     at_opening_only: bool = False,
     attributes: Sequence[str] = (),
     pipeline: Pipeline | None = None,
+    queue_wait: bool = False,
 ) -> RiskModel:
     """Fit the Pipeline on a (time-ordered) training set and wrap it as a :class:`RiskModel`.
 
@@ -420,7 +452,7 @@ def fit_risk_model(
     pipe = pipeline or make_pipeline(
         params,
         categorical=categorical_feature_columns(exclude, attributes),
-        numeric=numeric_feature_columns(data.priorities, exclude, at_opening_only),
+        numeric=numeric_feature_columns(data.priorities, exclude, at_opening_only, queue_wait),
         random_state=random_state,
     )
     pipe.fit(data.X, data.y)
@@ -447,6 +479,7 @@ def fit_risk_model(
             "train_rows": len(data.y),
             "train_base_rate": float(np.mean(data.y)),
             "workload_range": workload_range(data.X),
+            "work_hours": dict(data.context.work_hours_at_end),
         },
         rule=rule,
     )

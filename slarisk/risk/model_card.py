@@ -181,12 +181,17 @@ def _workload_section(ranges: dict[str, dict[str, float]]) -> list[str]:
         "",
         "Outside this range the model extrapolates flat: a tree is constant beyond its last "
         "split, so a backlog twice the training maximum scores like the maximum, and the "
-        "monotone constraints only keep the risk from falling. A desk busier than anything "
-        "in the training period (first responses taking days) can therefore be ranked worse "
-        "than by the elapsed-fraction rule. `RiskModel.out_of_range(features)` names, per "
-        "row, the workload features beyond the training range; treat those scores with "
-        "caution (fall back on the SLA clock and the rule) and retrain once such load is in "
-        "the history.",
+        "monotone constraints only keep the risk from falling. What happens there: the "
+        "scorer flags each such row (`RiskModel.out_of_range(features)` names the workload "
+        "features beyond the range) and widens its risk towards the elapsed-fraction rule, "
+        "to at least what the SLA timer alone adds over a fresh ticket (`max(model, rule - "
+        "rule at elapsed 0)`); the row's first reason says so (\"workload outside the "
+        'training range (backlog_total>max): risk widened towards the rule"). The queue-wait '
+        "features (the fluid wait from the ticket's place in its group's first-response "
+        "queue and the roster now and ahead, and that wait against the time left) keep their "
+        "meaning at any load and are not guarded. A desk far busier than anything in the "
+        "training period (first responses taking days) can still be calibrated worse than the "
+        "rule: retrain once such load is in the history.",
     ]
     return lines
 

@@ -10,6 +10,10 @@ Rules (documented, deterministic):
   Contributions are the decision-path (Saabas) attribution of the LightGBM trees (exactly
   additive: bias + sum = raw score); LightGBM's ``pred_contrib`` (TreeSHAP, Shapley values) is
   available but far too slow for the scoring-speed goal;
+- input-range guard (:func:`guard_outside_range`): where a row's workload features lie
+  outside the range training saw, the probability is widened towards the elapsed-fraction
+  rule (at least what the timer alone adds, ``rule - rule at elapsed 0``) and the first
+  reason says so (:data:`GUARD_REASON`, naming the features);
 - suggested work order, per ticket (:func:`work_order_ranks`): tickets with a clock that can
   still be saved come first, ranked by expected breach cost = sum over its running, not yet
   breached clocks of probability x priority weight (:func:`priority_weights`: weight
@@ -35,6 +39,11 @@ from slarisk.risk.treekernel import AVAILABLE, compiled
 
 if TYPE_CHECKING:
     from slarisk.risk.model import RiskModel
+    from slarisk.risk.score_tables import FastModel
+
+#: the first reason of a row outside the training range: the guard raised its risk, or not.
+GUARD_REASON = "workload outside the training range ({}): risk widened towards the rule"
+GUARD_REASON_KEPT = "workload outside the training range ({}): risk already above the rule's"
 
 #: (lower probability bound, band) in increasing order.
 RISK_BANDS: tuple[tuple[float, str], ...] = (
@@ -451,3 +460,61 @@ def _run_totals(*args: np.ndarray) -> None:
     if not _RUN_TOTALS:
         _RUN_TOTALS.append(compiled(_run_totals_py))
     _RUN_TOTALS[0](*args)
+
+
+def guard_outside_range(
+    fm: FastModel,
+    X: np.ndarray,
+    proba: np.ndarray,
+    reasons: list[np.ndarray],
+    metric: np.ndarray,
+    fraction: np.ndarray,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The served input-range guard on the model matrix ``X`` (rows as ``proba``): rows with a
+    workload column outside its training ``[min, max]`` get ``max(p, rule lift)`` (what
+    :meth:`slarisk.risk.model.RiskModel.predict_guarded` does on a frame) and, as their first
+    reason, :data:`GUARD_REASON` (or :data:`GUARD_REASON_KEPT` when the model's risk was
+    already higher) naming the features (:func:`guard_text`); their other reasons move down
+    one place."""
+    v = X[:, fm.guard_index]
+    above = v > fm.guard_hi
+    below = v < fm.guard_lo
+    rows = np.flatnonzero((above | below).any(axis=1))
+    if not len(rows):
+        return proba, reasons
+    lift = fm.rule.lift(metric[rows], np.asarray(fraction, np.float64)[rows])
+    p = proba.copy()
+    raised = lift > p[rows]
+    p[rows] = np.where(raised, lift, p[rows])
+    if not reasons:
+        return p, reasons
+    flags = np.concatenate([above[rows], below[rows], raised[:, None]], axis=1)
+    if flags.shape[1] <= 63:  # one int64 per row: a 1-D unique (much cheaper than axis=0)
+        bits = flags.astype(np.int64) @ (np.int64(1) << np.arange(flags.shape[1], dtype=np.int64))
+        _, first_row, inv = np.unique(bits, return_index=True, return_inverse=True)
+        kinds = flags[first_row]
+    else:
+        kinds, inv = np.unique(flags, axis=0, return_inverse=True)
+    k = len(fm.guard_columns)
+    texts = []
+    for kind in kinds:  # a few distinct patterns
+        names = [
+            f"{c}>max" if hi else f"{c}<min"
+            for c, hi, lo in zip(fm.guard_columns, kind[:k], kind[k : 2 * k], strict=True)
+            if hi or lo
+        ]
+        texts.append(guard_text(names, bool(kind[-1])))
+    first = np.asarray(texts, dtype=object)[inv.ravel()]
+    out = [r.copy() for r in reasons]
+    for i in range(len(out) - 1, 0, -1):
+        out[i][rows] = reasons[i - 1][rows]
+    out[0][rows] = first
+    return p, out
+
+
+def guard_text(flags: Sequence[str], raised: bool) -> str:
+    """The guard's reason for a row whose workload features ``flags`` (``name>max`` /
+    ``name<min``, as :func:`slarisk.risk.model.out_of_range`) lie outside the training range:
+    two named at most, and how many more."""
+    shown = ", ".join(flags[:2]) + (f" and {len(flags) - 2} more" if len(flags) > 2 else "")
+    return (GUARD_REASON if raised else GUARD_REASON_KEPT).format(shown)

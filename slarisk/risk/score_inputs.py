@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from slarisk.data import schema as s
-from slarisk.risk.feature_indexes import STAFF_HORIZON_NS, StaffingIndex, _Steps
+from slarisk.risk.feature_indexes import STAFF_HORIZON_NS, StaffingIndex
 from slarisk.sla.clock import pause_intervals
 
 NAT = np.iinfo(np.int64).min
@@ -196,8 +196,9 @@ _STAFFING_CACHE: dict[bytes, StaffingIndex] = {}
 
 
 def staffing_index(st: StaffingArrays) -> StaffingIndex:
-    """:meth:`StaffingIndex.build` on arrays (same construction, without pandas); cached by
-    content (a digest of the arrays), so a roster sent again is not indexed again."""
+    """:meth:`StaffingIndex.from_arrays` of the roster's columns (what
+    :meth:`StaffingIndex.build` does on a frame); cached by content (a digest of the arrays),
+    so a roster sent again is not indexed again."""
     start = np.ascontiguousarray(st.start_ns, dtype=np.int64)
     minutes = np.ascontiguousarray(st.minutes, dtype=np.int64)
     agents = np.ascontiguousarray(st.agents, dtype=np.float64)
@@ -211,17 +212,7 @@ def staffing_index(st: StaffingArrays) -> StaffingIndex:
     hit = _STAFFING_CACHE.get(key)
     if hit is not None:
         return hit
-    end = start + minutes * 60 * 10**9
-    per_team = {}
-    for name in sorted(set(names)):
-        m = np.isin(codes, [i for i, x in enumerate(names) if x == name])
-        per_team[name] = _Steps.build(start[m], end[m], agents[m])
-    bounds = np.unique(np.concatenate([start, end]))
-    mids = bounds[:-1]
-    tot = np.zeros(len(mids))
-    for steps in per_team.values():
-        tot += steps.at(mids)
-    index = StaffingIndex(_Steps.build(mids, bounds[1:], tot), per_team)
+    index = StaffingIndex.from_arrays(start, minutes, agents, codes, names)
     with _LOCK:
         if len(_STAFFING_CACHE) >= 8:
             _STAFFING_CACHE.clear()

@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from slarisk.data import schema as s
 from slarisk.risk import treekernel
 from slarisk.risk.feature_indexes import DAY_NS, HistoryIndex
-from slarisk.risk.features import BASE_NUMERIC_FEATURES, CATEGORICAL_FEATURES
+from slarisk.risk.features import BASE_NUMERIC_FEATURES, CATEGORICAL_FEATURES, WAIT_FEATURES
 from slarisk.risk.outputs import priority_weights
 from slarisk.risk.score_inputs import NotScorable, _factor
 from slarisk.sla.calendar import OpenIntervals
@@ -178,6 +178,17 @@ class FastModel:
     hist_cache: dict[tuple[int, str, str, str], tuple[float, ...]] = field(default_factory=dict)
     reason_cache: dict[tuple[int, int], str] = field(default_factory=dict)
     group_cache: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
+    #: agent-hours per ticket per team (the model's queue-wait scale).
+    work_hours: dict[str, float] = field(default_factory=dict)
+    #: the model reads a queue-wait feature (:data:`slarisk.risk.features.WAIT_FEATURES`).
+    uses_wait: bool = False
+    #: the input-range guard: columns of the model matrix with a training range, that range
+    #: (min, max per column) and the elapsed-fraction rule it widens towards (None: no guard)
+    guard_columns: tuple[str, ...] = ()
+    guard_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.intp))
+    guard_lo: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    guard_hi: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    rule: Any = None
 
     @cached_property
     def dense_table(self) -> np.ndarray:
@@ -248,6 +259,9 @@ def _build_fast_model(model: RiskModel) -> FastModel:
     cat_codes = {
         c: {str(v): float(i) for i, v in enumerate(prep.categories_[c])} for c in prep.categorical_
     }
+    names = model.feature_names
+    ranges = model.workload_range if model.rule is not None else {}
+    guarded = tuple(c for c in names if c in ranges)
     return FastModel(
         clf=clf,
         categorical=tuple(prep.categorical_),
@@ -258,8 +272,15 @@ def _build_fast_model(model: RiskModel) -> FastModel:
         history_clip=True,
         calibrator=_fast_calibrator(clf),
         leaf_offset=np.asarray(clf.leaf_offset_, dtype=np.int32),
-        feature_names=model.feature_names,
+        feature_names=names,
         forest=_flat_forest(clf),
+        work_hours=dict(model.metadata.get("work_hours", {})),
+        uses_wait=bool(set(prep.numeric_) & set(WAIT_FEATURES)),
+        guard_columns=guarded,
+        guard_index=np.asarray([names.index(c) for c in guarded], dtype=np.intp),
+        guard_lo=np.asarray([ranges[c]["min"] for c in guarded], dtype=np.float64),
+        guard_hi=np.asarray([ranges[c]["max"] for c in guarded], dtype=np.float64),
+        rule=model.rule if guarded else None,
         supported=set(prep.categorical_) <= set(CATEGORICAL_FEATURES)
         and set(prep.numeric_)
         <= {*BASE_NUMERIC_FEATURES, *(f"backlog_p_{p}" for p in model.priorities)},

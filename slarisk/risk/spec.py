@@ -82,6 +82,8 @@ class FeatureSpec(_Strict):
     staffing: bool = True
     #: use rolling history features (breach rates known before t).
     history: bool = True
+    #: use the queue-wait features (:data:`slarisk.risk.features.WAIT_FEATURES`; need staffing).
+    queue_wait: bool = False
     #: only what is known at opening: drops the age / elapsed / time-left features (use with
     #: ``landmarks.fractions: [0.0]``).
     at_opening_only: bool = False

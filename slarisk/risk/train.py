@@ -256,12 +256,14 @@ class TrainResult:
 
 
 def _feature_options(spec: TrainSpec) -> dict[str, Any]:
-    """``exclude`` / ``at_opening_only`` / ``attributes`` for :func:`slarisk.risk.evaluate.
-    backtest` (and the tuning folds), from the spec's ``features`` section."""
+    """``exclude`` / ``at_opening_only`` / ``attributes`` / ``queue_wait`` for
+    :func:`slarisk.risk.evaluate.backtest` (and the tuning folds), from the spec's
+    ``features`` section."""
     return {
         "exclude": tuple(spec.features.exclude),
         "at_opening_only": spec.features.at_opening_only,
         "attributes": tuple(spec.features.attributes),
+        "queue_wait": spec.features.queue_wait,
     }
 
 

@@ -189,7 +189,10 @@ def tune(
                     spec.features.exclude, spec.features.attributes
                 ),
                 numeric=numeric_feature_columns(
-                    data.priorities, spec.features.exclude, spec.features.at_opening_only
+                    data.priorities,
+                    spec.features.exclude,
+                    spec.features.at_opening_only,
+                    spec.features.queue_wait,
                 ),
                 random_state=model_seed,
             )

@@ -167,7 +167,8 @@ def open_snapshot(tickets: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def trained(small_history: History) -> Trained:
-    """A model trained on the history up to a week before its end; the queue at a busy time."""
+    """A model trained on the history up to a week before its end (with the opt-in queue-wait
+    features, so scoring tests cover them); the queue at a busy time."""
     from slarisk.risk.landmarks import build_training_data
     from slarisk.risk.model import fit_risk_model
 
@@ -176,6 +177,6 @@ def trained(small_history: History) -> Trained:
     cut = end - pd.Timedelta(days=7)
     closed = h.tickets[h.tickets["created_at"] <= cut]
     data = build_training_data(closed, h.policy, events=h.events, staffing=h.staffing, now=cut)
-    model = fit_risk_model(data, FAST_PARAMS, tickets=closed)
+    model = fit_risk_model(data, FAST_PARAMS, tickets=closed, queue_wait=True)
     now = (cut + pd.Timedelta(days=2)).normalize() + pd.Timedelta(hours=15)
     return Trained(h, data, model, now, open_snapshot(h.tickets, now), closed)

@@ -30,6 +30,7 @@ from slarisk.risk.model import RiskModel
 from slarisk.risk.outputs import (
     BREACHED_BAND,
     SCORE_COLUMNS,
+    guard_text,
     priority_weights,
     risk_band,
     top_reasons,
@@ -46,10 +47,18 @@ def _workload(
     recent: dict[str, Any],
     now_ns: int,
     priorities: Sequence[str],
-) -> tuple[WorkloadIndex, GroupBacklogIndex]:
-    """Open tickets (the queue at ``now``) plus recent closed tickets (arrival counts only)."""
+) -> tuple[WorkloadIndex, GroupBacklogIndex, GroupBacklogIndex, GroupBacklogIndex]:
+    """Open tickets (the queue at ``now``) plus recent closed tickets (arrival counts only):
+    the workload, the group backlog, the first-response queue and the group arrivals."""
     created = pd.DatetimeIndex(open_tickets[s.CREATED_AT]).as_unit("ns").asi8
     resolved = np.full(len(created), _NAT, dtype=np.int64)
+    # first response, or resolution without one (as build_context); the open queue's own
+    # resolutions count here only (the backlog above counts every queue ticket as open)
+    responded = resolved.copy()
+    for col in (s.RESOLVED_AT, s.FIRST_RESPONSE_AT):
+        if col in open_tickets:
+            at = pd.DatetimeIndex(pd.to_datetime(open_tickets[col], utc=True)).as_unit("ns").asi8
+            responded = np.where(at != _NAT, at, responded)
     pri = np.asarray(open_tickets[s.PRIORITY], dtype=object)
     grp = (
         np.asarray(open_tickets[s.GROUP], dtype=object)
@@ -65,6 +74,8 @@ def _workload(
         # not in the open queue: closed by now (whatever the history says)
         created = np.concatenate([created, rc[keep]])
         resolved = np.concatenate([resolved, np.full(int(keep.sum()), now_ns - 1, np.int64)])
+        # responded to when opened, as far as the queue at `now` can tell
+        responded = np.concatenate([responded, rc[keep]])
         pri = np.concatenate([pri, recent["priority"][keep]])
         grp = np.concatenate([grp, recent["group"][keep]])
     pri = np.where(pd.isna(pri), s.UNKNOWN, pri)
@@ -72,6 +83,10 @@ def _workload(
     return (
         WorkloadIndex.from_arrays(created, resolved, pri),
         GroupBacklogIndex.from_arrays(created, resolved, grp, pri, priorities),
+        GroupBacklogIndex.from_arrays(created, responded, grp, pri, priorities),
+        GroupBacklogIndex.from_arrays(
+            created, np.full(len(created), _NAT, np.int64), grp, pri, priorities
+        ),
     )
 
 
@@ -115,7 +130,9 @@ def reference_scores(
         recent = RiskModel(model.pipeline, model.priorities, recent_tickets=history).recent_arrays
     else:
         recent = model.recent_arrays
-    workload, group_backlog = _workload(open_tickets, recent, now_ns, model.priorities)
+    workload, group_backlog, response_queue, group_arrivals = _workload(
+        open_tickets, recent, now_ns, model.priorities
+    )
     if history is not None:
         outcomes = outcomes_from_clocks(compute_clocks(history, policy, now=now_ts), history)
         hist = HistoryIndex.build(outcomes) if len(outcomes) else None
@@ -139,11 +156,26 @@ def reference_scores(
         staffing=StaffingIndex.build(staffing) if staffing is not None and len(staffing) else None,
         calendar=model.calendar,
         history_clip_ns=clip,
+        response_queue=response_queue,
+        group_arrivals=group_arrivals,
+        work_hours=model.metadata.get("work_hours", {}),
     )
     features = build_features(obs, ctx, priorities=model.priorities)
     X = model.matrix(features)
     proba, contrib = model.predict_with_contributions(features, X)
     reasons = top_reasons(model, features, contrib, n_reasons, X)
+    # the input-range guard (as RiskModel.predict_guarded) and its reason first
+    flags = model.out_of_range(features)
+    if model.rule is not None:
+        lift = model.rule.lift(
+            features["metric"].astype(str).to_numpy(), features["elapsed_fraction"].to_numpy()
+        )
+        for i in np.flatnonzero(flags.ne("").to_numpy()):
+            text = guard_text(flags.iloc[i].split(";"), bool(lift[i] > proba[i]))
+            shifted = [text, *(r[i] for r in reasons[:-1])]
+            for r, v in zip(reasons, shifted, strict=True):
+                r[i] = v
+            proba[i] = max(proba[i], lift[i])
 
     time_left = run["time_left_seconds"].to_numpy(np.float64)
     overdue = run["breached"].to_numpy(bool) | (time_left <= 0)

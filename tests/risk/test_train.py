@@ -364,6 +364,7 @@ def test_train_on_a_folder_without_staffing_then_score_without_it(
 def test_feature_options_reach_tuning_and_backtest() -> None:
     """features.exclude / at_opening_only select the model's columns in the folds and the fit."""
     from slarisk.risk.evaluate import backtest
+    from slarisk.risk.features import WAIT_FEATURES
     from slarisk.risk.landmarks import build_training_data
     from slarisk.risk.model import AGE_FEATURES
     from slarisk.risk.train import _feature_options
@@ -380,13 +381,18 @@ def test_feature_options_reach_tuning_and_backtest() -> None:
         "s.yaml",
     )
     opts = _feature_options(spec)
-    assert opts == {"exclude": ("customer", "hour"), "at_opening_only": True, "attributes": ()}
+    assert opts == {
+        "exclude": ("customer", "hour"),
+        "at_opening_only": True,
+        "attributes": (),
+        "queue_wait": False,
+    }
     h = make_history(seed=2, days=10, per_day=120.0)
     data = build_training_data(h.tickets, policy_from_dict(POLICY), staffing=h.staffing)
     rep = backtest(data, {"n_estimators": 10}, baselines=False, **opts)
     assert rep.model is not None
     names = set(rep.model.feature_names)
-    assert not names & {"customer", "hour", *AGE_FEATURES}
+    assert not names & {"customer", "hour", *AGE_FEATURES, *WAIT_FEATURES}  # wait: opt-in
     assert {"priority", "backlog_total"} <= names
     train = (data.meta["created_at"] < data.meta["created_at"].quantile(0.7)).to_numpy()
     assert time_folds(data.meta, train, 1, 0.3, True)
