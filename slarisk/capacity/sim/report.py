@@ -22,6 +22,7 @@ from slarisk.capacity.sim.results import SimResult, bootstrap_interval, kpi_summ
 from slarisk.reports import figure, img, png_base64, render, table
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 #: resolution of the embedded plots, dots per inch.
@@ -63,8 +64,20 @@ def attainment_figure(results: list[SimResult], labels: list[str]) -> Figure:
         ax.set_xlabel("attainment (mean over replications, 95% interval)")
         ax.grid(False)
         ax.grid(axis="x", alpha=0.3)
-        ax.legend(loc="lower left", fontsize=8)
+        _legend_above(ax, fontsize=8)
     return fig
+
+
+def _legend_above(ax: Axes, fontsize: int, ncol: int | None = None) -> None:
+    """The legend in a row above the plot area, so it never covers bars or lines."""
+    _, names = ax.get_legend_handles_labels()
+    ax.legend(
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncol=ncol or max(1, len(names)),
+        fontsize=fontsize,
+        frameon=False,
+    )
 
 
 def days_since_start(starts: pd.Series) -> np.ndarray:
@@ -92,7 +105,7 @@ def timeline_figure(
         ax.set_ylim(bottom=0)
         if column == "occupancy":
             ax.set_ylim(0, 1.05)
-        ax.legend(fontsize=8)
+        _legend_above(ax, fontsize=8)
     return fig
 
 
@@ -120,7 +133,7 @@ def team_figure(result: SimResult, label: str) -> Figure:
         ax.set_xlabel("days since the scenario's start")
         ax.set_xlim(left=0)
         ax.set_ylim(0, 1.05)
-        ax.legend(fontsize=8)
+        _legend_above(ax, fontsize=8)
     return fig
 
 
@@ -149,7 +162,7 @@ def staffing_figure(results: list[SimResult], labels: list[str]) -> Figure:
         ax.set_xlabel("days since the scenario's start")
         ax.set_xlim(left=0)
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=7, ncol=max(1, len(results)))
+        _legend_above(ax, fontsize=7, ncol=max(1, len(results)))
     return fig
 
 
