@@ -237,11 +237,13 @@ def _frame_fingerprint(df: pd.DataFrame, columns: Sequence[str]) -> bytes | None
             return None
         arr = _column(df, name)
         # datetime arrays: their int64 values (the dtype text below holds the unit and zone)
-        values = (
-            arr.to_numpy(dtype=f"datetime64[{arr.unit}]").view(np.int64)  # UTC, no copy
-            if isinstance(arr, pd.arrays.DatetimeArray)
-            else arr
-        )
+        # numpy-backed columns (``NumpyExtensionArray``): their ndarray, no copy
+        if isinstance(arr, pd.arrays.DatetimeArray):
+            values = arr.to_numpy(dtype=f"datetime64[{arr.unit}]").view(np.int64)  # UTC
+        elif isinstance(arr, pd.arrays.NumpyExtensionArray):
+            values = arr.to_numpy()
+        else:
+            values = arr
         dtype = _DTYPE_TEXT.get(arr.dtype)
         if dtype is None:  # str() of a pandas dtype costs ~20 us: once per dtype
             dtype = _DTYPE_TEXT.setdefault(arr.dtype, str(arr.dtype))
