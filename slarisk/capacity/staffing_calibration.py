@@ -10,11 +10,9 @@ Times are UTC; durations in seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 
 from slarisk.capacity.erlang import erlang_a_metrics
 from slarisk.capacity.staffing_estimate import estimate_staffing, span_times_load_ratio
@@ -44,19 +42,19 @@ def span_load_staffing(
     return st
 
 
-def _excess(f: Callable[[float], float], target: float, k: float) -> float:
-    return f(k) - target
-
-
-def _bisect(f: Callable[[float], float], lo: float, hi: float, tol: float = 1e-4) -> float:
-    """Root of a decreasing function ``f`` on [lo, hi] with f(lo) > 0 > f(hi)."""
-    while hi - lo > tol:
-        mid = 0.5 * (lo + hi)
-        if f(mid) > 0:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+def _abandon_excess(
+    k: float,
+    target: float,
+    n: np.ndarray,
+    lam: np.ndarray,
+    calls: np.ndarray,
+    aht: float,
+    patience: float,
+) -> float:
+    """Erlang A abandoned calls of the hours (agents ``n * k``, arrivals ``lam`` per second,
+    weights ``calls``) minus ``target``; decreasing in ``k``."""
+    m = erlang_a_metrics(n * k, lam, aht, patience, served_wait=False)
+    return float((m.p_abandon * calls).sum()) - target
 
 
 def hour_of_day_factors(
@@ -89,18 +87,13 @@ def hour_of_day_factors(
         lam = calls / 3600.0
         n = np.maximum(c["agents"].to_numpy(dtype=float), 1e-3)
 
-        def expected(
-            k: float, n: np.ndarray = n, lam: np.ndarray = lam, w: np.ndarray = calls
-        ) -> float:
-            m = erlang_a_metrics(n * k, lam, aht, patience, served_wait=False)
-            return float((m.p_abandon * w).sum())
-
-        target = expected(1.0) * obs_ab / sim_ab
+        args = (n, lam, calls, aht, patience)
+        target = _abandon_excess(1.0, 0.0, *args) * obs_ab / sim_ab
         lo_k, hi_k = bounds
-        if expected(lo_k) <= target:
+        if _abandon_excess(lo_k, target, *args) <= 0:
             out[hour] = lo_k
-        elif expected(hi_k) >= target:
+        elif _abandon_excess(hi_k, target, *args) >= 0:
             out[hour] = hi_k
         else:
-            out[hour] = _bisect(partial(_excess, expected, target), lo_k, hi_k)
+            out[hour] = brentq(_abandon_excess, lo_k, hi_k, args=(target, *args), xtol=1e-4)
     return pd.Series(out, name="staffing_factor", dtype=float).sort_index()
