@@ -306,16 +306,6 @@ def intraday_evaluation(
     return out[["days", "wape_morning", "wape_reforecast", "change"]]
 
 
-def fit_weight(samples: list[tuple[float, float]]) -> float:
-    """Slope (0..1) of log rest-of-day ratio on log ratio so far, through the origin."""
-    if not samples:
-        return 0.0
-    x, z = np.log(np.array(samples)).T
-    x = np.clip(x, -MAX_LOG_RATIO, MAX_LOG_RATIO)
-    den = float(np.sum(x * x))
-    return float(np.clip(np.sum(x * z) / den, 0, 1)) if den > 0 else 0.0
-
-
 def _history(arrivals: pd.DataFrame, tz: str, interval_minutes: int) -> dict[str, QueueSeries]:
     """The arrivals as series per queue (for the recent weekday profiles)."""
     table = arrivals[["interval_start", "queue", "volume"]]

@@ -16,7 +16,6 @@ from slarisk.forecast.reforecast import (
     MAX_LOG_RATIO,
     DaySample,
     IntradayRule,
-    fit_weight,
     intraday_evaluation,
     learn_rule,
     reforecast_day,
@@ -39,14 +38,6 @@ def test_a_surge_raises_the_rest_of_the_day_within_the_bound() -> None:
     assert upd.running == pytest.approx(37 / 31)
     big = reforecast_day(morning, np.array([100.0, 100.0]), weight=1.0)
     assert big.factor == pytest.approx(np.exp(MAX_LOG_RATIO))
-
-
-def test_fit_weight_recovers_a_slope() -> None:
-    rng = np.random.default_rng(0)
-    x = rng.normal(0, 0.1, 500)
-    z = 0.6 * x + rng.normal(0, 0.02, 500)
-    assert fit_weight(list(zip(np.exp(x), np.exp(z), strict=True))) == pytest.approx(0.6, abs=0.05)
-    assert fit_weight([]) == 0.0
 
 
 def test_reforecast_table_updates_today_only() -> None:
