@@ -229,6 +229,31 @@ def time_folds(
     return out
 
 
+def scorable_folds(
+    meta: pd.DataFrame,
+    train_mask: np.ndarray,
+    y: np.ndarray,
+    folds: int,
+    fold_fraction: float,
+    purge: bool,
+    *,
+    cutoff: pd.Timestamp | None = None,
+    maturity: pd.Timedelta | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The :func:`time_folds` whose fit and validation rows both hold both outcomes (an AUC
+    can be computed); ValueError when none does."""
+    pairs = [
+        (fit, val)
+        for fit, val in time_folds(
+            meta, train_mask, folds, fold_fraction, purge, cutoff=cutoff, maturity=maturity
+        )
+        if len(np.unique(y[fit])) == 2 and len(np.unique(y[val])) == 2
+    ]
+    if not pairs:
+        raise ValueError("no time fold with both outcomes in the training rows")
+    return pairs
+
+
 #: inverse regularisation strengths tried for the backtest's logistic regression.
 LOGISTIC_C_GRID: tuple[float, ...] = (0.03, 0.3, 3.0)
 
@@ -261,15 +286,9 @@ def tune_logistic(
     categorical columns as strings, ``meta`` has ``ticket_id``, ``created_at`` and
     ``outcome_known_at``; ``cutoff``/``maturity`` as in :func:`time_folds`. The smaller C
     wins a tie."""
-    pairs = [
-        (fit, val)
-        for fit, val in time_folds(
-            meta, train, folds, fold_fraction, purge, cutoff=cutoff, maturity=maturity
-        )
-        if len(np.unique(y[fit])) == 2 and len(np.unique(y[val])) == 2
-    ]
-    if not pairs:
-        raise ValueError("no time fold with both outcomes in the training rows")
+    pairs = scorable_folds(
+        meta, train, y, folds, fold_fraction, purge, cutoff=cutoff, maturity=maturity
+    )
     cv: dict[float, float] = {}
     for C in grid:  # a handful of values
         aucs = []

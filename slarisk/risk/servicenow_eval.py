@@ -61,7 +61,7 @@ from slarisk.data.servicenow import import_servicenow
 from slarisk.risk.evaluate import (
     LogisticChoice,
     classification_metrics,
-    time_folds,
+    scorable_folds,
     time_split,
     tune_logistic,
 )
@@ -341,15 +341,9 @@ def tune_model(
     expanding-window time folds of the training rows (:func:`time_folds`, purged like the
     split, validation windows ending ``maturity`` before ``cutoff`` when given: the test rows
     are never seen); the first entry wins a tie."""
-    pairs = [
-        (fit, val)
-        for fit, val in time_folds(
-            meta, train, FOLDS, FOLD_FRACTION, purge, cutoff=cutoff, maturity=maturity
-        )
-        if len(np.unique(y[fit])) == 2 and len(np.unique(y[val])) == 2
-    ]
-    if not pairs:
-        raise ValueError("no time fold with both outcomes in the training rows")
+    pairs = scorable_folds(
+        meta, train, y, FOLDS, FOLD_FRACTION, purge, cutoff=cutoff, maturity=maturity
+    )
     cv: dict[str, float] = {}
     best: tuple[float, dict[str, Any]] | None = None
     for g in grid:  # a handful of settings
